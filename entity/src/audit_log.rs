@@ -1,0 +1,18 @@
+use sea_orm::entity::prelude::*;
+
+/// Who did what, when: every management action and every failed authentication.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "audit_log")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    pub at: i64,
+    pub actor: String,
+    pub action: String,
+    pub target: Option<String>,
+    pub detail: Option<String>,
+    pub success: bool,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,25 @@
+use sea_orm::entity::prelude::*;
+
+/// An OAuth client. `secret_hash` is absent for public clients.
+#[sea_orm::model]
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+#[sea_orm(table_name = "clients")]
+pub struct Model {
+    #[sea_orm(primary_key)]
+    pub id: i64,
+    #[sea_orm(unique)]
+    pub client_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub secret_hash: Option<String>,
+    /// JSON array of registered redirect URIs.
+    pub redirect_uris: String,
+    pub support_email: Option<String>,
+    pub support_uri: Option<String>,
+    pub owner: Option<String>,
+    pub enabled: bool,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,11 @@
+//! sea-orm entities of flowgate: one module per table. Times are Unix seconds (`i64`) so that
+//! SQLite and PostgreSQL store and compare them the same way.
+
+pub mod audit_log;
+pub mod change_counter;
+pub mod client;
+pub mod client_role;
+pub mod policy_rule;
+pub mod revoked_token;
+pub mod role;
+pub mod signing_key;

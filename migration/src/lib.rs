@@ -1,0 +1,15 @@
+//! Schema migrations of flowgate. `flowgate migrate` (and every server start) applies them under
+//! a lock, so several instances starting together cannot race.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261124_000001_gateway_core;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261124_000001_gateway_core::Migration)]
+    }
+}

@@ -1,0 +1,335 @@
+//! `/v1/admin/clients`: create, list, show, update, enable/disable, delete, rotate the secret,
+//! grant and revoke roles. Every change is audited and reloaded at once on this instance.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+
+use super::paging::{Collection, Paging};
+use super::{ApiResult, BearerAuth, Done, Tag};
+use crate::Error;
+use crate::roles::RoleSet;
+use crate::state::AppState;
+use crate::store::audit::Actor;
+use crate::store::clients::{self, ClientUpdate, ClientView, NewClient};
+
+/// A client (never its secret).
+#[derive(Object, Clone)]
+pub struct Client {
+    pub client_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub support_email: Option<String>,
+    pub support_uri: Option<String>,
+    pub owner: Option<String>,
+    /// Confidential clients have a secret; public ones use PKCE.
+    pub confidential: bool,
+    pub enabled: bool,
+    pub roles: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<ClientView> for Client {
+    fn from(v: ClientView) -> Self {
+        Client {
+            client_id: v.client_id,
+            name: v.name,
+            description: v.description,
+            redirect_uris: v.redirect_uris,
+            support_email: v.support_email,
+            support_uri: v.support_uri,
+            owner: v.owner,
+            confidential: v.confidential,
+            enabled: v.enabled,
+            roles: v.roles,
+            created_at: v.created_at,
+            updated_at: v.updated_at,
+        }
+    }
+}
+
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct CreateClient {
+    pub name: String,
+    pub description: Option<String>,
+    #[oai(default)]
+    pub redirect_uris: Vec<String>,
+    pub support_email: Option<String>,
+    pub support_uri: Option<String>,
+    pub owner: Option<String>,
+    /// Role names: `Read`, `Write`, `Messages`, `Admin`.
+    #[oai(default)]
+    pub roles: Vec<String>,
+    /// A public client has no secret.
+    #[oai(default)]
+    pub public: bool,
+}
+
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct UpdateClient {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub support_email: Option<String>,
+    pub support_uri: Option<String>,
+    pub owner: Option<String>,
+}
+
+#[derive(Object)]
+#[oai(deny_unknown_fields)]
+pub struct RoleChange {
+    /// Role names.
+    pub roles: Vec<String>,
+}
+
+/// A client with its new secret, which is shown this once.
+#[derive(Object)]
+pub struct ClientWithSecret {
+    #[oai(flatten)]
+    pub client: Client,
+    pub client_secret: Option<String>,
+}
+
+#[derive(Object)]
+pub struct ClientAnswer {
+    pub success: bool,
+    pub message: String,
+    pub item: Client,
+}
+
+#[derive(Object)]
+pub struct SecretAnswer {
+    pub success: bool,
+    pub message: String,
+    pub item: ClientWithSecret,
+}
+
+#[derive(ApiResponse)]
+pub enum Created {
+    /// Created; the secret is in the answer and nowhere else.
+    #[oai(status = 201)]
+    Created(Json<SecretAnswer>),
+}
+
+fn parse_roles(names: &[String]) -> Result<RoleSet, Error> {
+    RoleSet::parse_list(&names.join(",")).map_err(|bad| {
+        Error::invalid(format!(
+            "unknown role {bad:?} (Read, Write, Messages, Admin)"
+        ))
+    })
+}
+
+fn answer(message: &str, view: ClientView) -> Json<ClientAnswer> {
+    Json(ClientAnswer {
+        success: true,
+        message: message.into(),
+        item: view.into(),
+    })
+}
+
+pub struct ClientsApi {
+    pub state: Arc<AppState>,
+}
+
+impl ClientsApi {
+    fn actor(auth: &BearerAuth) -> Actor {
+        Actor::client(&auth.0.token.client_id)
+    }
+
+    async fn changed(&self) -> Result<(), Error> {
+        self.state.reload().await
+    }
+}
+
+#[OpenApi(tag = "Tag::Admin", prefix_path = "/v1/admin/clients")]
+impl ClientsApi {
+    /// List clients.
+    #[oai(path = "/", method = "get")]
+    async fn list(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+    ) -> ApiResult<Json<Collection<Client>>> {
+        let paging = Paging::new(limit.0, offset.0);
+        let (views, total) = clients::list(&self.state.db, paging.limit, paging.offset).await?;
+        let items = views.into_iter().map(Client::from).collect();
+        Ok(Json(Collection::page(
+            items,
+            total,
+            paging,
+            &self.state.public_url,
+            req,
+        )))
+    }
+
+    /// Create a client; a confidential client's secret is shown once, in this answer.
+    #[oai(path = "/", method = "post")]
+    async fn create(&self, auth: BearerAuth, body: Json<CreateClient>) -> ApiResult<Created> {
+        let body = body.0;
+        let new = NewClient {
+            roles: parse_roles(&body.roles)?,
+            name: body.name,
+            description: body.description,
+            redirect_uris: body.redirect_uris,
+            support_email: body.support_email,
+            support_uri: body.support_uri,
+            owner: body.owner,
+            public: body.public,
+        };
+        let created = clients::create(&self.state.db, &Self::actor(&auth), new).await?;
+        self.changed().await?;
+        Ok(Created::Created(Json(SecretAnswer {
+            success: true,
+            message: "client created".into(),
+            item: ClientWithSecret {
+                client: created.client.into(),
+                client_secret: created.secret,
+            },
+        })))
+    }
+
+    /// One client.
+    #[oai(path = "/:client_id", method = "get")]
+    async fn show(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        client_id: Path<String>,
+    ) -> ApiResult<Json<Collection<Client>>> {
+        let view = clients::show(&self.state.db, &client_id.0).await?;
+        Ok(Json(Collection::one(
+            view.into(),
+            &self.state.public_url,
+            req,
+        )))
+    }
+
+    /// Change a client's descriptive fields.
+    #[oai(path = "/:client_id", method = "put")]
+    async fn update(
+        &self,
+        auth: BearerAuth,
+        client_id: Path<String>,
+        body: Json<UpdateClient>,
+    ) -> ApiResult<Json<ClientAnswer>> {
+        let body = body.0;
+        let update = ClientUpdate {
+            name: body.name,
+            description: body.description,
+            redirect_uris: body.redirect_uris,
+            support_email: body.support_email,
+            support_uri: body.support_uri,
+            owner: body.owner,
+        };
+        let view =
+            clients::update(&self.state.db, &Self::actor(&auth), &client_id.0, update).await?;
+        self.changed().await?;
+        Ok(answer("client updated", view))
+    }
+
+    /// Delete a client; its tokens stop working at once.
+    #[oai(path = "/:client_id", method = "delete")]
+    async fn delete(&self, auth: BearerAuth, client_id: Path<String>) -> ApiResult<Json<Done>> {
+        clients::delete(&self.state.db, &Self::actor(&auth), &client_id.0).await?;
+        self.changed().await?;
+        Ok(Done::new("client deleted"))
+    }
+
+    /// Enable a client.
+    #[oai(path = "/:client_id/enable", method = "put")]
+    async fn enable(
+        &self,
+        auth: BearerAuth,
+        client_id: Path<String>,
+    ) -> ApiResult<Json<ClientAnswer>> {
+        let view =
+            clients::set_enabled(&self.state.db, &Self::actor(&auth), &client_id.0, true).await?;
+        self.changed().await?;
+        Ok(answer("client enabled", view))
+    }
+
+    /// Disable a client; its tokens stop working at once.
+    #[oai(path = "/:client_id/disable", method = "put")]
+    async fn disable(
+        &self,
+        auth: BearerAuth,
+        client_id: Path<String>,
+    ) -> ApiResult<Json<ClientAnswer>> {
+        let view =
+            clients::set_enabled(&self.state.db, &Self::actor(&auth), &client_id.0, false).await?;
+        self.changed().await?;
+        Ok(answer("client disabled", view))
+    }
+
+    /// A new secret (shown once); the old one stops working.
+    #[oai(path = "/:client_id/secret", method = "post")]
+    async fn rotate_secret(
+        &self,
+        auth: BearerAuth,
+        client_id: Path<String>,
+    ) -> ApiResult<Json<SecretAnswer>> {
+        let secret =
+            clients::rotate_secret(&self.state.db, &Self::actor(&auth), &client_id.0).await?;
+        self.changed().await?;
+        let view = clients::show(&self.state.db, &client_id.0).await?;
+        Ok(Json(SecretAnswer {
+            success: true,
+            message: "secret rotated".into(),
+            item: ClientWithSecret {
+                client: view.into(),
+                client_secret: Some(secret),
+            },
+        }))
+    }
+
+    /// Grant roles.
+    #[oai(path = "/:client_id/roles", method = "post")]
+    async fn grant(
+        &self,
+        auth: BearerAuth,
+        client_id: Path<String>,
+        body: Json<RoleChange>,
+    ) -> ApiResult<Json<ClientAnswer>> {
+        let roles = parse_roles(&body.0.roles)?;
+        let view = clients::change_roles(
+            &self.state.db,
+            &Self::actor(&auth),
+            &client_id.0,
+            roles,
+            true,
+        )
+        .await?;
+        self.changed().await?;
+        Ok(answer("roles granted", view))
+    }
+
+    /// Revoke roles; tokens already issued lose them at once.
+    #[oai(path = "/:client_id/roles", method = "delete")]
+    async fn revoke(
+        &self,
+        auth: BearerAuth,
+        client_id: Path<String>,
+        body: Json<RoleChange>,
+    ) -> ApiResult<Json<ClientAnswer>> {
+        let roles = parse_roles(&body.0.roles)?;
+        let view = clients::change_roles(
+            &self.state.db,
+            &Self::actor(&auth),
+            &client_id.0,
+            roles,
+            false,
+        )
+        .await?;
+        self.changed().await?;
+        Ok(answer("roles revoked", view))
+    }
+}

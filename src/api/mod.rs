@@ -1,0 +1,149 @@
+//! The HTTP API: thin poem-openapi services over the domain. Answers share one error type and
+//! the collection envelope of Flows for APEX.
+
+pub mod admin;
+pub mod admin_clients;
+pub mod health;
+pub mod oauth;
+pub mod paging;
+pub mod utils;
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::auth::Bearer;
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApiService, SecurityScheme, Tags};
+
+use crate::gate::Caller;
+use crate::state::AppState;
+
+#[derive(Tags)]
+pub enum Tag {
+    /// OAuth 2.0 authorization server
+    Oauth,
+    /// Utilities
+    Utils,
+    /// Management of clients, policy, signing keys and the audit log
+    Admin,
+    /// Liveness, readiness and metrics
+    Health,
+}
+
+/// Every service, for the server and for the OpenAPI document.
+pub type Services = (
+    oauth::OAuthApi,
+    utils::UtilsApi,
+    admin_clients::ClientsApi,
+    admin::AdminApi,
+    health::HealthApi,
+);
+
+pub fn services(state: &Arc<AppState>) -> Services {
+    (
+        oauth::OAuthApi {
+            state: Arc::clone(state),
+        },
+        utils::UtilsApi {
+            state: Arc::clone(state),
+        },
+        admin_clients::ClientsApi {
+            state: Arc::clone(state),
+        },
+        admin::AdminApi {
+            state: Arc::clone(state),
+        },
+        health::HealthApi {
+            state: Arc::clone(state),
+        },
+    )
+}
+
+/// The OpenAPI service around the API.
+pub fn openapi(services: Services, server_url: &str) -> OpenApiService<Services, ()> {
+    OpenApiService::new(services, "flowgate", env!("CARGO_PKG_VERSION"))
+        .description("Role-based API gateway and OAuth 2.0 authorization server for process APIs.")
+        .server(server_url)
+}
+
+/// A Bearer access token. The gate has already checked it; this hands its caller to handlers.
+#[derive(SecurityScheme)]
+#[oai(ty = "bearer", bearer_format = "JWT", checker = "gated_caller")]
+pub struct BearerAuth(Arc<Caller>);
+
+async fn gated_caller(req: &Request, _token: Bearer) -> Option<Arc<Caller>> {
+    req.extensions().get::<Arc<Caller>>().cloned()
+}
+
+/// `{"success": false, "message": …}`
+#[derive(Object)]
+pub struct Failure {
+    pub success: bool,
+    pub message: String,
+}
+
+/// `{"success": true, "message": …}`
+#[derive(Object)]
+pub struct Done {
+    pub success: bool,
+    pub message: String,
+}
+
+impl Done {
+    pub fn new(message: &str) -> Json<Done> {
+        Json(Done {
+            success: true,
+            message: message.to_owned(),
+        })
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum ApiError {
+    /// The request is malformed or invalid; nothing was changed.
+    #[oai(status = 400)]
+    BadRequest(Json<Failure>),
+    /// The caller lacks the role (non-GET methods).
+    #[oai(status = 403)]
+    Forbidden(Json<Failure>),
+    /// No such item.
+    #[oai(status = 404)]
+    NotFound(Json<Failure>),
+    /// The request conflicts with the current state.
+    #[oai(status = 409)]
+    Conflict(Json<Failure>),
+    /// Something failed inside; details are in the server log.
+    #[oai(status = 500)]
+    Internal(Json<Failure>),
+    /// The database is unreachable; retry later.
+    #[oai(status = 503)]
+    Unavailable(Json<Failure>),
+}
+
+fn failure(message: impl Into<String>) -> Json<Failure> {
+    Json(Failure {
+        success: false,
+        message: message.into(),
+    })
+}
+
+impl From<crate::Error> for ApiError {
+    fn from(err: crate::Error) -> Self {
+        use crate::Error;
+        match err {
+            Error::Invalid(m) => ApiError::BadRequest(failure(m)),
+            Error::NotFound(m) => ApiError::NotFound(failure(m)),
+            Error::Conflict(m) => ApiError::Conflict(failure(m)),
+            Error::Unavailable(source) => {
+                tracing::warn!(error = %source, "database unavailable");
+                ApiError::Unavailable(failure("Service temporarily unavailable"))
+            }
+            Error::Internal(detail) => {
+                tracing::error!(%detail, "internal error");
+                ApiError::Internal(failure("Internal error"))
+            }
+        }
+    }
+}
+
+pub type ApiResult<T> = Result<T, ApiError>;

@@ -1,0 +1,146 @@
+//! `/v1/utils/*` and `/v1/me`.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use super::paging::{Collection, Paging};
+use super::{BearerAuth, Tag};
+use crate::state::AppState;
+
+#[derive(Object)]
+pub struct Ping {
+    /// `ok`
+    pub status: String,
+}
+
+#[derive(Object, Clone)]
+pub struct RoleItem {
+    pub role_name: String,
+}
+
+#[derive(Object)]
+pub struct HeaderItem {
+    pub name: String,
+    pub value: String,
+}
+
+/// The request as the gateway saw it.
+#[derive(Object)]
+pub struct Cgi {
+    pub method: String,
+    pub path: String,
+    pub query: Option<String>,
+    pub remote_addr: String,
+    /// Headers; credentials are redacted.
+    pub headers: Vec<HeaderItem>,
+    pub client_id: String,
+    pub roles: Vec<String>,
+}
+
+/// Who the token belongs to.
+#[derive(Object)]
+pub struct Me {
+    pub client_id: String,
+    /// The token's subject: the user for delegated tokens, the client otherwise.
+    pub sub: String,
+    pub user: Option<String>,
+    /// Roles in force: those of the token that the client still holds.
+    pub roles: Vec<String>,
+    pub scope: String,
+    /// Expiry of the token (Unix seconds).
+    pub exp: i64,
+}
+
+const REDACTED_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
+
+pub struct UtilsApi {
+    pub state: Arc<AppState>,
+}
+
+#[OpenApi(tag = "Tag::Utils")]
+impl UtilsApi {
+    /// Is the gateway up and does my token work? (any role)
+    #[oai(path = "/v1/utils/ping", method = "get")]
+    async fn ping(&self, _auth: BearerAuth) -> Json<Ping> {
+        Json(Ping {
+            status: "ok".into(),
+        })
+    }
+
+    /// The caller's roles.
+    #[oai(path = "/v1/utils/roles", method = "get")]
+    async fn roles(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+    ) -> Json<Collection<RoleItem>> {
+        let paging = Paging::new(limit.0, offset.0);
+        let all: Vec<RoleItem> = auth
+            .0
+            .roles
+            .iter()
+            .map(|r| RoleItem {
+                role_name: r.name().into(),
+            })
+            .collect();
+        let total = all.len() as u64;
+        let page = all
+            .into_iter()
+            .skip(paging.offset as usize)
+            .take(paging.limit as usize)
+            .collect();
+        Json(Collection::page(
+            page,
+            total,
+            paging,
+            &self.state.public_url,
+            req,
+        ))
+    }
+
+    /// The request as the gateway saw it (credentials redacted).
+    #[oai(path = "/v1/utils/print_cgi", method = "get")]
+    async fn print_cgi(&self, auth: BearerAuth, req: &Request) -> Json<Cgi> {
+        let headers = req
+            .headers()
+            .iter()
+            .map(|(name, value)| HeaderItem {
+                name: name.as_str().to_owned(),
+                value: if REDACTED_HEADERS.contains(&name.as_str()) {
+                    "[redacted]".into()
+                } else {
+                    String::from_utf8_lossy(value.as_bytes()).into_owned()
+                },
+            })
+            .collect();
+        Json(Cgi {
+            method: req.method().to_string(),
+            path: req.uri().path().to_owned(),
+            query: req.uri().query().map(str::to_owned),
+            remote_addr: req.remote_addr().to_string(),
+            headers,
+            client_id: auth.0.token.client_id.clone(),
+            roles: auth.0.roles.names(),
+        })
+    }
+
+    /// Who the token belongs to: client, roles, scopes, user if any. (any role)
+    #[oai(path = "/v1/me", method = "get")]
+    async fn me(&self, auth: BearerAuth) -> Json<Me> {
+        let token = &auth.0.token;
+        Json(Me {
+            client_id: token.client_id.clone(),
+            sub: token.subject.clone(),
+            user: (token.subject != token.client_id).then(|| token.subject.clone()),
+            roles: auth.0.roles.names(),
+            scope: token.scope.clone(),
+            exp: token.exp,
+        })
+    }
+}

@@ -1,0 +1,153 @@
+//! Configuration: built-in defaults, then an optional TOML file, then `FLOWGATE_*` / `DATABASE_URL`
+//! environment variables and command-line flags (clap merges those two).
+
+use std::path::PathBuf;
+
+use serde::Deserialize;
+
+use crate::{Error, Result};
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Human,
+    Json,
+}
+
+/// Everything the server and the CLI need to know.
+#[derive(Clone, Debug, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `sqlite://PATH?mode=rwc` or `postgres://…`.
+    pub database_url: String,
+    /// Address to listen on; port 0 picks a free port.
+    pub listen: String,
+    /// Base URL clients use to reach this server (links, issuer). Derived from `listen` if unset.
+    pub public_url: Option<String>,
+    /// The `iss` of every token; the public URL if unset.
+    pub issuer: Option<String>,
+    /// Access-token lifetime in seconds.
+    pub access_token_ttl: i64,
+    pub log_format: LogFormat,
+    /// Largest request body accepted, in bytes.
+    pub max_body_bytes: usize,
+    /// How often to look for changes made by other instances, in milliseconds.
+    pub sync_interval_ms: u64,
+    /// How many verified tokens the gate remembers.
+    pub token_cache_capacity: u64,
+    /// Database pool size (PostgreSQL; SQLite gets a small pool of its own).
+    pub max_connections: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            database_url: "sqlite://flowgate.db?mode=rwc".into(),
+            listen: "127.0.0.1:8080".into(),
+            public_url: None,
+            issuer: None,
+            access_token_ttl: 3600,
+            log_format: LogFormat::Human,
+            max_body_bytes: 1024 * 1024,
+            sync_interval_ms: 1000,
+            token_cache_capacity: 100_000,
+            max_connections: 16,
+        }
+    }
+}
+
+/// The flags and environment variables that override the file (all optional).
+#[derive(Clone, Debug, Default, clap::Args)]
+pub struct Overrides {
+    /// TOML configuration file.
+    #[arg(long, env = "FLOWGATE_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
+    /// Database URL (`sqlite://flowgate.db?mode=rwc`, `postgres://…`).
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    pub database_url: Option<String>,
+    /// Log format.
+    #[arg(long, env = "FLOWGATE_LOG_FORMAT", global = true, value_enum)]
+    pub log_format: Option<LogFormat>,
+    /// Issuer (`iss`) of the tokens.
+    #[arg(long, env = "FLOWGATE_ISSUER", global = true)]
+    pub issuer: Option<String>,
+    /// Access-token lifetime in seconds.
+    #[arg(long, env = "FLOWGATE_ACCESS_TOKEN_TTL", global = true)]
+    pub access_token_ttl: Option<i64>,
+}
+
+impl Config {
+    /// Defaults, then the file named by `--config`, then flags and environment.
+    pub fn load(overrides: &Overrides) -> Result<Config> {
+        let mut config = match &overrides.config {
+            Some(path) => {
+                let text = std::fs::read_to_string(path)
+                    .map_err(|e| Error::invalid(format!("cannot read {}: {e}", path.display())))?;
+                toml::from_str(&text)
+                    .map_err(|e| Error::invalid(format!("bad config {}: {e}", path.display())))?
+            }
+            None => Config::default(),
+        };
+        if let Some(url) = &overrides.database_url {
+            config.database_url = url.clone();
+        }
+        if let Some(format) = overrides.log_format {
+            config.log_format = format;
+        }
+        if let Some(issuer) = &overrides.issuer {
+            config.issuer = Some(issuer.clone());
+        }
+        if let Some(ttl) = overrides.access_token_ttl {
+            config.access_token_ttl = ttl;
+        }
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<()> {
+        if !(60..=86_400).contains(&self.access_token_ttl) {
+            return Err(Error::invalid(
+                "access_token_ttl must be between 60 and 86400 seconds",
+            ));
+        }
+        if self.max_connections == 0 {
+            return Err(Error::invalid("max_connections must be at least 1"));
+        }
+        Ok(())
+    }
+
+    /// The public base URL, without a trailing slash.
+    pub fn public_url(&self, bound: std::net::SocketAddr) -> String {
+        match &self.public_url {
+            Some(url) => url.trim_end_matches('/').to_owned(),
+            None => format!("http://{bound}"),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn file_then_flags() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("flowgate.toml");
+        std::fs::write(&path, "listen = '0.0.0.0:9000'\naccess_token_ttl = 600\n").unwrap();
+        let overrides = Overrides {
+            config: Some(path.clone()),
+            access_token_ttl: Some(900),
+            ..Overrides::default()
+        };
+        let config = Config::load(&overrides).unwrap();
+        assert_eq!(config.listen, "0.0.0.0:9000");
+        assert_eq!(config.access_token_ttl, 900);
+
+        std::fs::write(&path, "listen_addr = 'x'\n").unwrap();
+        assert!(
+            Config::load(&overrides).is_err(),
+            "unknown keys are refused"
+        );
+    }
+}

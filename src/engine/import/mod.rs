@@ -1,0 +1,290 @@
+//! BPMN 2.0 XML import: reads one process, refuses what the engine cannot run.
+//!
+//! Ignored on purpose: diagram interchange (`bpmndi`, other namespaces), documentation,
+//! unknown extension elements, lanes, text annotations, associations and groups (they do not
+//! affect the flow), and definitions-level elements other than `process` and `message`.
+
+mod extensions;
+mod validate;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::HashMap;
+
+use roxmltree::{Document, Node};
+use thiserror::Error;
+
+use super::condition::Condition;
+use super::diagram::{Diagram, Element, ElementKind, SequenceFlow, TaskKind};
+
+pub const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
+pub const APEX_NS: &str = "https://flowsforapex.org";
+
+/// Why a diagram was refused, naming the offending element (or flow, or process).
+#[derive(Debug, Clone, PartialEq, Eq, Error)]
+#[error("element {element_id}: {reason}")]
+pub struct ImportError {
+    pub element_id: String,
+    pub reason: String,
+}
+
+impl ImportError {
+    pub(crate) fn new(element_id: impl Into<String>, reason: impl Into<String>) -> Self {
+        Self {
+            element_id: element_id.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Children of a process that carry no behaviour.
+const IGNORED_PROCESS_CHILDREN: &[&str] = &[
+    "documentation",
+    "extensionElements",
+    "laneSet",
+    "textAnnotation",
+    "association",
+    "group",
+];
+
+/// A flow node's `<incoming>`/`<outgoing>` references, checked against the flows later.
+pub(super) struct DeclaredFlows {
+    element_id: String,
+    incoming: Vec<String>,
+    outgoing: Vec<String>,
+}
+
+pub(super) fn parse_diagram(xml: &str) -> Result<Diagram, ImportError> {
+    let document = Document::parse(xml).map_err(|error| {
+        ImportError::new("definitions", format!("not well-formed XML: {error}"))
+    })?;
+    let root = document.root_element();
+    if !is_bpmn(root, "definitions") {
+        return Err(ImportError::new(
+            root.tag_name().name(),
+            format!("the root element must be definitions in namespace {BPMN_NS}"),
+        ));
+    }
+    let definitions_id = root.attribute("id").unwrap_or("definitions");
+    let message_names: HashMap<&str, &str> = bpmn_children(root, "message")
+        .filter_map(|message| Some((message.attribute("id")?, message.attribute("name")?)))
+        .collect();
+
+    let mut processes = bpmn_children(root, "process");
+    let process = processes
+        .next()
+        .ok_or_else(|| ImportError::new(definitions_id, "the diagram contains no process"))?;
+    if let Some(second) = processes.next() {
+        return Err(ImportError::new(
+            second.attribute("id").unwrap_or("process"),
+            "only one process per diagram is supported",
+        ));
+    }
+    parse_process(process, &message_names)
+}
+
+fn parse_process(
+    process: Node,
+    message_names: &HashMap<&str, &str>,
+) -> Result<Diagram, ImportError> {
+    let process_id = required_id(process)?;
+    let mut elements = Vec::new();
+    let mut declared = Vec::new();
+    let mut flows = Vec::new();
+    for child in process.children().filter(|node| in_bpmn_namespace(*node)) {
+        let tag = child.tag_name().name();
+        if tag == "sequenceFlow" {
+            flows.push(parse_flow(child)?);
+        } else if !IGNORED_PROCESS_CHILDREN.contains(&tag) {
+            let (element, flows_of_element) = parse_element(child, message_names)?;
+            elements.push(element);
+            declared.push(flows_of_element);
+        }
+    }
+    validate::check(
+        &process_id,
+        process.attribute("name"),
+        elements,
+        flows,
+        &declared,
+    )
+}
+
+fn parse_element(
+    node: Node,
+    message_names: &HashMap<&str, &str>,
+) -> Result<(Element, DeclaredFlows), ImportError> {
+    let id = required_id(node)?;
+    let tag = node.tag_name().name();
+    let refuse = |reason: String| ImportError::new(id.as_str(), reason);
+    let kind = match tag {
+        "startEvent" => {
+            if let Some(definition) = event_definitions(node).next() {
+                return Err(refuse(format!(
+                    "start events with a {} are not supported",
+                    definition.tag_name().name()
+                )));
+            }
+            ElementKind::StartEvent
+        }
+        "endEvent" => end_event(node).map_err(refuse)?,
+        "task" | "userTask" | "manualTask" | "scriptTask" | "serviceTask" => {
+            refuse_loops(node).map_err(refuse)?;
+            ElementKind::Task(task_kind(tag))
+        }
+        "receiveTask" => {
+            refuse_loops(node).map_err(refuse)?;
+            let definition = extensions::message_definition(
+                &id,
+                node,
+                node.attribute("messageRef"),
+                message_names,
+            )?;
+            ElementKind::ReceiveTask(definition)
+        }
+        "exclusiveGateway" => ElementKind::ExclusiveGateway {
+            default_flow: node.attribute("default").map(str::to_owned),
+        },
+        "parallelGateway" => ElementKind::ParallelGateway,
+        "intermediateCatchEvent" => extensions::catch_event(&id, node, message_names)?,
+        other => return Err(refuse(format!("element type {other} is not supported"))),
+    };
+    let references = |direction: &'static str| -> Vec<String> {
+        bpmn_children(node, direction).map(text_of).collect()
+    };
+    let declared = DeclaredFlows {
+        element_id: id.clone(),
+        incoming: references("incoming"),
+        outgoing: references("outgoing"),
+    };
+    let element = Element {
+        id,
+        name: node.attribute("name").map(str::to_owned),
+        kind,
+        incoming: Vec::new(),
+        outgoing: Vec::new(),
+    };
+    Ok((element, declared))
+}
+
+fn task_kind(tag: &str) -> TaskKind {
+    match tag {
+        "userTask" => TaskKind::UserTask,
+        "manualTask" => TaskKind::ManualTask,
+        "scriptTask" => TaskKind::ScriptTask,
+        "serviceTask" => TaskKind::ServiceTask,
+        _ => TaskKind::Task,
+    }
+}
+
+fn end_event(node: Node) -> Result<ElementKind, String> {
+    let definitions: Vec<Node> = event_definitions(node).collect();
+    match definitions.as_slice() {
+        [] => Ok(ElementKind::EndEvent { terminate: false }),
+        [only] if only.tag_name().name() == "terminateEventDefinition" => {
+            Ok(ElementKind::EndEvent { terminate: true })
+        }
+        [only] => Err(format!(
+            "end events with a {} are not supported",
+            only.tag_name().name()
+        )),
+        _ => Err("end events with several event definitions are not supported".to_string()),
+    }
+}
+
+fn refuse_loops(node: Node) -> Result<(), String> {
+    let looping = node.children().any(|child| {
+        in_bpmn_namespace(child)
+            && matches!(
+                child.tag_name().name(),
+                "standardLoopCharacteristics" | "multiInstanceLoopCharacteristics"
+            )
+    });
+    if looping {
+        Err("loop and multi-instance activities are not supported".to_string())
+    } else {
+        Ok(())
+    }
+}
+
+fn parse_flow(node: Node) -> Result<SequenceFlow, ImportError> {
+    let id = required_id(node)?;
+    let end = |attribute: &str| {
+        node.attribute(attribute)
+            .filter(|value| !value.trim().is_empty())
+            .map(str::to_owned)
+            .ok_or_else(|| {
+                ImportError::new(id.as_str(), format!("sequence flow has no {attribute}"))
+            })
+    };
+    let source = end("sourceRef")?;
+    let target = end("targetRef")?;
+    let condition = match bpmn_children(node, "conditionExpression").next() {
+        Some(expression) => {
+            let text = text_of(expression);
+            if text.is_empty() {
+                None
+            } else {
+                let condition = Condition::parse(&text).map_err(|error| {
+                    ImportError::new(id.as_str(), format!("condition syntax error: {error}"))
+                })?;
+                Some(condition)
+            }
+        }
+        None => None,
+    };
+    Ok(SequenceFlow {
+        id,
+        source,
+        target,
+        condition,
+    })
+}
+
+fn required_id(node: Node) -> Result<String, ImportError> {
+    match node.attribute("id") {
+        Some(id) if !id.trim().is_empty() => Ok(id.to_owned()),
+        _ => Err(ImportError::new(
+            node.tag_name().name(),
+            "element has no id attribute",
+        )),
+    }
+}
+
+pub(super) fn in_bpmn_namespace(node: Node) -> bool {
+    node.is_element() && node.tag_name().namespace() == Some(BPMN_NS)
+}
+
+pub(super) fn is_bpmn(node: Node, name: &str) -> bool {
+    in_bpmn_namespace(node) && node.tag_name().name() == name
+}
+
+pub(super) fn bpmn_children<'a, 'input>(
+    node: Node<'a, 'input>,
+    name: &'static str,
+) -> impl Iterator<Item = Node<'a, 'input>> {
+    node.children().filter(move |child| is_bpmn(*child, name))
+}
+
+/// Event definitions inline (`…EventDefinition`) or by reference (`eventDefinitionRef`).
+pub(super) fn event_definitions<'a, 'input>(
+    node: Node<'a, 'input>,
+) -> impl Iterator<Item = Node<'a, 'input>> {
+    node.children().filter(|child| {
+        in_bpmn_namespace(*child) && {
+            let name = child.tag_name().name();
+            name.ends_with("EventDefinition") || name == "eventDefinitionRef"
+        }
+    })
+}
+
+/// All text inside an element (CDATA included, comments skipped), trimmed.
+pub(super) fn text_of(node: Node) -> String {
+    let text: String = node
+        .descendants()
+        .filter(Node::is_text)
+        .filter_map(|text| text.text())
+        .collect();
+    text.trim().to_owned()
+}

@@ -1,0 +1,278 @@
+//! The state of one process instance. Serializable as a whole; only the operations in
+//! `runtime` change it.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::value::VariableValue;
+
+/// Subflow ids are allocated by their instance, starting at 1.
+pub type SubflowId = u64;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ProcessStatus {
+    Created,
+    Running,
+    Completed,
+    Terminated,
+    Error,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum SubflowStatus {
+    /// At a task, waiting to be completed through the API.
+    Running,
+    WaitingMessage,
+    WaitingTimer,
+    /// Arrived at a parallel join that still waits for other branches.
+    WaitingJoin,
+    /// Forked at a parallel gateway; its children carry on until they join again.
+    Split,
+    Error,
+    Completed,
+}
+
+impl ProcessStatus {
+    /// The status as the process API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Created => "created",
+            Self::Running => "running",
+            Self::Completed => "completed",
+            Self::Terminated => "terminated",
+            Self::Error => "error",
+        }
+    }
+
+    /// Completed and terminated instances never move again (until reset).
+    pub fn has_ended(self) -> bool {
+        matches!(self, Self::Completed | Self::Terminated)
+    }
+}
+
+impl SubflowStatus {
+    /// The status as the process API spells it.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::WaitingMessage => "waiting-message",
+            Self::WaitingTimer => "waiting-timer",
+            Self::WaitingJoin => "waiting-join",
+            Self::Split => "split",
+            Self::Error => "error",
+            Self::Completed => "completed",
+        }
+    }
+}
+
+/// One token of the instance (a "step" in the process API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Subflow {
+    pub id: SubflowId,
+    /// The subflow that forked this one at a parallel gateway (`sbfl_sbfl_id`).
+    pub parent_id: Option<SubflowId>,
+    pub current_element: String,
+    pub status: SubflowStatus,
+    /// Changes at every move; API calls must present the current one.
+    pub step_key: String,
+    pub became_current: DateTime<Utc>,
+    pub reservation: Option<String>,
+    /// Set by `start_step` on a waiting task.
+    pub work_started: Option<DateTime<Utc>>,
+    /// The sequence flow that brought the token here; joins count arrivals per flow.
+    pub arrived_via: Option<String>,
+}
+
+impl Subflow {
+    /// Still part of the run (not completed).
+    pub fn is_live(&self) -> bool {
+        self.status != SubflowStatus::Completed
+    }
+}
+
+/// An open message subscription of a waiting message catch event or receive task.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MessageSubscription {
+    pub subflow_id: SubflowId,
+    pub message_name: String,
+    /// `None` when the catch event has no correlation: any message of that name matches.
+    pub correlation_key: Option<String>,
+    /// Resolved when the subscription opened.
+    pub correlation_value: Option<String>,
+    pub payload_variable: Option<String>,
+}
+
+impl MessageSubscription {
+    /// Whether a message with this name, key and value is meant for this subscription.
+    pub fn matches(&self, name: &str, key: Option<&str>, value: Option<&str>) -> bool {
+        self.message_name == name
+            && (self.correlation_key.is_none()
+                || (self.correlation_key.as_deref() == key
+                    && self.correlation_value.as_deref() == value))
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Timer {
+    pub subflow_id: SubflowId,
+    pub due: DateTime<Utc>,
+}
+
+/// BPMN element ids by state, for the `activities` read model.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Activities {
+    pub current: Vec<String>,
+    pub completed: Vec<String>,
+    pub error: Vec<String>,
+}
+
+/// The whole state of a process instance. Variables live at process level (scope 0).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Instance {
+    pub(super) status: ProcessStatus,
+    pub(super) subflows: Vec<Subflow>,
+    pub(super) variables: BTreeMap<String, VariableValue>,
+    pub(super) subscriptions: Vec<MessageSubscription>,
+    pub(super) timers: Vec<Timer>,
+    /// Element ids in the order they were first completed.
+    pub(super) completed_elements: Vec<String>,
+    /// Element ids where a subflow is in error.
+    pub(super) error_elements: Vec<String>,
+    pub(super) next_subflow_id: SubflowId,
+}
+
+impl Default for Instance {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Instance {
+    /// A new instance in status `created`, with no variables.
+    pub fn new() -> Self {
+        Self {
+            status: ProcessStatus::Created,
+            subflows: Vec::new(),
+            variables: BTreeMap::new(),
+            subscriptions: Vec::new(),
+            timers: Vec::new(),
+            completed_elements: Vec::new(),
+            error_elements: Vec::new(),
+            next_subflow_id: 1,
+        }
+    }
+
+    pub fn status(&self) -> ProcessStatus {
+        self.status
+    }
+
+    /// All subflows, completed ones included, in id order.
+    pub fn subflows(&self) -> &[Subflow] {
+        &self.subflows
+    }
+
+    /// Subflows that are still part of the run (what the steps endpoint usually lists).
+    pub fn live_subflows(&self) -> impl Iterator<Item = &Subflow> {
+        self.subflows.iter().filter(|subflow| subflow.is_live())
+    }
+
+    pub fn subflow(&self, id: SubflowId) -> Option<&Subflow> {
+        self.subflows.iter().find(|subflow| subflow.id == id)
+    }
+
+    pub fn variables(&self) -> &BTreeMap<String, VariableValue> {
+        &self.variables
+    }
+
+    pub fn variable(&self, name: &str) -> Option<&VariableValue> {
+        self.variables.get(name)
+    }
+
+    pub fn subscriptions(&self) -> &[MessageSubscription] {
+        &self.subscriptions
+    }
+
+    pub fn timers(&self) -> &[Timer] {
+        &self.timers
+    }
+
+    /// When the scheduler should next call `fire_due_timers`.
+    pub fn next_timer_due(&self) -> Option<DateTime<Utc>> {
+        self.timers.iter().map(|timer| timer.due).min()
+    }
+
+    /// Whether `correlate_message` with these arguments would move anything.
+    pub fn awaits_message(&self, name: &str, key: Option<&str>, value: Option<&str>) -> bool {
+        self.status == ProcessStatus::Running
+            && self
+                .subscriptions
+                .iter()
+                .any(|s| s.matches(name, key, value))
+    }
+
+    /// Current elements (tokens at tasks and waiting events), completed and error elements,
+    /// each without repeats.
+    pub fn activities(&self) -> Activities {
+        let mut current = Vec::new();
+        for subflow in &self.subflows {
+            let waiting = !matches!(
+                subflow.status,
+                SubflowStatus::Split | SubflowStatus::Error | SubflowStatus::Completed
+            );
+            if waiting && !current.contains(&subflow.current_element) {
+                current.push(subflow.current_element.clone());
+            }
+        }
+        Activities {
+            current,
+            completed: self.completed_elements.clone(),
+            error: self.error_elements.clone(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subscriptions_without_correlation_match_by_name() {
+        let subscription = MessageSubscription {
+            subflow_id: 1,
+            message_name: "go".into(),
+            correlation_key: None,
+            correlation_value: None,
+            payload_variable: None,
+        };
+        assert!(subscription.matches("go", Some("k"), Some("v")));
+        assert!(subscription.matches("go", None, None));
+        assert!(!subscription.matches("stop", None, None));
+    }
+
+    #[test]
+    fn correlated_subscriptions_need_key_and_value() {
+        let subscription = MessageSubscription {
+            subflow_id: 1,
+            message_name: "paid".into(),
+            correlation_key: Some("order_id".into()),
+            correlation_value: Some("A-1".into()),
+            payload_variable: None,
+        };
+        assert!(subscription.matches("paid", Some("order_id"), Some("A-1")));
+        assert!(!subscription.matches("paid", Some("order_id"), Some("A-2")));
+        assert!(!subscription.matches("paid", None, None));
+    }
+
+    #[test]
+    fn a_new_instance_round_trips_through_json() {
+        let instance = Instance::new();
+        let text = serde_json::to_string(&instance).expect("serialize");
+        let back: Instance = serde_json::from_str(&text).expect("deserialize");
+        assert_eq!(back, instance);
+        assert_eq!(back.status().as_str(), "created");
+    }
+}

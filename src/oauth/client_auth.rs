@@ -1,0 +1,198 @@
+//! Client authentication at the token, revocation and introspection endpoints:
+//! `client_secret_basic` (with RFC 6749 §2.3.1 form-decoding of id and secret) or
+//! `client_secret_post`, one method per request.
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::form::{FormParams, decode_component};
+use super::{OAuthError, secret};
+use crate::store::clients::ClientAuth;
+
+/// How the client presented itself.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Presented {
+    Basic {
+        client_id: String,
+        secret: String,
+    },
+    Post {
+        client_id: String,
+        secret: String,
+    },
+    /// Only a `client_id`: a public client.
+    IdOnly {
+        client_id: String,
+    },
+}
+
+impl Presented {
+    pub fn client_id(&self) -> &str {
+        match self {
+            Presented::Basic { client_id, .. }
+            | Presented::Post { client_id, .. }
+            | Presented::IdOnly { client_id } => client_id,
+        }
+    }
+
+    pub fn used_basic(&self) -> bool {
+        matches!(self, Presented::Basic { .. })
+    }
+}
+
+/// Reads the credentials from the `Authorization` header and the form.
+pub fn presented(authorization: Option<&[u8]>, form: &FormParams) -> Result<Presented, OAuthError> {
+    let Some(header) = authorization else {
+        return match (form.get("client_id"), form.get("client_secret")) {
+            (Some(id), Some(secret)) => Ok(Presented::Post {
+                client_id: id.to_owned(),
+                secret: secret.to_owned(),
+            }),
+            (Some(id), None) => Ok(Presented::IdOnly {
+                client_id: id.to_owned(),
+            }),
+            (None, _) => Err(OAuthError::invalid_client(true)),
+        };
+    };
+    let (client_id, secret) =
+        parse_basic(header).ok_or_else(|| OAuthError::invalid_client(true))?;
+    if form.get("client_secret").is_some() {
+        return Err(OAuthError::invalid_request(
+            "Use one client authentication method: Basic or client_secret in the body, not both",
+        ));
+    }
+    if form.get("client_id").is_some_and(|id| id != client_id) {
+        return Err(OAuthError::invalid_request(
+            "client_id in the body differs from the Basic credentials",
+        ));
+    }
+    Ok(Presented::Basic { client_id, secret })
+}
+
+/// `Basic base64(urlencode(id):urlencode(secret))`.
+fn parse_basic(header: &[u8]) -> Option<(String, String)> {
+    let header = std::str::from_utf8(header).ok()?;
+    let (scheme, encoded) = header.trim().split_once(' ')?;
+    if !scheme.eq_ignore_ascii_case("basic") {
+        return None;
+    }
+    let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
+    let (id, secret) = decoded.split_once(':')?;
+    let id = decode_component(id).ok()?;
+    let secret = decode_component(secret).ok()?;
+    (!id.is_empty()).then_some((id, secret))
+}
+
+/// Checks the presented credentials against the client; every failure looks the same.
+pub fn authenticate<'c>(
+    presented: &Presented,
+    client: Option<&'c ClientAuth>,
+) -> Result<&'c ClientAuth, OAuthError> {
+    let fail = || OAuthError::invalid_client(presented.used_basic());
+    let client = client.filter(|c| c.enabled).ok_or_else(fail)?;
+    match (presented, &client.secret_hash) {
+        (Presented::Basic { secret, .. } | Presented::Post { secret, .. }, Some(hash))
+            if secret::verify(secret, hash) =>
+        {
+            Ok(client)
+        }
+        (Presented::IdOnly { .. }, None) => Ok(client),
+        _ => Err(fail()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roles::RoleSet;
+
+    fn basic(id: &str, secret: &str) -> Vec<u8> {
+        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))).into_bytes()
+    }
+
+    fn form(body: &str) -> FormParams {
+        FormParams::parse(body.as_bytes()).unwrap()
+    }
+
+    #[test]
+    fn basic_credentials_are_form_decoded() {
+        let got = presented(Some(&basic("my%20app", "p%3Aw+d")), &form("")).unwrap();
+        assert_eq!(
+            got,
+            Presented::Basic {
+                client_id: "my app".into(),
+                secret: "p:w d".into()
+            }
+        );
+    }
+
+    #[test]
+    fn one_method_per_request() {
+        let header = basic("a", "s");
+        assert!(
+            presented(Some(&header), &form("client_id=a")).is_ok(),
+            "agreeing client_id is fine"
+        );
+        assert_eq!(
+            presented(Some(&header), &form("client_id=b"))
+                .unwrap_err()
+                .code,
+            "invalid_request"
+        );
+        assert_eq!(
+            presented(Some(&header), &form("client_secret=s"))
+                .unwrap_err()
+                .code,
+            "invalid_request"
+        );
+        let missing = presented(None, &form("")).unwrap_err();
+        assert_eq!(
+            (missing.code, missing.basic_challenge),
+            ("invalid_client", true)
+        );
+        for bad in ["Basic !!!", "Basic", "Bearer abc", "Basic Zm9v"] {
+            assert_eq!(
+                presented(Some(bad.as_bytes()), &form("")).unwrap_err().code,
+                "invalid_client",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn failures_look_alike() {
+        let secret = secret::random_token();
+        let client = ClientAuth {
+            client_id: "a".into(),
+            secret_hash: Some(secret::hash(&secret)),
+            enabled: true,
+            roles: RoleSet::all(),
+        };
+        let good = Presented::Post {
+            client_id: "a".into(),
+            secret: secret.clone(),
+        };
+        assert!(authenticate(&good, Some(&client)).is_ok());
+        let wrong = Presented::Post {
+            client_id: "a".into(),
+            secret: "nope".into(),
+        };
+        let disabled = ClientAuth {
+            enabled: false,
+            ..client.clone()
+        };
+        let errors = [
+            authenticate(&wrong, Some(&client)).unwrap_err(),
+            authenticate(&good, Some(&disabled)).unwrap_err(),
+            authenticate(&good, None).unwrap_err(),
+            authenticate(
+                &Presented::IdOnly {
+                    client_id: "a".into(),
+                },
+                Some(&client),
+            )
+            .unwrap_err(),
+        ];
+        assert!(errors.iter().all(|e| *e == errors[0]));
+    }
+}

@@ -1,0 +1,12 @@
+//! The OAuth 2.0 authorization server, free of HTTP types: request parsing (strict forms,
+//! client authentication), grants, token signing and the key ring.
+
+pub mod client_auth;
+pub mod error;
+pub mod form;
+pub mod grants;
+pub mod jwt;
+pub mod keys;
+pub mod secret;
+
+pub use error::OAuthError;

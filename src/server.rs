@@ -1,0 +1,180 @@
+//! Wires the server: database, migrations, the in-memory view, the routes and their
+//! middleware, graceful shutdown.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::http::{StatusCode, header};
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{Body, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Server};
+use poem_openapi::OpenApi;
+use tokio::sync::watch;
+
+use crate::api::{self, Services};
+use crate::config::Config;
+use crate::gate::routes::RouteTable;
+use crate::gate::{Gate, failure};
+use crate::state::AppState;
+use crate::store::{self, Bootstrap};
+use crate::telemetry::RequestLog;
+use crate::{Error, Result};
+
+/// A server running in this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub state: Arc<AppState>,
+    /// The bootstrap admin's credentials, if this start created the database.
+    pub bootstrap: Option<Bootstrap>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 10 s), then returns.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+
+    /// Runs until the stop signal, SIGINT or SIGTERM.
+    pub async fn wait_for_signal(self) {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Connects, migrates (seeding an empty database), binds `listen` and starts serving.
+pub async fn start(config: Config, listen: &str) -> Result<Running> {
+    let db = store::connect(&config).await?;
+    let bootstrap = store::migrate(&db, &config).await?;
+    let acceptor = TcpListener::bind(listen.to_owned())
+        .into_acceptor()
+        .await
+        .map_err(|e| Error::invalid(format!("cannot listen on {listen}: {e}")))?;
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| Error::Internal("listener has no address".into()))?;
+    let public_url = config.public_url(addr);
+    let routes = RouteTable::from_meta(&Services::meta(), "/v1/");
+    let state = AppState::new(config, db, public_url, routes).await?;
+    let (stop, stopped) = watch::channel(false);
+    state.spawn_sync(stopped.clone());
+    let app = app(&state);
+    let mut signal = stopped;
+    let task = tokio::spawn(async move {
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                app,
+                async move {
+                    let _ = signal.changed().await;
+                },
+                Some(Duration::from_secs(10)),
+            )
+            .await
+    });
+    tracing::info!(%addr, public_url = %state.public_url, "flowgate listening");
+    Ok(Running {
+        addr,
+        state,
+        bootstrap,
+        stop,
+        task,
+    })
+}
+
+/// The whole HTTP application.
+pub fn app(state: &Arc<AppState>) -> impl Endpoint<Output = Response> + use<> {
+    let api = api::openapi(api::services(state), &state.public_url);
+    let max_body = state.config.max_body_bytes;
+    let gated = Gate::new(api.into_endpoint(), Arc::clone(state));
+    let limited = BodyLimit {
+        inner: gated,
+        max: max_body,
+    };
+    RequestLog(limited.catch_all_error(|err: poem::Error| async move { json_error(err) }))
+}
+
+/// Every framework error (unknown route, wrong method, unparsable JSON or parameter) as
+/// `{"success": false, "message": …}`; server errors say nothing of their cause.
+fn json_error(err: poem::Error) -> Response {
+    let status = err.status();
+    let message = match status {
+        StatusCode::NOT_FOUND => "Resource not found".to_owned(),
+        StatusCode::METHOD_NOT_ALLOWED => "Method not allowed".to_owned(),
+        StatusCode::PAYLOAD_TOO_LARGE => "Payload too large".to_owned(),
+        StatusCode::UNSUPPORTED_MEDIA_TYPE => "Unsupported Media Type".to_owned(),
+        s if s.is_server_error() => {
+            tracing::error!(error = %err, "request failed");
+            "Internal error".to_owned()
+        }
+        _ => err.to_string(),
+    };
+    let mut response = failure(status, &message);
+    if status == StatusCode::UNAUTHORIZED {
+        response.headers_mut().insert(
+            header::WWW_AUTHENTICATE,
+            poem::http::HeaderValue::from_static(r#"Bearer realm="flowgate""#),
+        );
+    }
+    response
+}
+
+/// Refuses bodies over `max` bytes with 413, whether or not they announce their length.
+struct BodyLimit<E> {
+    inner: E,
+    max: usize,
+}
+
+impl<E: Endpoint> Endpoint for BodyLimit<E> {
+    type Output = Response;
+
+    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+        let announced = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        match announced {
+            Some(length) if length > self.max => {
+                return Ok(failure(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"));
+            }
+            Some(_) => {}
+            None => {
+                let body = req.take_body();
+                match body.into_bytes_limit(self.max).await {
+                    Ok(bytes) => req.set_body(Body::from_bytes(bytes)),
+                    Err(_) => {
+                        return Ok(failure(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"));
+                    }
+                }
+            }
+        }
+        self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}

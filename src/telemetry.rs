@@ -1,0 +1,158 @@
+//! Logs, request ids and Prometheus metrics. Request lines carry method, path (never the query,
+//! which may hold credentials), status and latency; headers and bodies are never logged.
+
+use std::fmt::Write;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+use poem::http::HeaderValue;
+use poem::{Endpoint, IntoResponse, Request, Response};
+use tracing::Instrument;
+use tracing_subscriber::EnvFilter;
+
+use crate::config::LogFormat;
+
+/// Starts logging to stderr (`RUST_LOG` filters; `info` by default).
+pub fn init(format: LogFormat) {
+    let filter =
+        EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Human => builder.try_init(),
+        LogFormat::Json => builder
+            .json()
+            .flatten_event(true)
+            .with_current_span(true)
+            .try_init(),
+    };
+}
+
+#[derive(Default)]
+pub struct Counter(AtomicU64);
+
+impl Counter {
+    pub fn inc(&self) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
+/// Process-wide counters, exported at `/metrics`.
+#[derive(Default)]
+pub struct Metrics {
+    pub responses: [Counter; 6],
+    pub tokens_issued: Counter,
+    pub token_errors: Counter,
+    pub gate_unauthenticated: Counter,
+    pub gate_denied: Counter,
+    pub audit_dropped: Counter,
+    pub request_seconds_sum_micros: Counter,
+}
+
+pub static METRICS: std::sync::LazyLock<Metrics> = std::sync::LazyLock::new(Metrics::default);
+
+impl Metrics {
+    /// Prometheus text exposition format 0.0.4.
+    pub fn render(&self) -> String {
+        let mut out = String::new();
+        let mut counter = |name: &str, help: &str, value: u64| {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        };
+        counter(
+            "flowgate_tokens_issued_total",
+            "Access tokens issued.",
+            self.tokens_issued.get(),
+        );
+        counter(
+            "flowgate_token_errors_total",
+            "Token requests refused.",
+            self.token_errors.get(),
+        );
+        counter(
+            "flowgate_gate_unauthenticated_total",
+            "Gated requests without a valid token.",
+            self.gate_unauthenticated.get(),
+        );
+        counter(
+            "flowgate_gate_denied_total",
+            "Gated requests without the role.",
+            self.gate_denied.get(),
+        );
+        counter(
+            "flowgate_audit_dropped_total",
+            "Audit rows dropped under load.",
+            self.audit_dropped.get(),
+        );
+        let total: u64 = self.responses.iter().map(Counter::get).sum();
+        let _ = writeln!(
+            out,
+            "# HELP flowgate_http_responses_total HTTP responses by status class."
+        );
+        let _ = writeln!(out, "# TYPE flowgate_http_responses_total counter");
+        for (class, count) in self.responses.iter().enumerate().skip(1) {
+            let _ = writeln!(
+                out,
+                "flowgate_http_responses_total{{class=\"{class}xx\"}} {}",
+                count.get()
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP flowgate_http_request_duration_seconds Time spent answering."
+        );
+        let _ = writeln!(out, "# TYPE flowgate_http_request_duration_seconds summary");
+        let sum = self.request_seconds_sum_micros.get() as f64 / 1e6;
+        let _ = writeln!(out, "flowgate_http_request_duration_seconds_sum {sum}");
+        let _ = writeln!(out, "flowgate_http_request_duration_seconds_count {total}");
+        out
+    }
+}
+
+/// Gives every request an id (kept from `X-Request-Id` when sane), a span, a log line and a
+/// place in the metrics.
+pub struct RequestLog<E>(pub E);
+
+impl<E: Endpoint> Endpoint for RequestLog<E> {
+    type Output = Response;
+
+    async fn call(&self, req: Request) -> poem::Result<Response> {
+        let started = Instant::now();
+        let id = req
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
+            .map(str::to_owned)
+            .unwrap_or_else(|| uuid::Uuid::new_v4().simple().to_string());
+        let method = req.method().clone();
+        let path = req.uri().path().to_owned();
+        let span = tracing::info_span!("request", request_id = %id);
+        let result = self.0.call(req).instrument(span.clone()).await;
+        let mut response = match result {
+            Ok(response) => response.into_response(),
+            Err(err) => err.into_response(),
+        };
+        let status = response.status().as_u16();
+        let elapsed = started.elapsed();
+        METRICS.responses[usize::from(status / 100).min(5)].inc();
+        METRICS
+            .request_seconds_sum_micros
+            .0
+            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
+        span.in_scope(|| {
+            tracing::info!(%method, %path, status, micros = elapsed.as_micros() as u64, "request");
+        });
+        if let Ok(value) = HeaderValue::from_str(&id) {
+            response.headers_mut().insert("x-request-id", value);
+        }
+        Ok(response)
+    }
+}

@@ -1,0 +1,9 @@
+//! Integration tests: one binary (one link), the real server, HTTP only.
+
+mod kit;
+
+mod admin;
+mod cli;
+mod gate;
+mod multi;
+mod oauth;
