@@ -3,11 +3,13 @@
 //! Layers, from the outside in: [`cli`] and [`server`] wire things up; [`api`] holds the thin
 //! poem-openapi services; [`gate`] checks Bearer tokens and decides with casbin; [`oauth`] issues
 //! and verifies tokens; [`store`] owns every database query and transaction; [`roles`] and
-//! [`error`] are shared vocabulary.
+//! [`error`] are shared vocabulary. [`engine`] is the pure BPMN engine (no HTTP, no database)
+//! that the process API (next stage) runs on.
 
 pub mod api;
 pub mod cli;
 pub mod config;
+pub mod engine;
 pub mod error;
 pub mod gate;
 pub mod oauth;

@@ -3,12 +3,12 @@
 //! here or (seen through the change counter) on another instance, so authorized requests never
 //! touch the database.
 
-use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicI64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
+use hashbrown::{HashMap, HashSet};
 use sea_orm::DatabaseConnection;
 use tokio::sync::Mutex;
 

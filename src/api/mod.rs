@@ -10,10 +10,12 @@ pub mod utils;
 
 use std::sync::Arc;
 
-use poem::Request;
-use poem_openapi::auth::Bearer;
+use poem::{Request, RequestBody};
 use poem_openapi::payload::Json;
-use poem_openapi::{ApiResponse, Object, OpenApiService, SecurityScheme, Tags};
+use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::{
+    ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object, OpenApiService, Tags,
+};
 
 use crate::gate::Caller;
 use crate::state::AppState;
@@ -66,13 +68,47 @@ pub fn openapi(services: Services, server_url: &str) -> OpenApiService<Services,
         .server(server_url)
 }
 
-/// A Bearer access token. The gate has already checked it; this hands its caller to handlers.
-#[derive(SecurityScheme)]
-#[oai(ty = "bearer", bearer_format = "JWT", checker = "gated_caller")]
-pub struct BearerAuth(Arc<Caller>);
+/// A Bearer access token. The gate has already checked it and left its caller in the request;
+/// this documents the scheme and hands the caller over without parsing the header again.
+pub struct BearerAuth(pub Arc<Caller>);
 
-async fn gated_caller(req: &Request, _token: Bearer) -> Option<Arc<Caller>> {
-    req.extensions().get::<Arc<Caller>>().cloned()
+impl<'a> ApiExtractor<'a> for BearerAuth {
+    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
+    type ParamType = ();
+    type ParamRawType = ();
+
+    fn register(registry: &mut Registry) {
+        registry.create_security_scheme(
+            "BearerAuth",
+            MetaSecurityScheme {
+                ty: "http",
+                description: Some("An access token from /oauth/token"),
+                name: None,
+                key_in: None,
+                scheme: Some("bearer"),
+                bearer_format: Some("JWT"),
+                flows: None,
+                openid_connect_url: None,
+            },
+        );
+    }
+
+    fn security_schemes() -> Vec<&'static str> {
+        vec!["BearerAuth"]
+    }
+
+    async fn from_request(
+        req: &'a Request,
+        _body: &mut RequestBody,
+        _param_opts: ExtractParamOptions<Self::ParamType>,
+    ) -> poem::Result<Self> {
+        // Only reachable without a caller if the gate was bypassed: refuse like the gate would.
+        req.extensions()
+            .get::<Arc<Caller>>()
+            .cloned()
+            .map(BearerAuth)
+            .ok_or_else(|| poem::Error::from_status(poem::http::StatusCode::UNAUTHORIZED))
+    }
 }
 
 /// `{"success": false, "message": …}`

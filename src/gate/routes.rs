@@ -25,6 +25,8 @@ pub type RouteId = usize;
 #[derive(Clone, Debug, Default)]
 pub struct RouteTable {
     routes: Vec<Route>,
+    /// Templates without parameters, found by one hash lookup.
+    literal: hashbrown::HashMap<String, RouteId>,
 }
 
 impl RouteTable {
@@ -48,7 +50,13 @@ impl RouteTable {
         }
         // Literal segments win over parameters (`/v1/utils/ping` before `/v1/utils/:x`).
         routes.sort_by_key(|route| std::cmp::Reverse(specificity(route)));
-        RouteTable { routes }
+        let literal = routes
+            .iter()
+            .enumerate()
+            .filter(|(_, route)| !route.segments.contains(&Segment::Param))
+            .map(|(id, route)| (route.template.clone(), id))
+            .collect();
+        RouteTable { routes, literal }
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -61,6 +69,9 @@ impl RouteTable {
             .strip_suffix('/')
             .filter(|p| !p.is_empty())
             .unwrap_or(path);
+        if let Some(id) = self.literal.get(path) {
+            return Some(*id);
+        }
         self.routes.iter().position(|route| {
             let mut parts = path.split('/').skip(1);
             route

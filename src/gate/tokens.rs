@@ -2,8 +2,9 @@
 //! authorized request costs a hash lookup, not a signature check; revocation, client state and
 //! role changes are applied from the in-memory view on every request.
 
-use std::sync::Arc;
-use std::time::Duration;
+use std::sync::{Arc, RwLock};
+
+use hashbrown::HashMap;
 
 use crate::oauth::jwt::{self, TokenError};
 use crate::roles::{Role, RoleSet};
@@ -36,18 +37,66 @@ pub enum Refusal {
     Invalid(&'static str),
 }
 
+/// Verified tokens, keyed by their signature (short to hash, unique per token) and checked
+/// against the whole token on a hit. Sharded so that readers rarely meet a writer; a full
+/// shard drops its expired entries, or all of them, which keeps it bounded without bookkeeping
+/// on the read path.
 pub struct TokenCache {
-    verified: moka::sync::Cache<String, Arc<Verified>>,
+    shards: Vec<RwLock<HashMap<Box<str>, Cached>>>,
+    per_shard: usize,
 }
+
+struct Cached {
+    token: Box<str>,
+    verified: Arc<Verified>,
+}
+
+const SHARDS: usize = 16;
 
 impl TokenCache {
     pub fn new(capacity: u64) -> TokenCache {
         TokenCache {
-            verified: moka::sync::Cache::builder()
-                .max_capacity(capacity)
-                .time_to_live(Duration::from_secs(24 * 3600))
-                .build(),
+            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
+            per_shard: (capacity as usize / SHARDS).max(16),
         }
+    }
+
+    fn shard(&self, signature: &str) -> &RwLock<HashMap<Box<str>, Cached>> {
+        let last = signature.as_bytes().last().copied().unwrap_or(0);
+        &self.shards[usize::from(last) % SHARDS]
+    }
+
+    fn get(&self, token: &str) -> Option<Arc<Verified>> {
+        let signature = signature_of(token);
+        let shard = self
+            .shard(signature)
+            .read()
+            .unwrap_or_else(|e| e.into_inner());
+        shard
+            .get(signature)
+            .filter(|c| *c.token == *token)
+            .map(|c| Arc::clone(&c.verified))
+    }
+
+    fn insert(&self, token: &str, verified: Arc<Verified>, now: i64) {
+        let signature = signature_of(token);
+        let mut shard = self
+            .shard(signature)
+            .write()
+            .unwrap_or_else(|e| e.into_inner());
+        if shard.len() >= self.per_shard {
+            shard.retain(|_, c| c.verified.exp > now);
+            if shard.len() >= self.per_shard {
+                shard.clear();
+            }
+        }
+        shard.insert(
+            signature.into(),
+            Cached {
+                token: token.into(),
+                verified,
+            },
+        );
     }
 
     /// Checks `Authorization: Bearer …` against the view.
@@ -59,7 +108,7 @@ impl TokenCache {
         now: i64,
     ) -> Result<Caller, Refusal> {
         let token = bearer(authorization).ok_or(Refusal::Missing)?;
-        let verified = match self.verified.get(token) {
+        let verified = match self.get(token) {
             Some(verified) => verified,
             None => {
                 let claims = jwt::decode(&view.keys, token, issuer, now)
@@ -72,13 +121,11 @@ impl TokenCache {
                     exp: claims.exp,
                     scope: claims.scope,
                 });
-                self.verified
-                    .insert(token.to_owned(), Arc::clone(&verified));
+                self.insert(token, Arc::clone(&verified), now);
                 verified
             }
         };
         if verified.exp <= now {
-            self.verified.invalidate(token);
             return Err(Refusal::Invalid(TokenError::Expired.description()));
         }
         if view.revoked.contains(&verified.jti) {
@@ -99,13 +146,18 @@ impl TokenCache {
     }
 }
 
+/// The last dot-separated part of a JWT: its signature.
+fn signature_of(token: &str) -> &str {
+    token.rsplit('.').next().unwrap_or(token)
+}
+
 /// The token of `Bearer <token>` (scheme case-insensitive, RFC 6750 §2.1).
 fn bearer(authorization: Option<&[u8]>) -> Option<&str> {
     let header = std::str::from_utf8(authorization?).ok()?;
     let (scheme, token) = header.split_once(' ')?;
     let token = token.trim();
-    let token68 = |c: char| c.is_ascii_alphanumeric() || "-._~+/=".contains(c);
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.chars().all(token68))
+    let token68 = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b);
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.bytes().all(token68))
         .then_some(token)
 }
 

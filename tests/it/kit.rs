@@ -21,7 +21,7 @@ pub struct Creds {
     pub secret: String,
 }
 
-/// A fresh database of either kind; the PostgreSQL one is dropped by [`Kit::finish`].
+/// A fresh database of either kind, gone when this is dropped.
 pub struct TestDb {
     pub url: String,
     _dir: Option<tempfile::TempDir>,
@@ -74,15 +74,30 @@ impl TestDb {
             }
         }
     }
+}
 
-    pub async fn drop_database(&self) {
-        if let Some((admin_url, name)) = &self.pg
-            && let Ok(admin) = Database::connect(admin_url).await
-        {
-            let _ = admin
-                .execute_unprepared(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-                .await;
-        }
+/// Drops the PostgreSQL database even when the test panicked (on a thread of its own, since
+/// `drop` cannot await).
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        let Some((admin_url, name)) = self.pg.take() else {
+            return;
+        };
+        let cleanup = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            runtime.block_on(async {
+                if let Ok(admin) = Database::connect(&admin_url).await {
+                    let sql = format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)");
+                    if let Err(err) = admin.execute_unprepared(&sql).await {
+                        eprintln!("could not drop {name}: {err}");
+                    }
+                }
+            });
+        });
+        let _ = cleanup.join();
     }
 }
 
@@ -139,7 +154,6 @@ impl Kit {
 
     pub async fn finish(self) {
         self.server.stop().await;
-        self.db.drop_database().await;
     }
 
     pub fn url(&self, path: &str) -> String {

@@ -1,0 +1,55 @@
+#!/usr/bin/env bash
+# Builds release, starts flowgate on a fresh SQLite database and drives it with wrk:
+#   (a) POST /oauth/token (client_credentials, Basic), (b) gated GET /v1/utils/ping,
+#   (c) ungated GET /health/live. Prints req/s, p50/p99 and the ratio b/c.
+# Usage: bench/run.sh [seconds per run, default 15] [connections, default 64]
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${1:-15}
+CONNECTIONS=${2:-64}
+PORT=${BENCH_PORT:-18181}
+
+if ! command -v wrk >/dev/null; then
+  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
+fi
+cargo build --release --quiet
+BIN=${CARGO_TARGET_DIR:-target}/release/flowgate
+
+WORK=$(mktemp -d)
+trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
+DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" RUST_LOG=warn \
+  "$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/out.txt" 2>"$WORK/err.txt" &
+SERVER=$!
+for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
+ID=$(awk '/client_id:/ {print $2}' "$WORK/out.txt")
+SECRET=$(awk '/client_secret:/ {print $2}' "$WORK/out.txt")
+BASIC=$(printf '%s:%s' "$ID" "$SECRET" | base64 -w0)
+TOKEN=$(curl -sf -H "Authorization: Basic $BASIC" -d grant_type=client_credentials \
+  "http://127.0.0.1:$PORT/oauth/token" | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+
+cat >"$WORK/token.lua" <<LUA
+wrk.method = "POST"
+wrk.body = "grant_type=client_credentials"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $BASIC"
+LUA
+
+run() { # key, label, extra wrk args...
+  local name=$1 label=$2; shift 2
+  wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" >"$WORK/$name.txt"
+  local rps p50 p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$WORK/$name.txt")
+  p50=$(awk '$1=="50%" {print $2}' "$WORK/$name.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$WORK/$name.txt")
+  local non2xx
+  non2xx=$(awk '/Non-2xx/ {print $NF}' "$WORK/$name.txt")
+  printf '%-34s %12s req/s   p50 %-9s p99 %-9s %s\n' "$label" "$rps" "$p50" "$p99" "${non2xx:+non-2xx: $non2xx}"
+  echo "$rps" >"$WORK/$name.rps"
+}
+
+echo "flowgate $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
+run token "(a) POST /oauth/token" -s "$WORK/token.lua" "http://127.0.0.1:$PORT/oauth/token"
+run ping "(b) GET /v1/utils/ping (gated)" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/utils/ping"
+run live "(c) GET /health/live" "http://127.0.0.1:$PORT/health/live"
+python3 -c "import sys; b, c = (float(open(f).read()) for f in sys.argv[1:]); print(f'ratio b/c = {b / c:.3f}')" \
+  "$WORK/ping.rps" "$WORK/live.rps"
