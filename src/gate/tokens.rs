@@ -111,6 +111,9 @@ impl TokenCache {
         let verified = match self.get(token) {
             Some(verified) => verified,
             None => {
+                if !is_token68(token) {
+                    return Err(Refusal::Missing);
+                }
                 let claims = jwt::decode(&view.keys, token, issuer, now)
                     .map_err(|e: TokenError| Refusal::Invalid(e.description()))?;
                 let verified = Arc::new(Verified {
@@ -151,19 +154,25 @@ fn signature_of(token: &str) -> &str {
     token.rsplit('.').next().unwrap_or(token)
 }
 
-/// The token of `Bearer <token>` (scheme case-insensitive, RFC 6750 §2.1).
+/// The credentials of `Bearer <credentials>` (scheme case-insensitive, RFC 6750 §2.1), not yet
+/// checked to be a token68: a cached token was checked when it was verified.
 fn bearer(authorization: Option<&[u8]>) -> Option<&str> {
     let header = std::str::from_utf8(authorization?).ok()?;
     let (scheme, token) = header.split_once(' ')?;
     let token = token.trim();
-    let token68 = |b: u8| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b);
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty() && token.bytes().all(token68))
-        .then_some(token)
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// RFC 6750 §2.1 `b64token`.
+fn is_token68(token: &str) -> bool {
+    token
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
 }
 
 #[cfg(test)]
 mod tests {
-    use super::bearer;
+    use super::{bearer, is_token68};
 
     #[test]
     fn bearer_header_forms() {
@@ -171,8 +180,10 @@ mod tests {
         assert_eq!(bearer(Some(b"bearer abc")), Some("abc"));
         assert_eq!(bearer(Some(b"Basic abc")), None);
         assert_eq!(bearer(Some(b"Bearer ")), None);
-        assert_eq!(bearer(Some(b"Bearer a b")), None);
         assert_eq!(bearer(Some(b"Bearer \xff")), None);
+        assert!(is_token68("abc.DEF-_~+/="));
+        assert!(!is_token68("a b"));
+        assert!(!is_token68("a\"b"));
         assert_eq!(bearer(None), None);
     }
 }
