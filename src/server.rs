@@ -145,6 +145,9 @@ fn json_error(err: poem::Error) -> Response {
     response
 }
 
+/// Bodies up to this many times the limit are drained before the 413 answer.
+const DRAIN_FACTOR: usize = 16;
+
 /// Refuses bodies over `max` bytes with 413, whether or not they announce their length.
 struct BodyLimit<E> {
     inner: E,
@@ -162,6 +165,12 @@ impl<E: Endpoint> Endpoint for BodyLimit<E> {
             .and_then(|v| v.parse::<usize>().ok());
         match announced {
             Some(length) if length > self.max => {
+                // Read and drop a moderately large body so the client, still sending, gets the
+                // answer instead of a reset connection (what nginx calls lingering close).
+                if length <= self.max.saturating_mul(DRAIN_FACTOR) {
+                    let mut body = req.take_body().into_async_read();
+                    let _ = tokio::io::copy(&mut body, &mut tokio::io::sink()).await;
+                }
                 return Ok(failure(StatusCode::PAYLOAD_TOO_LARGE, "Payload too large"));
             }
             Some(_) => {}
