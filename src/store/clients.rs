@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 use serde::Serialize;
 
@@ -220,7 +220,7 @@ pub(super) async fn insert(db: &impl ConnectionTrait, new: NewClient) -> Result<
 }
 
 pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewClient) -> Result<Created> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let created = insert(&txn, new).await?;
     audit::commit_change(txn, actor, "client.create", &created.client.client_id).await?;
     Ok(created)
@@ -260,7 +260,7 @@ pub async fn update(
     update: ClientUpdate,
 ) -> Result<ClientView> {
     update.validate()?;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let model = find_model(&txn, client_id).await?;
     let mut active: client::ActiveModel = model.into();
     if let Some(name) = update.name {
@@ -294,7 +294,7 @@ pub async fn set_enabled(
     client_id: &str,
     enabled: bool,
 ) -> Result<ClientView> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let mut active: client::ActiveModel = find_model(&txn, client_id).await?.into();
     active.enabled = Set(enabled);
     active.updated_at = Set(now());
@@ -310,7 +310,7 @@ pub async fn set_enabled(
 }
 
 pub async fn delete(db: &DatabaseConnection, actor: &Actor, client_id: &str) -> Result<()> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let model = find_model(&txn, client_id).await?;
     set_roles(&txn, model.id, RoleSet::EMPTY).await?;
     model.delete(&txn).await?;
@@ -323,7 +323,7 @@ pub async fn rotate_secret(
     actor: &Actor,
     client_id: &str,
 ) -> Result<String> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let model = find_model(&txn, client_id).await?;
     if model.secret_hash.is_none() {
         return Err(Error::invalid("public clients have no secret"));
@@ -345,7 +345,7 @@ pub async fn change_roles(
     roles: RoleSet,
     grant: bool,
 ) -> Result<ClientView> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let model = find_model(&txn, client_id).await?;
     let current = roles_of(&txn, model.id).await?;
     let next = if grant {

@@ -3,7 +3,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, EntityTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 
@@ -100,7 +100,7 @@ pub async fn published(db: &impl ConnectionTrait) -> Result<Vec<StoredKey>> {
 
 /// A new active key; the old ones stay published for `token_ttl` seconds.
 pub async fn rotate(db: &DatabaseConnection, actor: &Actor, token_ttl: i64) -> Result<String> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let at = now();
     let active = signing_key::Entity::find()
         .filter(signing_key::Column::RetiredAt.is_null())

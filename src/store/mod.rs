@@ -13,8 +13,8 @@ use std::time::Duration;
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, EntityTrait,
-    TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
+    EntityTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 
 pub use seed::Bootstrap;
@@ -65,14 +65,18 @@ pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Option<
             Ok(bootstrap)
         }
         _ => {
-            let _lock = sqlite_lock_file(&config.database_url)?;
+            let url = config.database_url.clone();
+            let _lock = tokio::task::spawn_blocking(move || sqlite_lock_file(&url))
+                .await
+                .map_err(|e| Error::Internal(format!("migration lock: {e}")))??;
             Migrator::up(db, None).await?;
             seed::seed_if_empty(db).await
         }
     }
 }
 
-/// An exclusive lock on `<database>.lock`, released when the file is dropped.
+/// An exclusive lock on `<database>.lock`, released when the file is dropped. Blocks: call it
+/// off the async threads.
 fn sqlite_lock_file(url: &str) -> Result<Option<std::fs::File>> {
     let path = url
         .trim_start_matches("sqlite://")
@@ -103,6 +107,17 @@ pub async fn bump_version(db: &impl ConnectionTrait) -> Result<()> {
     db.execute_unprepared("UPDATE change_counter SET version = version + 1 WHERE id = 1")
         .await?;
     Ok(())
+}
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at once
+/// (`BEGIN IMMEDIATE`): a deferred transaction that reads first cannot upgrade once another
+/// connection has committed (SQLITE_BUSY_SNAPSHOT), whatever the busy timeout.
+pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    let options = TransactionOptions {
+        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+        ..TransactionOptions::default()
+    };
+    Ok(db.begin_with_options(options).await?)
 }
 
 /// `SELECT 1`, for the readiness probe.

@@ -2,7 +2,7 @@
 
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait,
-    QueryFilter, QueryOrder, Set, TransactionTrait,
+    QueryFilter, QueryOrder, Set,
 };
 use serde::Serialize;
 
@@ -97,7 +97,7 @@ pub async fn add(
     path: &str,
     method: &str,
 ) -> Result<Rule> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let rule = insert_rule(&txn, role, path, method)
         .await
         .map_err(|err| match err {
@@ -111,7 +111,7 @@ pub async fn add(
 
 /// Removes the rule with this id.
 pub async fn remove(db: &DatabaseConnection, actor: &Actor, id: i64) -> Result<Rule> {
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     let model = policy_rule::Entity::find_by_id(id)
         .one(&txn)
         .await?

@@ -14,8 +14,7 @@ pub async fn revoke(
     client_id: &str,
     expires_at: i64,
 ) -> Result<()> {
-    use sea_orm::TransactionTrait;
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     revoked_token::Entity::insert(revoked_token::ActiveModel {
         jti: Set(jti.to_owned()),
         client_id: Set(client_id.to_owned()),

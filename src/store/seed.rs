@@ -1,7 +1,7 @@
 //! First-start seeding: roles, the default policy of SPEC §3, a signing key and the bootstrap
 //! admin client.
 
-use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
 use super::{clients, keys, policy};
 use crate::Result;
@@ -62,7 +62,7 @@ pub(super) async fn seed_if_empty(db: &DatabaseConnection) -> Result<Option<Boot
     {
         return Ok(None);
     }
-    let txn = db.begin().await?;
+    let txn = super::begin_write(db).await?;
     for role in Role::ALL {
         entity::role::ActiveModel {
             name: Set(role.name().to_owned()),

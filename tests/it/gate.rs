@@ -325,7 +325,7 @@ async fn policy_changes_apply_at_once(kit: &Kit) {
     assert_eq!(status, StatusCode::CONFLICT, "a rule exists once");
 
     let id = added["item"]["id"].as_i64().unwrap();
-    let (status, _) = kit
+    let (status, removed) = kit
         .call(
             Method::DELETE,
             &format!("/v1/admin/policy/{id}"),
@@ -333,7 +333,7 @@ async fn policy_changes_apply_at_once(kit: &Kit) {
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::OK, "{removed}");
     let (_, again) = kit
         .call(Method::GET, "/v1/utils/roles", Some(&token), None)
         .await;

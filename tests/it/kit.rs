@@ -120,6 +120,9 @@ pub fn config(url: &str) -> Config {
 impl Kit {
     /// A server on a fresh database, or `None` when PostgreSQL is wanted but not there.
     pub async fn start(backend: Backend) -> Option<Kit> {
+        if std::env::var_os("RUST_LOG").is_some() {
+            flowgate::telemetry::init(flowgate::config::LogFormat::Human);
+        }
         let db = TestDb::new(backend).await?;
         let server = server::start(config(&db.url), "127.0.0.1:0")
             .await

@@ -172,3 +172,37 @@ async fn changes_reach_every_instance(kit: &Kit) {
     .await;
     other.stop().await;
 }
+
+/// Two instances starting together on an empty database: migrations and seeding happen once.
+async fn concurrent_first_start(backend: crate::kit::Backend) {
+    let Some(db) = crate::kit::TestDb::new(backend).await else {
+        return;
+    };
+    let (a, b) = tokio::join!(
+        flowgate::server::start(crate::kit::config(&db.url), "127.0.0.1:0"),
+        flowgate::server::start(crate::kit::config(&db.url), "127.0.0.1:0"),
+    );
+    let (a, b) = (a.expect("first instance"), b.expect("second instance"));
+    let seeded = [a.bootstrap.is_some(), b.bootstrap.is_some()];
+    assert_eq!(
+        seeded.iter().filter(|s| **s).count(),
+        1,
+        "exactly one instance seeds: {seeded:?}"
+    );
+    let view = a.state.view();
+    assert_eq!(view.clients.len(), 1, "one bootstrap client");
+    assert_eq!(view.rules.len(), 31, "the default policy once");
+    drop(view);
+    a.stop().await;
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_start_sqlite() {
+    concurrent_first_start(crate::kit::Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_first_start_postgres() {
+    concurrent_first_start(crate::kit::Backend::Postgres).await;
+}
