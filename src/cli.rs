@@ -41,6 +41,22 @@ enum Command {
     /// Manage signing keys.
     #[command(subcommand)]
     Keys(KeysCommand),
+    /// Manage BPMN diagrams.
+    #[command(subcommand)]
+    Diagrams(DiagramsCommand),
+}
+
+#[derive(Subcommand, Debug)]
+enum DiagramsCommand {
+    /// Import a BPMN file as the next version of its process (draft unless --release).
+    Import {
+        file: std::path::PathBuf,
+        /// Release it at once.
+        #[arg(long)]
+        release: bool,
+        #[arg(long)]
+        category: Option<String>,
+    },
 }
 
 #[derive(Args, Debug, Default)]
@@ -204,6 +220,22 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Clients(command) => clients_command(&config, command).await,
         Command::Policy(command) => policy_command(&config, command).await,
         Command::Keys(command) => keys_command(&config, command).await,
+        Command::Diagrams(DiagramsCommand::Import {
+            file,
+            release,
+            category,
+        }) => {
+            let xml = std::fs::read_to_string(&file)
+                .map_err(|e| Error::invalid(format!("cannot read {}: {e}", file.display())))?;
+            let db = open(&config).await?;
+            let status = if release { "released" } else { "draft" };
+            let d = store::diagrams::import(&db, &Actor::cli(), &xml, status, category).await?;
+            println!(
+                "imported {} version {} as dgrm_id {} ({})",
+                d.name, d.version, d.dgrm_id, d.status
+            );
+            Ok(())
+        }
     }
 }
 

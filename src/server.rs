@@ -85,6 +85,7 @@ pub async fn start(config: Config, listen: &str) -> Result<Running> {
     let state = AppState::new(config, db, public_url, routes).await?;
     let (stop, stopped) = watch::channel(false);
     state.spawn_sync(stopped.clone());
+    spawn_timer_scheduler(Arc::clone(&state), stopped.clone());
     let app = app(&state);
     let mut signal = stopped;
     let task = tokio::spawn(async move {
@@ -108,6 +109,40 @@ pub async fn start(config: Config, listen: &str) -> Result<Running> {
     })
 }
 
+/// Fires due BPMN timers every second. Several instances may race for one process: the row
+/// lock serialises them and the loser finds nothing due.
+fn spawn_timer_scheduler(state: Arc<AppState>, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => break,
+            }
+            let due = match store::processes::with_due_timers(&state.db, crate::now()).await {
+                Ok(due) => due,
+                Err(err) => {
+                    tracing::warn!(error = %err, "could not look for due timers");
+                    continue;
+                }
+            };
+            for prcs_id in due {
+                let fired = store::processes::apply(
+                    &state.db,
+                    &state.diagrams,
+                    prcs_id,
+                    |instance, ctx| instance.fire_due_timers(ctx),
+                )
+                .await;
+                if let Err(err) = fired {
+                    tracing::warn!(prcs_id, error = %err, "timer could not fire");
+                }
+            }
+        }
+    });
+}
+
 /// The whole HTTP application.
 pub fn app(state: &Arc<AppState>) -> impl Endpoint<Output = Response> + use<> {
     let api = api::openapi(api::services(state), &state.public_url);
@@ -123,6 +158,10 @@ pub fn app(state: &Arc<AppState>) -> impl Endpoint<Output = Response> + use<> {
 /// Every framework error (unknown route, wrong method, unparsable JSON or parameter) as
 /// `{"success": false, "message": …}`; server errors say nothing of their cause.
 fn json_error(err: poem::Error) -> Response {
+    // Our own answers (ApiResponse types) already carry their JSON body.
+    if err.is_from_response() {
+        return err.into_response();
+    }
     let status = err.status();
     let message = match status {
         StatusCode::NOT_FOUND => "Resource not found".to_owned(),

@@ -20,6 +20,7 @@ use crate::oauth::grants::{Directory, Issuer};
 use crate::oauth::keys::KeyRing;
 use crate::store::audit::FailureLog;
 use crate::store::clients::ClientAuth;
+use crate::store::diagrams::DiagramCache;
 use crate::store::policy::Rule;
 use crate::{Result, store};
 
@@ -53,6 +54,8 @@ pub struct AppState {
     pub routes: RouteTable,
     pub tokens: TokenCache,
     pub failures: FailureLog,
+    /// Parsed BPMN diagrams by id.
+    pub diagrams: DiagramCache,
     view: ArcSwap<View>,
     last_seen: AtomicI64,
     reloading: Mutex<()>,
@@ -70,6 +73,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             tokens: TokenCache::new(config.token_cache_capacity),
             failures: FailureLog::start(db.clone()),
+            diagrams: DiagramCache::default(),
             last_seen: AtomicI64::new(view.version),
             view: ArcSwap::from_pointee(view),
             reloading: Mutex::new(()),

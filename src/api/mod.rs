@@ -3,9 +3,13 @@
 
 pub mod admin;
 pub mod admin_clients;
+pub mod admin_diagrams;
+pub mod flows;
 pub mod health;
 pub mod oauth;
 pub mod paging;
+pub mod process_actions;
+pub mod processes;
 pub mod utils;
 
 use std::sync::Arc;
@@ -22,42 +26,58 @@ use crate::state::AppState;
 
 #[derive(Tags)]
 pub enum Tag {
-    /// OAuth 2.0 authorization server
-    Oauth,
+    /// BPMN diagrams
+    #[oai(rename = "diagrams")]
+    Diagrams,
+    /// Process instances
+    #[oai(rename = "processes")]
+    Processes,
+    /// Process variables
+    #[oai(rename = "process variables")]
+    ProcessVariables,
+    /// Steps (subflows) and their actions
+    #[oai(rename = "steps")]
+    Steps,
+    /// BPMN messages and subscriptions
+    #[oai(rename = "messages")]
+    Messages,
     /// Utilities
+    #[oai(rename = "utils")]
     Utils,
-    /// Management of clients, policy, signing keys and the audit log
+    /// Management of clients, policy, signing keys, diagrams and the audit log
+    #[oai(rename = "admin")]
     Admin,
+    /// OAuth 2.0 authorization server
+    #[oai(rename = "oauth")]
+    Oauth,
     /// Liveness, readiness and metrics
+    #[oai(rename = "health")]
     Health,
 }
 
 /// Every service, for the server and for the OpenAPI document.
 pub type Services = (
     oauth::OAuthApi,
+    processes::ProcessApi,
+    process_actions::ActionsApi,
     utils::UtilsApi,
     admin_clients::ClientsApi,
     admin::AdminApi,
+    admin_diagrams::DiagramsAdminApi,
     health::HealthApi,
 );
 
 pub fn services(state: &Arc<AppState>) -> Services {
+    let state = || Arc::clone(state);
     (
-        oauth::OAuthApi {
-            state: Arc::clone(state),
-        },
-        utils::UtilsApi {
-            state: Arc::clone(state),
-        },
-        admin_clients::ClientsApi {
-            state: Arc::clone(state),
-        },
-        admin::AdminApi {
-            state: Arc::clone(state),
-        },
-        health::HealthApi {
-            state: Arc::clone(state),
-        },
+        oauth::OAuthApi { state: state() },
+        processes::ProcessApi { state: state() },
+        process_actions::ActionsApi { state: state() },
+        utils::UtilsApi { state: state() },
+        admin_clients::ClientsApi { state: state() },
+        admin::AdminApi { state: state() },
+        admin_diagrams::DiagramsAdminApi { state: state() },
+        health::HealthApi { state: state() },
     )
 }
 

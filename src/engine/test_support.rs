@@ -7,8 +7,8 @@ use super::instance::{Instance, ProcessStatus, Subflow, SubflowStatus};
 use super::runtime::{Context, EngineError, Outcome};
 use super::value::VariableValue;
 
-pub const ORDER_FULFILMENT: &str = include_str!("fixtures/order-fulfilment.bpmn");
-pub const LINEAR_REVIEW: &str = include_str!("fixtures/linear-review.bpmn");
+pub const ORDER_FULFILMENT: &str = include_str!("../../bpmn/order-fulfilment.bpmn");
+pub const LINEAR_REVIEW: &str = include_str!("../../bpmn/linear-review.bpmn");
 
 /// Wraps process content in `definitions` with the BPMN and apex namespaces.
 pub fn process(body: &str) -> String {

@@ -3,8 +3,10 @@
 
 pub mod audit;
 pub mod clients;
+pub mod diagrams;
 pub mod keys;
 pub mod policy;
+pub mod processes;
 pub mod revocations;
 mod seed;
 

@@ -3,7 +3,7 @@
 
 use sea_orm::{ActiveModelTrait, DatabaseConnection, EntityTrait, Set};
 
-use super::{clients, keys, policy};
+use super::{clients, diagrams, keys, policy};
 use crate::Result;
 use crate::roles::{Role, RoleSet};
 
@@ -53,6 +53,12 @@ pub const DEFAULT_POLICY: &[(&str, &str, &str)] = &[
     ("*", "/v1/me", "GET"),
 ];
 
+/// The sample diagrams that ship inside the binary, imported and released on first start.
+pub const SAMPLE_DIAGRAMS: &[&str] = &[
+    include_str!("../../bpmn/linear-review.bpmn"),
+    include_str!("../../bpmn/order-fulfilment.bpmn"),
+];
+
 /// Seeds an empty database; returns the bootstrap credentials if it did.
 pub(super) async fn seed_if_empty(db: &DatabaseConnection) -> Result<Option<Bootstrap>> {
     if entity::change_counter::Entity::find_by_id(1)
@@ -85,6 +91,9 @@ pub(super) async fn seed_if_empty(db: &DatabaseConnection) -> Result<Option<Boot
         },
     )
     .await?;
+    for xml in SAMPLE_DIAGRAMS {
+        diagrams::insert(&txn, xml, "released", Some("samples".into())).await?;
+    }
     entity::change_counter::ActiveModel {
         id: Set(1),
         version: Set(1),

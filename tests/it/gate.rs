@@ -131,13 +131,38 @@ async fn bad_tokens_are_401_invalid_token(kit: &Kit) {
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
 }
 
-/// Who the default policy lets in, written out independently of the seed.
-fn expected_roles(template: &str) -> &'static [&'static str] {
-    match template {
-        "/v1/utils/ping" | "/v1/me" => &["Read", "Write", "Messages", "Admin"],
-        "/v1/utils/roles" | "/v1/utils/print_cgi" => &["Admin"],
-        t if t.starts_with("/v1/admin/") => &["Admin"],
-        other => panic!("route {other} has no expectation in the role matrix: add it"),
+/// Who the default policy (SPEC §3) lets in, written out independently of the seed.
+fn expected_roles(template: &str, method: &str) -> &'static [&'static str] {
+    const ANY: &[&str] = &["Read", "Write", "Messages", "Admin"];
+    match (method, template) {
+        ("GET", "/v1/utils/ping" | "/v1/me") => ANY,
+        ("GET", "/v1/utils/roles" | "/v1/utils/print_cgi") => &["Admin"],
+        (_, t) if t.starts_with("/v1/admin/") => &["Admin"],
+        (
+            "GET",
+            "/v1/diagrams"
+            | "/v1/diagrams/:dgrm_id"
+            | "/v1/diagrams/:dgrm_id/export"
+            | "/v1/diagrams/:dgrm_id/processes"
+            | "/v1/processes/:prcs_id"
+            | "/v1/processes/:prcs_id/steps"
+            | "/v1/processes/:prcs_id/activities"
+            | "/v1/processes/:prcs_id/process_vars"
+            | "/v1/steps/:sbfl_id",
+        ) => &["Read"],
+        ("POST", "/v1/diagrams/:dgrm_id/processes") => &["Write"],
+        (
+            "PUT",
+            "/v1/processes/:prcs_id/start"
+            | "/v1/processes/:prcs_id/reset"
+            | "/v1/processes/:prcs_id/terminate"
+            | "/v1/processes/:prcs_id/process_vars",
+        ) => &["Write"],
+        ("PUT", t) if t.starts_with("/v1/steps/:sbfl_id/") => &["Write"],
+        ("PUT", "/v1/messages/:message_name") => &["Messages"],
+        ("DELETE", "/v1/processes/:prcs_id") => &["Admin"],
+        ("GET", "/v1/processes/:prcs_id/message_subscriptions") => &["Admin"],
+        (method, other) => panic!("{method} {other} has no expectation in the role matrix: add it"),
     }
 }
 
@@ -164,9 +189,9 @@ async fn role_matrix_over_default_policy(kit: &Kit) {
     let routes = kit.server.state.routes.routes().to_vec();
     assert!(routes.len() >= 10, "the route table comes from the API");
     for route in &routes {
-        let allowed = expected_roles(&route.template);
         let path = concrete(&route.template);
         for method in &route.methods {
+            let allowed = expected_roles(&route.template, method.as_str());
             let method = Method::from_bytes(method.as_str().as_bytes()).unwrap();
             for (role, token) in &tokens {
                 let (status, body) = kit.call(method.clone(), &path, Some(token), None).await;

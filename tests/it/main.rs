@@ -7,3 +7,4 @@ mod cli;
 mod gate;
 mod multi;
 mod oauth;
+mod process;
