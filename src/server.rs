@@ -128,13 +128,11 @@ fn spawn_timer_scheduler(state: Arc<AppState>, mut stop: watch::Receiver<bool>) 
                 }
             };
             for prcs_id in due {
-                let fired = store::processes::apply(
-                    &state.db,
-                    &state.diagrams,
-                    prcs_id,
-                    |instance, ctx| instance.fire_due_timers(ctx),
-                )
-                .await;
+                let fired =
+                    store::processes::apply(&state.db, &state.runtime, prcs_id, |instance, ctx| {
+                        instance.fire_due_timers(ctx)
+                    })
+                    .await;
                 if let Err(err) = fired {
                     tracing::warn!(prcs_id, error = %err, "timer could not fire");
                 }

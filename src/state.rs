@@ -20,8 +20,8 @@ use crate::oauth::grants::{Directory, Issuer};
 use crate::oauth::keys::KeyRing;
 use crate::store::audit::FailureLog;
 use crate::store::clients::ClientAuth;
-use crate::store::diagrams::DiagramCache;
 use crate::store::policy::Rule;
+use crate::store::processes::Runtime;
 use crate::{Result, store};
 
 /// What the database said at one change-counter version.
@@ -54,8 +54,8 @@ pub struct AppState {
     pub routes: RouteTable,
     pub tokens: TokenCache,
     pub failures: FailureLog,
-    /// Parsed BPMN diagrams by id.
-    pub diagrams: DiagramCache,
+    /// Parsed diagrams and the engine's write lane.
+    pub runtime: Runtime,
     view: ArcSwap<View>,
     last_seen: AtomicI64,
     reloading: Mutex<()>,
@@ -73,7 +73,7 @@ impl AppState {
         Ok(Arc::new(AppState {
             tokens: TokenCache::new(config.token_cache_capacity),
             failures: FailureLog::start(db.clone()),
-            diagrams: DiagramCache::default(),
+            runtime: Runtime::default(),
             last_seen: AtomicI64::new(view.version),
             view: ArcSwap::from_pointee(view),
             reloading: Mutex::new(()),

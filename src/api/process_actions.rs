@@ -110,7 +110,7 @@ impl ActionsApi {
         F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
     {
         body.object(false)?;
-        processes::apply(&self.state.db, &self.state.diagrams, prcs_id, op).await?;
+        processes::apply(&self.state.db, &self.state.runtime, prcs_id, op).await?;
         Ok(Answer::new(
             "status updated",
             Some(process_links(&self.state.public_url, prcs_id)),
@@ -139,7 +139,7 @@ impl ActionsApi {
         let (prcs_id, local) = processes::resolve_step(&self.state.db, sbfl_id).await?;
         processes::apply(
             &self.state.db,
-            &self.state.diagrams,
+            &self.state.runtime,
             prcs_id,
             |instance, ctx| op(instance, ctx, local, &step_key, &item),
         )
@@ -242,7 +242,7 @@ impl ActionsApi {
                 Err(failure) => return Err(failure.into()),
             }
         }
-        processes::apply(&self.state.db, &self.state.diagrams, prcs_id.0, |i, _| {
+        processes::apply(&self.state.db, &self.state.runtime, prcs_id.0, |i, _| {
             i.set_variables(values)
         })
         .await?;
@@ -402,7 +402,7 @@ impl ActionsApi {
         }
         match processes::correlate(
             &self.state.db,
-            &self.state.diagrams,
+            &self.state.runtime,
             &message_name.0,
             &messages,
         )

@@ -237,6 +237,8 @@ pub struct ProcessApi {
     pub state: Arc<AppState>,
 }
 
+// One handler argument per documented query parameter.
+#[allow(clippy::too_many_arguments)]
 #[OpenApi]
 impl ProcessApi {
     /// List diagrams (`status` defaults to `released`; `all` for any; `name` is a

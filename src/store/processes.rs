@@ -6,8 +6,8 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DbBackend,
-    EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbBackend, EntityTrait,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
 };
 
 use entity::{process, subflow_ref, subscription};
@@ -15,6 +15,7 @@ use entity::{process, subflow_ref, subscription};
 use super::diagrams::{self, DiagramCache};
 use crate::engine::{Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
 use crate::{Error, Result, now};
+use tokio::sync::Mutex;
 
 /// A process instance as the API shows it.
 #[derive(Clone, Debug)]
@@ -41,6 +42,24 @@ impl ProcessView {
 }
 
 pub const STATUSES: &[&str] = &["created", "running", "completed", "terminated", "error"];
+
+/// What running instances needs besides the database: parsed diagrams, and one lane for
+/// engine writes. SQLite has a single writer; when several connections queue for it, its
+/// busy handler sleeps in growing steps and throughput collapses, so writers queue here.
+#[derive(Default)]
+pub struct Runtime {
+    pub diagrams: DiagramCache,
+    writes: Mutex<()>,
+}
+
+impl Runtime {
+    async fn write_lane(&self, db: &DatabaseConnection) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match db.get_database_backend() {
+            DbBackend::Sqlite => Some(self.writes.lock().await),
+            _ => None,
+        }
+    }
+}
 
 fn item_not_found() -> Error {
     Error::not_found("Item not found")
@@ -213,17 +232,18 @@ async fn lock(db: &impl ConnectionTrait, prcs_id: i64) -> Result<process::Model>
 /// Applies an engine operation to one instance, in its own transaction.
 pub async fn apply<F>(
     db: &DatabaseConnection,
-    cache: &DiagramCache,
+    runtime: &Runtime,
     prcs_id: i64,
     op: F,
-) -> Result<(ProcessView, Outcome)>
+) -> Result<Outcome>
 where
     F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
 {
+    let _lane = runtime.write_lane(db).await;
     let txn = super::begin_write(db).await?;
-    let applied = apply_in(&txn, cache, prcs_id, op).await?;
+    let outcome = apply_in(&txn, &runtime.diagrams, prcs_id, op).await?;
     txn.commit().await?;
-    Ok(applied)
+    Ok(outcome)
 }
 
 /// Applies an engine operation inside the caller's transaction.
@@ -232,13 +252,17 @@ pub async fn apply_in<F>(
     cache: &DiagramCache,
     prcs_id: i64,
     op: F,
-) -> Result<(ProcessView, Outcome)>
+) -> Result<Outcome>
 where
     F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
 {
     let model = lock(txn, prcs_id).await?;
     let diagram = cache.get(txn, model.dgrm_id).await?;
     let mut instance = instance_of(&model)?;
+    // Every subflow of a saved instance has its step id already, so only new ones need rows;
+    // and the subscription rows change only when the subscriptions do.
+    let registered: Vec<SubflowId> = instance.subflows().iter().map(|s| s.id).collect();
+    let subscriptions_before = instance.subscriptions().to_vec();
     // The context borrows a step-key closure that is not `Send`: keep it off the awaits.
     let outcome = {
         let mut keys = step_key;
@@ -246,16 +270,33 @@ where
         op(&mut instance, &mut ctx).map_err(refused)?
     };
     save(txn, model, &instance).await?;
-    Ok((show(txn, prcs_id).await?, outcome))
+    let new_steps: Vec<subflow_ref::ActiveModel> = instance
+        .subflows()
+        .iter()
+        .filter(|s| !registered.contains(&s.id))
+        .map(|s| subflow_ref::ActiveModel {
+            prcs_id: Set(prcs_id),
+            local_id: Set(s.id as i64),
+            ..Default::default()
+        })
+        .collect();
+    if !new_steps.is_empty() {
+        subflow_ref::Entity::insert_many(new_steps)
+            .exec(txn)
+            .await?;
+    }
+    if instance.subscriptions() != subscriptions_before.as_slice() {
+        replace_subscriptions(txn, prcs_id, &instance).await?;
+    }
+    Ok(outcome)
 }
 
-/// Writes the instance and refreshes its query-side copies.
+/// Writes the instance with its status and next timer.
 async fn save(
     txn: &impl ConnectionTrait,
     model: process::Model,
     instance: &Instance,
 ) -> Result<()> {
-    let prcs_id = model.id;
     let mut active: process::ActiveModel = model.into();
     active.status = Set(instance.status().as_str().to_owned());
     active.state =
@@ -265,29 +306,15 @@ async fn save(
         .map(|due: DateTime<Utc>| due.timestamp()));
     active.updated_at = Set(now());
     active.update(txn).await?;
+    Ok(())
+}
 
-    let known: Vec<i64> = step_ids(txn, prcs_id)
-        .await?
-        .into_iter()
-        .map(|(local, _)| local as i64)
-        .collect();
-    let new_steps: Vec<subflow_ref::ActiveModel> = instance
-        .subflows()
-        .iter()
-        .map(|s| s.id as i64)
-        .filter(|local| !known.contains(local))
-        .map(|local| subflow_ref::ActiveModel {
-            prcs_id: Set(prcs_id),
-            local_id: Set(local),
-            ..Default::default()
-        })
-        .collect();
-    if !new_steps.is_empty() {
-        subflow_ref::Entity::insert_many(new_steps)
-            .exec(txn)
-            .await?;
-    }
-
+/// The subscription rows of an instance, rewritten from its state.
+async fn replace_subscriptions(
+    txn: &impl ConnectionTrait,
+    prcs_id: i64,
+    instance: &Instance,
+) -> Result<()> {
     subscription::Entity::delete_many()
         .filter(subscription::Column::PrcsId.eq(prcs_id))
         .exec(txn)
@@ -330,10 +357,11 @@ pub struct Message {
 /// subscription awaits fails the whole call (its index is in the error).
 pub async fn correlate(
     db: &DatabaseConnection,
-    cache: &DiagramCache,
+    runtime: &Runtime,
     name: &str,
     messages: &[Message],
 ) -> Result<usize, (usize, Error)> {
+    let _lane = runtime.write_lane(db).await;
     let txn = super::begin_write(db).await.map_err(|e| (0, e))?;
     let mut moved = 0;
     for (index, message) in messages.iter().enumerate() {
@@ -341,7 +369,7 @@ pub async fn correlate(
         let candidates = awaiting(&txn, name, message).await.map_err(fail)?;
         let mut matched = 0;
         for prcs_id in candidates {
-            let (_, outcome) = apply_in(&txn, cache, prcs_id, |instance, ctx| {
+            let outcome = apply_in(&txn, &runtime.diagrams, prcs_id, |instance, ctx| {
                 instance.correlate_message(
                     ctx,
                     name,
@@ -366,31 +394,37 @@ pub async fn correlate(
     Ok(moved)
 }
 
-/// Instances with an open subscription this message may match.
+/// Instances with an open subscription this message may match: those awaiting exactly this
+/// key and value, and those awaiting any message of the name. Two queries, so that each uses
+/// the (name, key, value) index (an OR across them would scan).
 async fn awaiting(db: &impl ConnectionTrait, name: &str, message: &Message) -> Result<Vec<i64>> {
-    // Uncorrelated subscriptions take any message of their name; the others need key and value.
-    let mut matches = Condition::any().add(subscription::Column::CorrelationKey.is_null());
+    let by_name = || {
+        subscription::Entity::find()
+            .select_only()
+            .column(subscription::Column::PrcsId)
+            .filter(subscription::Column::MessageName.eq(name))
+    };
+    let mut ids: Vec<i64> = by_name()
+        .filter(subscription::Column::CorrelationKey.is_null())
+        .into_tuple::<i64>()
+        .all(db)
+        .await?;
     if let Some(key) = &message.key {
         let value = match &message.value {
             Some(value) => subscription::Column::CorrelationValue.eq(value.as_str()),
             None => subscription::Column::CorrelationValue.is_null(),
         };
-        matches = matches.add(
-            Condition::all()
-                .add(subscription::Column::CorrelationKey.eq(key.as_str()))
-                .add(value),
-        );
+        let keyed = by_name()
+            .filter(subscription::Column::CorrelationKey.eq(key.as_str()))
+            .filter(value)
+            .into_tuple::<i64>()
+            .all(db)
+            .await?;
+        ids.extend(keyed);
     }
-    let rows = subscription::Entity::find()
-        .select_only()
-        .column(subscription::Column::PrcsId)
-        .distinct()
-        .filter(subscription::Column::MessageName.eq(name))
-        .filter(matches)
-        .into_tuple::<i64>()
-        .all(db)
-        .await?;
-    Ok(rows)
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
 }
 
 /// Instances with a timer due by `at` (Unix seconds).
