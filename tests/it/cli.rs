@@ -28,8 +28,22 @@ fn ok(db: &str, args: &[&str]) -> String {
     stdout
 }
 
+/// Writes a file next to the test database and returns its path.
+fn test_db_dir_file(db: &TestDb, name: &str, content: &str) -> String {
+    let path = std::path::Path::new(
+        db.url
+            .trim_start_matches("sqlite://")
+            .split('?')
+            .next()
+            .unwrap(),
+    )
+    .with_file_name(name);
+    std::fs::write(&path, content).unwrap();
+    path.display().to_string()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn cli_manages_clients_policy_and_keys() {
+async fn cli_manages_clients_policy_keys_and_diagrams() {
     let test_db = TestDb::new(Backend::Sqlite).await.unwrap();
     let db = test_db.url.as_str();
 
@@ -119,6 +133,15 @@ async fn cli_manages_clients_policy_and_keys() {
         ],
     );
     assert!(!success, "duplicate rule");
+
+    let sample = concat!(env!("CARGO_MANIFEST_DIR"), "/bpmn/linear-review.bpmn");
+    assert!(
+        ok(db, &["diagrams", "import", sample, "--release"]).contains("version 2"),
+        "the sample is version 1"
+    );
+    let broken = test_db_dir_file(&test_db, "broken.bpmn", "<bpmn:definitions/>");
+    let (success, _, stderr) = flowgate(db, &["diagrams", "import", &broken]);
+    assert!(!success && stderr.contains("diagram refused"), "{stderr}");
 
     assert!(ok(db, &["keys", "rotate"]).contains("new signing key"));
     assert_eq!(ok(db, &["keys", "list"]).lines().count(), 2);

@@ -16,6 +16,7 @@ on_both_backends!(
     timers_fire_and_reschedule,
     one_of_two_concurrent_completes_wins,
     instance_lifecycle,
+    gateway_error_and_restart,
 );
 
 /// A token with every role.
@@ -826,4 +827,91 @@ async fn instance_lifecycle(kit: &Kit) {
         )
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+const GATEWAY_DIAGRAM: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
+<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" id="D" targetNamespace="t">
+  <bpmn:process id="Process_route" name="Route by region" isExecutable="true">
+    <bpmn:startEvent id="Start"><bpmn:outgoing>F1</bpmn:outgoing></bpmn:startEvent>
+    <bpmn:task id="Prepare"><bpmn:incoming>F1</bpmn:incoming><bpmn:outgoing>F2</bpmn:outgoing></bpmn:task>
+    <bpmn:exclusiveGateway id="Gw"><bpmn:incoming>F2</bpmn:incoming><bpmn:outgoing>F_eu</bpmn:outgoing><bpmn:outgoing>F_us</bpmn:outgoing></bpmn:exclusiveGateway>
+    <bpmn:userTask id="Eu"><bpmn:incoming>F_eu</bpmn:incoming><bpmn:outgoing>F3</bpmn:outgoing></bpmn:userTask>
+    <bpmn:userTask id="Us"><bpmn:incoming>F_us</bpmn:incoming><bpmn:outgoing>F4</bpmn:outgoing></bpmn:userTask>
+    <bpmn:endEvent id="End"><bpmn:incoming>F3</bpmn:incoming><bpmn:incoming>F4</bpmn:incoming></bpmn:endEvent>
+    <bpmn:sequenceFlow id="F1" sourceRef="Start" targetRef="Prepare" />
+    <bpmn:sequenceFlow id="F2" sourceRef="Prepare" targetRef="Gw" />
+    <bpmn:sequenceFlow id="F_eu" sourceRef="Gw" targetRef="Eu">
+      <bpmn:conditionExpression>region = 'EU' and amount &lt;= 100</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F_us" sourceRef="Gw" targetRef="Us">
+      <bpmn:conditionExpression>region = 'US'</bpmn:conditionExpression>
+    </bpmn:sequenceFlow>
+    <bpmn:sequenceFlow id="F3" sourceRef="Eu" targetRef="End" />
+    <bpmn:sequenceFlow id="F4" sourceRef="Us" targetRef="End" />
+  </bpmn:process>
+</bpmn:definitions>"#;
+
+/// No condition holds: the step goes to error; after setting the variable, restart moves on.
+async fn gateway_error_and_restart(kit: &Kit) {
+    let token = token(kit).await;
+    let (status, body) = upload(kit, &token, GATEWAY_DIAGRAM, "?status=released").await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let dgrm = body["item"]["dgrm_id"].as_i64().unwrap();
+    let vars = json!([{"name": "region", "type": "varchar", "value": "EU"}, {"name": "amount", "type": "number", "value": 500}]);
+    let prcs = start(kit, &token, dgrm, vars).await;
+
+    let step = open_steps(kit, &token, prcs).await.remove(0);
+    let path = |action: &str| format!("/v1/steps/{}/{action}", step["sbfl_id"]);
+    let (status, body) = kit
+        .call(
+            Method::PUT,
+            &path("start"),
+            Some(&token),
+            Some(json!({"step_key": step["step_key"]})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "start a step: {body}");
+    complete(kit, &token, prcs, "Prepare").await;
+
+    assert_eq!(
+        steps_in(kit, &token, prcs, "error").await,
+        ["Gw"],
+        "EU but over 100: no flow"
+    );
+    assert_eq!(process(kit, &token, prcs).await["status"], "error");
+    let (_, activities) = kit
+        .call(
+            Method::GET,
+            &format!("/v1/processes/{prcs}/activities"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(activities["items"][0]["error"], json!(["Gw"]));
+    let failed = open_steps(kit, &token, prcs).await.remove(0);
+    let restart = format!("/v1/steps/{}/restart", failed["sbfl_id"]);
+    let key = json!({"step_key": failed["step_key"]});
+    let (status, body) = kit
+        .call(Method::PUT, &restart, Some(&token), Some(key.clone()))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT, "still no flow: {body}");
+
+    let fix = json!({"name": "amount", "type": "number", "value": 50});
+    let (status, _) = kit
+        .call(
+            Method::PUT,
+            &format!("/v1/processes/{prcs}/process_vars"),
+            Some(&token),
+            Some(fix),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, body) = kit
+        .call(Method::PUT, &restart, Some(&token), Some(key))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(current(kit, &token, prcs).await, ["Eu"]);
+    assert_eq!(process(kit, &token, prcs).await["status"], "running");
+    complete(kit, &token, prcs, "Eu").await;
+    assert_eq!(process(kit, &token, prcs).await["status"], "completed");
 }
