@@ -44,6 +44,15 @@ enum Command {
     /// Manage BPMN diagrams.
     #[command(subcommand)]
     Diagrams(DiagramsCommand),
+    /// Print the OpenAPI document (no database or server needed).
+    Openapi {
+        /// YAML instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+        /// The server URL the document names.
+        #[arg(long, default_value = crate::api::DEFAULT_SERVER_URL)]
+        server_url: String,
+    },
 }
 
 #[derive(Subcommand, Debug)]
@@ -206,6 +215,16 @@ pub fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli) -> Result<()> {
+    if let Some(Command::Openapi { yaml, server_url }) = &cli.command {
+        use std::io::Write;
+        // A closed pipe (`| head`) is not an error worth a panic.
+        let _ = writeln!(
+            std::io::stdout(),
+            "{}",
+            crate::api::document(*yaml, server_url)
+        );
+        return Ok(());
+    }
     let config = Config::load(&cli.overrides)?;
     telemetry::init(config.log_format);
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
@@ -220,6 +239,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Clients(command) => clients_command(&config, command).await,
         Command::Policy(command) => policy_command(&config, command).await,
         Command::Keys(command) => keys_command(&config, command).await,
+        Command::Openapi { .. } => Ok(()),
         Command::Diagrams(DiagramsCommand::Import {
             file,
             release,

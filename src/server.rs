@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use poem::http::{StatusCode, header};
 use poem::listener::{Acceptor, Listener, TcpListener};
-use poem::{Body, Endpoint, EndpointExt, IntoEndpoint, IntoResponse, Request, Response, Server};
+use poem::{Body, Endpoint, EndpointExt, IntoResponse, Request, Response, Server};
 use poem_openapi::OpenApi;
 use tokio::sync::watch;
 
@@ -145,7 +145,12 @@ fn spawn_timer_scheduler(state: Arc<AppState>, mut stop: watch::Receiver<bool>) 
 pub fn app(state: &Arc<AppState>) -> impl Endpoint<Output = Response> + use<> {
     let api = api::openapi(api::services(state), &state.public_url);
     let max_body = state.config.max_body_bytes;
-    let gated = Gate::new(api.into_endpoint(), Arc::clone(state));
+    let docs = poem::Route::new()
+        .at("/openapi.json", api.spec_endpoint())
+        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .nest("/docs", api.swagger_ui())
+        .nest("/", api);
+    let gated = Gate::new(docs, Arc::clone(state));
     let limited = BodyLimit {
         inner: gated,
         max: max_body,

@@ -20,6 +20,7 @@ use crate::oauth::grants::{Directory, Issuer};
 use crate::oauth::keys::KeyRing;
 use crate::store::audit::FailureLog;
 use crate::store::clients::ClientAuth;
+use crate::store::keys::StoredKey;
 use crate::store::policy::Rule;
 use crate::store::processes::Runtime;
 use crate::{Result, store};
@@ -85,6 +86,44 @@ impl AppState {
         }))
     }
 
+    /// A state with no database behind it, for building the OpenAPI document from the code:
+    /// it describes the routes but cannot serve them.
+    pub fn detached() -> Arc<AppState> {
+        let mut seed = [0u8; 32];
+        rand::fill(&mut seed);
+        let key = StoredKey {
+            kid: "detached".into(),
+            seed,
+            created_at: 0,
+            retired_at: None,
+            publish_until: None,
+        };
+        let keys = KeyRing::new(&[key]).expect("a key ring of one fresh key");
+        let view = View {
+            version: 0,
+            clients: HashMap::new(),
+            keys,
+            revoked: HashSet::new(),
+            rules: Vec::new(),
+            decisions: Decisions::default(),
+        };
+        let config = Config::default();
+        let db = DatabaseConnection::default();
+        Arc::new(AppState {
+            tokens: TokenCache::new(16),
+            failures: FailureLog::detached(),
+            runtime: Runtime::default(),
+            last_seen: AtomicI64::new(0),
+            view: ArcSwap::from_pointee(view),
+            reloading: Mutex::new(()),
+            public_url: api_default_url(),
+            issuer: api_default_url(),
+            routes: RouteTable::default(),
+            config,
+            db,
+        })
+    }
+
     pub fn view(&self) -> arc_swap::Guard<Arc<View>> {
         self.view.load()
     }
@@ -138,6 +177,10 @@ impl AppState {
             }
         });
     }
+}
+
+fn api_default_url() -> String {
+    crate::api::DEFAULT_SERVER_URL.to_owned()
 }
 
 /// Reads everything the view holds. The version is read first, so a change racing with the

@@ -16,12 +16,15 @@ use std::sync::Arc;
 
 use poem::{Request, RequestBody};
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{MetaSecurityScheme, Registry};
+use poem_openapi::registry::{
+    MetaOAuthFlow, MetaOAuthFlows, MetaOAuthScope, MetaSecurityScheme, Registry,
+};
 use poem_openapi::{
     ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object, OpenApiService, Tags,
 };
 
 use crate::gate::Caller;
+use crate::roles::Role;
 use crate::state::AppState;
 
 #[derive(Tags)]
@@ -84,8 +87,27 @@ pub fn services(state: &Arc<AppState>) -> Services {
 /// The OpenAPI service around the API.
 pub fn openapi(services: Services, server_url: &str) -> OpenApiService<Services, ()> {
     OpenApiService::new(services, "flowgate", env!("CARGO_PKG_VERSION"))
-        .description("Role-based API gateway and OAuth 2.0 authorization server for process APIs.")
+        .description(
+            "Role-based API gateway and OAuth 2.0 authorization server for a Flows-for-APEX-style \
+             process API. Get a token at `/oauth/token` (client_credentials); every `/v1/` call \
+             needs it as `Authorization: Bearer`. Without the role a GET answers an empty \
+             collection and other methods answer 403.",
+        )
+        .license("Apache-2.0")
         .server(server_url)
+}
+
+/// The server URL written into the committed document (`flowgate openapi`).
+pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
+
+/// The OpenAPI document as JSON (or YAML), made from the code alone: no database, no server.
+pub fn document(yaml: bool, server_url: &str) -> String {
+    let service = openapi(services(&AppState::detached()), server_url);
+    if yaml {
+        service.spec_yaml()
+    } else {
+        service.spec()
+    }
 }
 
 /// A Bearer access token. The gate has already checked it and left its caller in the request;
@@ -98,6 +120,36 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
+        let flow = |token_url| MetaOAuthFlow {
+            authorization_url: None,
+            token_url: Some(token_url),
+            refresh_url: None,
+            scopes: Role::ALL
+                .into_iter()
+                .map(|role| MetaOAuthScope {
+                    name: role.scope(),
+                    description: Some(role.description()),
+                })
+                .collect(),
+        };
+        registry.create_security_scheme(
+            "OAuth2",
+            MetaSecurityScheme {
+                ty: "oauth2",
+                description: Some("client_credentials with HTTP Basic or form-posted secrets; scopes narrow the roles"),
+                name: None,
+                key_in: None,
+                scheme: None,
+                bearer_format: None,
+                flows: Some(MetaOAuthFlows {
+                    implicit: None,
+                    password: None,
+                    client_credentials: Some(flow("/oauth/token")),
+                    authorization_code: None,
+                }),
+                openid_connect_url: None,
+            },
+        );
         registry.create_security_scheme(
             "BearerAuth",
             MetaSecurityScheme {
@@ -114,7 +166,7 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
     }
 
     fn security_schemes() -> Vec<&'static str> {
-        vec!["BearerAuth"]
+        vec!["OAuth2", "BearerAuth"]
     }
 
     async fn from_request(

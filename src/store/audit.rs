@@ -149,6 +149,12 @@ impl FailureLog {
         FailureLog { tx }
     }
 
+    /// A log whose reports go nowhere (for a state without a database).
+    pub fn detached() -> FailureLog {
+        let (tx, _) = mpsc::channel::<Failure>(1);
+        FailureLog { tx }
+    }
+
     pub fn report(
         &self,
         actor: impl Into<String>,

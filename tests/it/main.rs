@@ -4,6 +4,7 @@ mod kit;
 
 mod admin;
 mod cli;
+mod docs;
 mod gate;
 mod multi;
 mod oauth;

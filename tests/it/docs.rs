@@ -1,0 +1,114 @@
+//! The OpenAPI document: generated from the code, committed under `openapi/`, served by the
+//! server, complete (summary, tag and security on every operation).
+
+use reqwest::{Method, StatusCode};
+use serde_json::Value;
+
+use crate::kit::Kit;
+use crate::on_both_backends;
+use flowgate::api::{DEFAULT_SERVER_URL, document};
+
+on_both_backends!(served_document_and_ui);
+
+#[test]
+fn committed_openapi_matches_the_code() {
+    for (file, yaml) in [
+        ("openapi/openapi.json", false),
+        ("openapi/openapi.yaml", true),
+    ] {
+        let path = format!("{}/{file}", env!("CARGO_MANIFEST_DIR"));
+        let committed = std::fs::read_to_string(&path).unwrap_or_default();
+        let generated = document(yaml, DEFAULT_SERVER_URL);
+        assert!(
+            committed.trim_end() == generated.trim_end(),
+            "{file} differs from what the code generates: run `cargo run -- openapi{} > {file}`",
+            if yaml { " --yaml" } else { "" }
+        );
+    }
+}
+
+#[test]
+fn every_operation_is_documented() {
+    let doc: Value = serde_json::from_str(&document(false, DEFAULT_SERVER_URL)).unwrap();
+    let schemes = &doc["components"]["securitySchemes"];
+    assert_eq!(
+        schemes["OAuth2"]["flows"]["clientCredentials"]["tokenUrl"],
+        "/oauth/token"
+    );
+    assert_eq!(schemes["BearerAuth"]["scheme"], "bearer");
+    let mut operations = 0;
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations += 1;
+            let what = format!("{method} {path}");
+            assert!(
+                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
+                "{what} has no summary"
+            );
+            assert!(
+                op["tags"].as_array().is_some_and(|t| t.len() == 1),
+                "{what} has no tag"
+            );
+            assert!(
+                op["responses"].as_object().is_some_and(|r| !r.is_empty()),
+                "{what} has no responses"
+            );
+            if path.starts_with("/v1/") {
+                let security = op["security"]
+                    .as_array()
+                    .unwrap_or_else(|| panic!("{what} has no security"));
+                assert!(
+                    security.iter().any(|s| s.get("BearerAuth").is_some()),
+                    "{what}"
+                );
+                assert!(security.iter().any(|s| s.get("OAuth2").is_some()), "{what}");
+            }
+        }
+    }
+    assert!(operations >= 50, "{operations} operations");
+    let tags: Vec<&str> = doc["tags"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for tag in [
+        "diagrams",
+        "processes",
+        "process variables",
+        "steps",
+        "messages",
+        "utils",
+        "admin",
+        "oauth",
+    ] {
+        assert!(tags.contains(&tag), "tag {tag} missing: {tags:?}");
+    }
+}
+
+async fn served_document_and_ui(kit: &Kit) {
+    let (status, doc) = kit.call(Method::GET, "/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(
+        doc["servers"][0]["url"], kit.base,
+        "served with this server's public URL"
+    );
+    assert!(doc["paths"]["/v1/steps/{sbfl_id}/complete"]["put"].is_object());
+    let yaml = kit
+        .send(Method::GET, "/openapi.yaml", None, None)
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        yaml.starts_with("openapi: 3"),
+        "{}",
+        &yaml[..40.min(yaml.len())]
+    );
+    let ui = kit.send(Method::GET, "/docs", None, None).await;
+    assert_eq!(ui.status(), StatusCode::OK);
+    assert!(
+        ui.text().await.unwrap().contains("swagger"),
+        "an interactive UI"
+    );
+}
