@@ -4,27 +4,14 @@
 #   (e) PUT /v1/steps/:sbfl_id/complete, each on another instance (steps/s),
 #   (f) PUT /v1/messages/:name, each correlating another waiting instance (messages/s).
 # The step and message phases are sized so that every request finds work (no non-2xx);
-# a non-2xx count in the output means the figure is not valid.
+# a request that finds no work asks for a path that answers 404, so a non-2xx count in the
+# output means the figure is not valid.
 # Usage: bench/process.sh [instances, default 10000]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 COUNT=${1:-10000}
 PORT=${BENCH_PORT:-18182}
-if ! command -v wrk >/dev/null; then
-  (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
-fi
-cargo build --release --quiet
-BIN=${CARGO_TARGET_DIR:-target}/release/flowgate
-WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
-DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" RUST_LOG=warn \
-  "$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/out.txt" 2>"$WORK/err.txt" &
-SERVER=$!
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
-ID=$(awk '/client_id:/ {print $2}' "$WORK/out.txt")
-SECRET=$(awk '/client_secret:/ {print $2}' "$WORK/out.txt")
-TOKEN=$(curl -sf -u "$ID:$SECRET" -d grant_type=client_credentials "http://127.0.0.1:$PORT/oauth/token" \
-  | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
+source bench/common.sh
 
 started=$(date +%s)
 python3 bench/setup_processes.py "$PORT" "$TOKEN" "$COUNT" "$WORK/steps.txt"
@@ -51,7 +38,7 @@ init = function() counter = offset + 1 end
 request = function()
   local step = steps[counter]
   counter = counter + 2
-  if step == nil then return wrk.format("GET", "/health/live") end
+  if step == nil then return wrk.format("GET", "/bench/out-of-work") end
   return wrk.format("PUT", "/v1/steps/" .. step[1] .. "/complete",
     {["Authorization"] = "Bearer $TOKEN", ["Content-Type"] = "application/json"},
     '{"step_key": "' .. step[2] .. '"}')
@@ -65,7 +52,7 @@ init = function() counter = offset end
 request = function()
   local n = counter
   counter = counter + 2
-  if n >= $COUNT then return wrk.format("GET", "/health/live") end
+  if n >= $COUNT then return wrk.format("GET", "/bench/out-of-work") end
   return wrk.format("PUT", "/v1/messages/bench-paid",
     {["Authorization"] = "Bearer $TOKEN", ["Content-Type"] = "application/json"},
     '{"key": "order_id", "value": "O-' .. n .. '"}')

@@ -99,20 +99,17 @@ impl AdminApi {
         &self,
         _auth: BearerAuth,
         req: &Request,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
     ) -> ApiResult<Json<Collection<PolicyRule>>> {
         let rules: Vec<PolicyRule> = policy::list(&self.state.db)
             .await?
             .into_iter()
             .map(Into::into)
             .collect();
-        let total = rules.len() as u64;
-        let paging = Paging {
-            limit: total.max(1),
-            offset: 0,
-        };
-        Ok(Json(Collection::page(
+        let paging = Paging::new(limit.0, offset.0);
+        Ok(Json(Collection::from_all(
             rules,
-            total,
             paging,
             &self.state.public_url,
             req,
@@ -156,6 +153,8 @@ impl AdminApi {
         &self,
         _auth: BearerAuth,
         req: &Request,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
     ) -> ApiResult<Json<Collection<SigningKey>>> {
         let items: Vec<SigningKey> = keys::published(&self.state.db)
             .await?
@@ -172,14 +171,9 @@ impl AdminApi {
                 }
             })
             .collect();
-        let total = items.len() as u64;
-        let paging = Paging {
-            limit: total.max(1),
-            offset: 0,
-        };
-        Ok(Json(Collection::page(
+        let paging = Paging::new(limit.0, offset.0);
+        Ok(Json(Collection::from_all(
             items,
-            total,
             paging,
             &self.state.public_url,
             req,

@@ -96,6 +96,17 @@ impl<T: ParseFromJSON + ToJSON + Send + Sync> Collection<T> {
         }
     }
 
+    /// One page of a list held in memory.
+    pub fn from_all(all: Vec<T>, paging: Paging, public_url: &str, req: &Request) -> Self {
+        let total = all.len() as u64;
+        let items = all
+            .into_iter()
+            .skip(paging.offset as usize)
+            .take(paging.limit as usize)
+            .collect();
+        Self::page(items, total, paging, public_url, req)
+    }
+
     /// A single object as a collection of one (single-object GETs).
     pub fn one(item: T, public_url: &str, req: &Request) -> Self {
         Self::page(vec![item], 1, Paging::new(None, None), public_url, req)

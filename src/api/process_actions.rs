@@ -90,6 +90,28 @@ fn message(item: &Map<String, Value>) -> Result<Message, Failure> {
     })
 }
 
+/// Reads every element; the first that fails fails the call (as `Processing Error` naming it
+/// when an array was sent).
+fn each<T>(
+    items: &[Map<String, Value>],
+    is_array: bool,
+    read: impl Fn(&Map<String, Value>) -> Result<T, Failure>,
+) -> Result<Vec<T>, Failure> {
+    items
+        .iter()
+        .enumerate()
+        .map(|(index, item)| {
+            read(item).map_err(|failure| {
+                if is_array {
+                    processing_error(items, index, failure)
+                } else {
+                    failure
+                }
+            })
+        })
+        .collect()
+}
+
 /// Echo of the elements an array call applied.
 fn echo(items: Vec<Map<String, Value>>) -> Vec<Value> {
     items.into_iter().map(Value::Object).collect()
@@ -232,16 +254,7 @@ impl ActionsApi {
         body: RawJson<VariableIn>,
     ) -> FlowsResult<Json<Answer>> {
         let (items, is_array) = elements(body.parse(true)?)?;
-        let mut values = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            match variable(item) {
-                Ok(value) => values.push(value),
-                Err(failure) if is_array => {
-                    return Err(processing_error(&items, index, failure).into());
-                }
-                Err(failure) => return Err(failure.into()),
-            }
-        }
+        let values = each(&items, is_array, variable)?;
         processes::apply(&self.state.db, &self.state.runtime, prcs_id.0, |i, _| {
             i.set_variables(values)
         })
@@ -390,16 +403,7 @@ impl ActionsApi {
         body: RawJson<MessageIn>,
     ) -> FlowsResult<Json<Answer>> {
         let (items, is_array) = elements(body.parse(true)?)?;
-        let mut messages = Vec::with_capacity(items.len());
-        for (index, item) in items.iter().enumerate() {
-            match message(item) {
-                Ok(m) => messages.push(m),
-                Err(failure) if is_array => {
-                    return Err(processing_error(&items, index, failure).into());
-                }
-                Err(failure) => return Err(failure.into()),
-            }
-        }
+        let messages = each(&items, is_array, message)?;
         match processes::correlate(
             &self.state.db,
             &self.state.runtime,

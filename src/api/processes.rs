@@ -217,22 +217,6 @@ pub fn step_item(base: &str, p: &ProcessView, s: &Subflow) -> StepItem {
     }
 }
 
-/// Pages an in-memory list.
-fn page<T: poem_openapi::types::ParseFromJSON + poem_openapi::types::ToJSON + Send + Sync>(
-    all: Vec<T>,
-    paging: Paging,
-    base: &str,
-    req: &Request,
-) -> Json<Collection<T>> {
-    let total = all.len() as u64;
-    let items = all
-        .into_iter()
-        .skip(paging.offset as usize)
-        .take(paging.limit as usize)
-        .collect();
-    Json(Collection::page(items, total, paging, base, req))
-}
-
 pub struct ProcessApi {
     pub state: Arc<AppState>,
 }
@@ -410,7 +394,12 @@ impl ProcessApi {
             .iter()
             .map(|s| step_item(base, &p, s))
             .collect();
-        Ok(page(all, Paging::new(limit.0, offset.0), base, req))
+        Ok(Json(Collection::from_all(
+            all,
+            Paging::new(limit.0, offset.0),
+            base,
+            req,
+        )))
     }
 
     /// BPMN element ids by state: one item `{current, completed, error}`.
@@ -460,12 +449,12 @@ impl ProcessApi {
                 value: s.correlation_value.clone(),
             })
             .collect();
-        Ok(page(
+        Ok(Json(Collection::from_all(
             all,
             Paging::new(limit.0, offset.0),
             &self.state.public_url,
             req,
-        ))
+        )))
     }
 
     /// Process variables, filtered by `scope` and `name`.
@@ -494,12 +483,12 @@ impl ProcessApi {
                     .is_none_or(|n| n.eq_ignore_ascii_case(&v.name))
             })
             .collect();
-        Ok(page(
+        Ok(Json(Collection::from_all(
             all,
             Paging::new(limit.0, offset.0),
             &self.state.public_url,
             req,
-        ))
+        )))
     }
 
     /// One step.

@@ -89,15 +89,8 @@ impl UtilsApi {
                 role_name: r.name().into(),
             })
             .collect();
-        let total = all.len() as u64;
-        let page = all
-            .into_iter()
-            .skip(paging.offset as usize)
-            .take(paging.limit as usize)
-            .collect();
-        Json(Collection::page(
-            page,
-            total,
+        Json(Collection::from_all(
+            all,
             paging,
             &self.state.public_url,
             req,

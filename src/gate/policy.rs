@@ -110,31 +110,7 @@ async fn enforcer(rules: &[Rule]) -> Result<Enforcer> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use poem_openapi::registry::{MetaApi, MetaOperation, MetaPath, MetaResponses};
-
-    fn table(paths: &[(&str, Method)]) -> RouteTable {
-        let paths = paths
-            .iter()
-            .map(|(path, method)| MetaPath {
-                path: path.to_string(),
-                operations: vec![MetaOperation {
-                    method: method.clone(),
-                    tags: vec![],
-                    summary: None,
-                    description: None,
-                    external_docs: None,
-                    params: vec![],
-                    request: None,
-                    responses: MetaResponses { responses: vec![] },
-                    deprecated: false,
-                    security: vec![],
-                    operation_id: None,
-                    code_samples: vec![],
-                }],
-            })
-            .collect();
-        RouteTable::from_meta(&[MetaApi { paths }], "/v1/")
-    }
+    use crate::gate::routes::table_of as table;
 
     fn rule(role: &str, path: &str, method: &str) -> Rule {
         Rule {

@@ -119,55 +119,46 @@ fn openapi_to_keymatch(path: &str) -> String {
         .join("/")
 }
 
+/// A route table from (OpenAPI path, method) pairs, for tests.
+#[cfg(test)]
+pub(crate) fn table_of(paths: &[(&str, Method)]) -> RouteTable {
+    use poem_openapi::registry::{MetaOperation, MetaPath, MetaResponses};
+    let paths = paths
+        .iter()
+        .map(|(path, method)| MetaPath {
+            path: (*path).to_owned(),
+            operations: vec![MetaOperation {
+                method: method.clone(),
+                tags: vec![],
+                summary: None,
+                description: None,
+                external_docs: None,
+                params: vec![],
+                request: None,
+                responses: MetaResponses { responses: vec![] },
+                deprecated: false,
+                security: vec![],
+                operation_id: None,
+                code_samples: vec![],
+            }],
+        })
+        .collect();
+    RouteTable::from_meta(&[MetaApi { paths }], "/v1/")
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use poem_openapi::registry::{MetaOperation, MetaPath, MetaResponses};
-
-    fn op(method: Method) -> MetaOperation {
-        MetaOperation {
-            method,
-            tags: vec![],
-            summary: None,
-            description: None,
-            external_docs: None,
-            params: vec![],
-            request: None,
-            responses: MetaResponses { responses: vec![] },
-            deprecated: false,
-            security: vec![],
-            operation_id: None,
-            code_samples: vec![],
-        }
-    }
 
     #[test]
     fn matches_templates_literal_first() {
-        let api = MetaApi {
-            paths: vec![
-                MetaPath {
-                    path: "/v1/steps/{sbfl_id}".into(),
-                    operations: vec![op(Method::GET)],
-                },
-                MetaPath {
-                    path: "/v1/steps/{sbfl_id}/complete".into(),
-                    operations: vec![op(Method::PUT)],
-                },
-                MetaPath {
-                    path: "/v1/utils/{x}".into(),
-                    operations: vec![op(Method::GET)],
-                },
-                MetaPath {
-                    path: "/v1/utils/ping".into(),
-                    operations: vec![op(Method::GET)],
-                },
-                MetaPath {
-                    path: "/health/live".into(),
-                    operations: vec![op(Method::GET)],
-                },
-            ],
-        };
-        let table = RouteTable::from_meta(&[api], "/v1/");
+        let table = table_of(&[
+            ("/v1/steps/{sbfl_id}", Method::GET),
+            ("/v1/steps/{sbfl_id}/complete", Method::PUT),
+            ("/v1/utils/{x}", Method::GET),
+            ("/v1/utils/ping", Method::GET),
+            ("/health/live", Method::GET),
+        ]);
         let template = |path: &str| {
             table
                 .find(path)
