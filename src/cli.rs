@@ -44,6 +44,11 @@ enum Command {
     /// Manage BPMN diagrams.
     #[command(subcommand)]
     Diagrams(DiagramsCommand),
+    /// Write the Postman collection and environment generated from the OpenAPI document.
+    Postman {
+        #[arg(long, default_value = "postman")]
+        out: std::path::PathBuf,
+    },
     /// Print the OpenAPI document (no database or server needed).
     Openapi {
         /// YAML instead of JSON.
@@ -225,6 +230,20 @@ async fn run(cli: Cli) -> Result<()> {
         );
         return Ok(());
     }
+    if let Some(Command::Postman { out }) = &cli.command {
+        let doc: serde_json::Value =
+            serde_json::from_str(&crate::api::document(false, crate::api::DEFAULT_SERVER_URL))
+                .map_err(|e| Error::Internal(e.to_string()))?;
+        crate::postman::write(out, &doc)
+            .map_err(|e| Error::invalid(format!("cannot write {}: {e}", out.display())))?;
+        println!(
+            "wrote {} and {} in {}",
+            crate::postman::COLLECTION_FILE,
+            crate::postman::ENVIRONMENT_FILE,
+            out.display()
+        );
+        return Ok(());
+    }
     let config = Config::load(&cli.overrides)?;
     telemetry::init(config.log_format);
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
@@ -239,7 +258,7 @@ async fn run(cli: Cli) -> Result<()> {
         Command::Clients(command) => clients_command(&config, command).await,
         Command::Policy(command) => policy_command(&config, command).await,
         Command::Keys(command) => keys_command(&config, command).await,
-        Command::Openapi { .. } => Ok(()),
+        Command::Openapi { .. } | Command::Postman { .. } => Ok(()),
         Command::Diagrams(DiagramsCommand::Import {
             file,
             release,

@@ -13,6 +13,7 @@ pub mod engine;
 pub mod error;
 pub mod gate;
 pub mod oauth;
+pub mod postman;
 pub mod roles;
 pub mod server;
 pub mod state;

@@ -1,10 +1,12 @@
-//! The write side of the process API: instance actions, variables, step actions and messages.
-//! Each action is one transaction; arrays are all-or-nothing.
+//! One process instance (`/v1/processes/:prcs_id`, read and write: OpenAPI wants each path in
+//! one service), variables, step actions and messages. Each action is one transaction; arrays
+//! are all-or-nothing.
 
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
-use poem_openapi::param::Path;
+use poem::Request;
+use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde_json::{Map, Value};
@@ -12,7 +14,10 @@ use serde_json::{Map, Value};
 use super::flows::{
     Answer, Failure, FlowsResult, RawJson, elements, optional_str, processing_error, required_str,
 };
-use super::processes::{process_links, step_links};
+use super::paging::{Collection, Paging};
+use super::processes::{
+    ProcessItem, VariableItem, process_item, process_links, step_links, variables,
+};
 use super::{BearerAuth, Tag};
 use crate::engine::{Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
 use crate::state::AppState;
@@ -174,6 +179,8 @@ impl ActionsApi {
     }
 }
 
+// One handler argument per documented query parameter.
+#[allow(clippy::too_many_arguments)]
 #[OpenApi]
 impl ActionsApi {
     /// Start an instance: the token leaves the start event and runs to its first wait.
@@ -222,6 +229,57 @@ impl ActionsApi {
     ) -> FlowsResult<Json<Answer>> {
         self.process_action(prcs_id.0, &body, |i, ctx| i.terminate(ctx))
             .await
+    }
+
+    /// One instance with its variables.
+    #[oai(
+        path = "/v1/processes/:prcs_id",
+        method = "get",
+        tag = "Tag::Processes"
+    )]
+    async fn process(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        prcs_id: Path<i64>,
+    ) -> FlowsResult<Json<Collection<ProcessItem>>> {
+        let p = processes::show(&self.state.db, prcs_id.0).await?;
+        let base = &self.state.public_url;
+        Ok(Json(Collection::one(process_item(base, &p), base, req)))
+    }
+
+    /// Process variables, filtered by `scope` and `name`.
+    #[oai(
+        path = "/v1/processes/:prcs_id/process_vars",
+        method = "get",
+        tag = "Tag::ProcessVariables"
+    )]
+    async fn process_vars(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        prcs_id: Path<i64>,
+        scope: Query<Option<i64>>,
+        name: Query<Option<String>>,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+    ) -> FlowsResult<Json<Collection<VariableItem>>> {
+        let p = processes::show(&self.state.db, prcs_id.0).await?;
+        let all = variables(&p.instance)
+            .into_iter()
+            .filter(|v| scope.0.is_none_or(|s| s == v.scope))
+            .filter(|v| {
+                name.0
+                    .as_deref()
+                    .is_none_or(|n| n.eq_ignore_ascii_case(&v.name))
+            })
+            .collect();
+        Ok(Json(Collection::from_all(
+            all,
+            Paging::new(limit.0, offset.0),
+            &self.state.public_url,
+            req,
+        )))
     }
 
     /// Delete an instance and everything it holds.

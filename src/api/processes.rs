@@ -355,23 +355,6 @@ impl ProcessApi {
         Ok(Created::Created(Json(collection), location))
     }
 
-    /// One instance with its variables.
-    #[oai(
-        path = "/v1/processes/:prcs_id",
-        method = "get",
-        tag = "Tag::Processes"
-    )]
-    async fn process(
-        &self,
-        _auth: BearerAuth,
-        req: &Request,
-        prcs_id: Path<i64>,
-    ) -> FlowsResult<Json<Collection<ProcessItem>>> {
-        let p = processes::show(&self.state.db, prcs_id.0).await?;
-        let base = &self.state.public_url;
-        Ok(Json(Collection::one(process_item(base, &p), base, req)))
-    }
-
     /// The steps (subflows) of an instance.
     #[oai(
         path = "/v1/processes/:prcs_id/steps",
@@ -447,40 +430,6 @@ impl ProcessApi {
                 name: s.message_name.clone(),
                 key: s.correlation_key.clone(),
                 value: s.correlation_value.clone(),
-            })
-            .collect();
-        Ok(Json(Collection::from_all(
-            all,
-            Paging::new(limit.0, offset.0),
-            &self.state.public_url,
-            req,
-        )))
-    }
-
-    /// Process variables, filtered by `scope` and `name`.
-    #[oai(
-        path = "/v1/processes/:prcs_id/process_vars",
-        method = "get",
-        tag = "Tag::ProcessVariables"
-    )]
-    async fn process_vars(
-        &self,
-        _auth: BearerAuth,
-        req: &Request,
-        prcs_id: Path<i64>,
-        scope: Query<Option<i64>>,
-        name: Query<Option<String>>,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
-    ) -> FlowsResult<Json<Collection<VariableItem>>> {
-        let p = processes::show(&self.state.db, prcs_id.0).await?;
-        let all = variables(&p.instance)
-            .into_iter()
-            .filter(|v| scope.0.is_none_or(|s| s == v.scope))
-            .filter(|v| {
-                name.0
-                    .as_deref()
-                    .is_none_or(|n| n.eq_ignore_ascii_case(&v.name))
             })
             .collect();
         Ok(Json(Collection::from_all(

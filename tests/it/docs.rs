@@ -112,3 +112,93 @@ async fn served_document_and_ui(kit: &Kit) {
         "an interactive UI"
     );
 }
+
+/// poem-openapi writes a path once per service that serves it: a path split across two services
+/// would appear twice in the document and one of them would be lost by every reader.
+#[test]
+fn no_path_is_split_across_services() {
+    use poem_openapi::OpenApi;
+    let meta = flowgate::api::Services::meta();
+    let mut paths: Vec<&str> = meta
+        .iter()
+        .flat_map(|api| api.paths.iter().map(|p| p.path.as_str()))
+        .collect();
+    let total = paths.len();
+    paths.sort_unstable();
+    paths.dedup();
+    assert_eq!(paths.len(), total, "a path is served by two services");
+}
+
+#[test]
+fn committed_postman_matches_the_document() {
+    let doc: Value = serde_json::from_str(&document(false, DEFAULT_SERVER_URL)).unwrap();
+    assert_eq!(
+        flowgate::postman::uncovered(&doc),
+        Vec::<String>::new(),
+        "operations the Postman walk does not run"
+    );
+    let (collection, environment) = flowgate::postman::generate(&doc);
+    for (file, generated) in [
+        (flowgate::postman::COLLECTION_FILE, collection),
+        (flowgate::postman::ENVIRONMENT_FILE, environment),
+    ] {
+        let path = format!("{}/postman/{file}", env!("CARGO_MANIFEST_DIR"));
+        let committed: Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap_or_default())
+                .unwrap_or(Value::Null);
+        assert!(
+            committed == generated,
+            "postman/{file} differs from what the code generates: run `cargo run -- postman --out postman`"
+        );
+    }
+}
+
+#[test]
+fn postman_collection_shape() {
+    let doc: Value = serde_json::from_str(&document(false, DEFAULT_SERVER_URL)).unwrap();
+    let (collection, environment) = flowgate::postman::generate(&doc);
+    let folders: Vec<&str> = collection["item"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(folders[0], "Auth");
+    for tag in [
+        "utils",
+        "diagrams",
+        "processes",
+        "process variables",
+        "steps",
+        "messages",
+        "admin",
+        "oauth",
+    ] {
+        assert!(folders.contains(&tag), "folder {tag}: {folders:?}");
+    }
+    let auth = &collection["item"][0]["item"][0]["request"];
+    assert_eq!(auth["auth"]["type"], "basic");
+    assert_eq!(auth["url"]["raw"], "{{host}}/oauth/token");
+    assert_eq!(collection["auth"]["bearer"][0]["value"], "{{access_token}}");
+    let secrets: Vec<&str> = environment["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|v| v["type"] == "secret")
+        .map(|v| v["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(secrets, ["client_pw", "access_token"]);
+    let text = collection.to_string();
+    for stored in [
+        "'dgrm_id'",
+        "'prcs_id'",
+        "'sbfl_id'",
+        "'step_key'",
+        "'access_token'",
+    ] {
+        assert!(
+            text.contains(&format!("pm.environment.set({stored}")),
+            "stores {stored}"
+        );
+    }
+}
