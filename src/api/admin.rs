@@ -58,6 +58,7 @@ impl From<policy::Rule> for PolicyRule {
 
 /// A signing key (public information only).
 #[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SigningKey {
     pub kid: String,
     pub algorithm: String,
@@ -76,6 +77,7 @@ pub struct KeyAnswer {
 }
 
 #[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
 pub struct AuditRow {
     pub id: i64,
     /// Unix seconds.

@@ -18,6 +18,7 @@ use crate::store::clients::{self, ClientUpdate, ClientView, NewClient};
 
 /// A client (never its secret).
 #[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Client {
     pub client_id: String,
     pub name: String,
@@ -54,7 +55,7 @@ impl From<ClientView> for Client {
 }
 
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields)]
 pub struct CreateClient {
     pub name: String,
     pub description: Option<String>,
@@ -72,7 +73,7 @@ pub struct CreateClient {
 }
 
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields)]
 pub struct UpdateClient {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -91,6 +92,7 @@ pub struct RoleChange {
 
 /// A client with its new secret, which is shown this once.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ClientWithSecret {
     #[oai(flatten)]
     pub client: Client,

@@ -231,13 +231,12 @@ pub fn link(rel: &str, href: String, action: &str) -> Link {
 
 /// `{"success": true, "message": …, "links"?, "items"?}`
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Answer {
     pub success: bool,
     pub message: String,
-    #[oai(skip_serializing_if_is_none)]
     pub links: Option<Vec<Link>>,
     /// The elements as sent (array calls).
-    #[oai(skip_serializing_if_is_none)]
     pub items: Option<Vec<Value>>,
 }
 

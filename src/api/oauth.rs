@@ -24,6 +24,7 @@ const NO_CACHE: &str = "no-cache";
 
 /// The documented shape of a token request (`application/x-www-form-urlencoded`).
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokenForm {
     /// `client_credentials`
     pub grant_type: String,
@@ -37,6 +38,7 @@ pub struct TokenForm {
 
 /// The documented shape of a revocation request.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct RevokeForm {
     pub token: String,
     /// `access_token` or `refresh_token`

@@ -37,12 +37,11 @@ impl Paging {
 }
 
 #[derive(Object, Clone, Debug)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Link {
     pub rel: String,
     pub href: String,
-    #[oai(skip_serializing_if_is_none)]
     pub action: Option<String>,
-    #[oai(skip_serializing_if_is_none)]
     pub types: Option<Vec<String>>,
 }
 

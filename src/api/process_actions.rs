@@ -25,12 +25,14 @@ use crate::store::processes::{self, Message};
 
 /// `{comment?}`
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Comment {
     pub comment: Option<String>,
 }
 
 /// One variable of `PUT process_vars` (or an array of them).
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct VariableIn {
     pub name: String,
     /// varchar, number, date, clob, json
@@ -43,6 +45,7 @@ pub struct VariableIn {
 
 /// The body of a step action.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StepAction {
     /// The step's current key (from `GET /v1/steps/:sbfl_id`).
     pub step_key: String,
@@ -57,6 +60,7 @@ pub struct StepAction {
 
 /// One message of `PUT /v1/messages/:message_name` (or an array of them).
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct MessageIn {
     /// Correlation key name.
     pub key: Option<String>,
@@ -66,21 +70,38 @@ pub struct MessageIn {
     pub payload: Option<Value>,
 }
 
-fn variable(item: &Map<String, Value>) -> Result<(String, VariableValue), Failure> {
+/// A variable of `PUT process_vars`. Its scope may be named by `scope` or by a step
+/// (`sbfl_id`); without call activities every step of an instance runs in scope 0, so both
+/// name the process level, and anything else does not exist.
+fn variable(
+    item: &Map<String, Value>,
+    own_steps: &[i64],
+) -> Result<(String, VariableValue), Failure> {
     let name = required_str(item, "name")?.to_owned();
     let ty = required_str(item, "type")?;
     let value = item.get("value").ok_or_else(|| {
         Failure::bad("Attribute not found").with("item", Value::Object(item.clone()))
     })?;
-    if item.get("sbfl_id").is_some_and(|v| !v.is_null())
-        || item
-            .get("scope")
-            .is_some_and(|v| v.as_i64().is_some_and(|s| s != 0))
-    {
-        return Err(Failure::new(
-            409,
-            "Only process-level variables (scope 0) are supported",
-        ));
+    let echo = || Value::Object(item.clone());
+    match item.get("scope") {
+        None | Some(Value::Null) => {}
+        Some(scope) if scope.as_i64() == Some(0) => {}
+        Some(scope) => {
+            return Err(
+                Failure::bad(format!("scope {scope} does not exist in this process"))
+                    .with("item", echo()),
+            );
+        }
+    }
+    match item.get("sbfl_id") {
+        None | Some(Value::Null) => {}
+        Some(step) if step.as_i64().is_some_and(|id| own_steps.contains(&id)) => {}
+        Some(step) => {
+            return Err(
+                Failure::bad(format!("step {step} is not a step of this process"))
+                    .with("item", echo()),
+            );
+        }
     }
     let value = VariableValue::from_api(ty, value)
         .map_err(|e| Failure::bad(e.0).with("item", Value::Object(item.clone())))?;
@@ -312,7 +333,12 @@ impl ActionsApi {
         body: RawJson<VariableIn>,
     ) -> FlowsResult<Json<Answer>> {
         let (items, is_array) = elements(body.parse(true)?)?;
-        let values = each(&items, is_array, variable)?;
+        let own_steps = if items.iter().any(|item| item.contains_key("sbfl_id")) {
+            processes::step_ids_of(&self.state.db, prcs_id.0).await?
+        } else {
+            Vec::new()
+        };
+        let values = each(&items, is_array, |item| variable(item, &own_steps))?;
         processes::apply(&self.state.db, &self.state.runtime, prcs_id.0, |i, _| {
             i.set_variables(values)
         })

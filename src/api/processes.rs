@@ -18,6 +18,7 @@ use crate::store::diagrams::{self, DiagramInfo};
 use crate::store::processes::{self, ProcessView};
 
 #[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
 pub struct DiagramItem {
     pub dgrm_id: i64,
     pub name: String,
@@ -40,6 +41,7 @@ pub struct VariableItem {
 }
 
 #[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
 pub struct ProcessItem {
     pub dgrm_id: i64,
     pub prcs_id: i64,
@@ -55,6 +57,7 @@ pub struct ProcessItem {
 }
 
 #[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
 pub struct StepItem {
     pub prcs_id: i64,
     pub sbfl_id: i64,
@@ -83,6 +86,7 @@ pub struct ActivitiesItem {
 }
 
 #[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
 pub struct SubscriptionItem {
     /// Message name.
     pub name: String,
@@ -94,6 +98,7 @@ pub struct SubscriptionItem {
 
 /// The optional body of `POST /v1/diagrams/:dgrm_id/processes`.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct NewProcess {
     pub name: Option<String>,
     pub version: Option<i64>,

@@ -30,6 +30,7 @@ pub struct HeaderItem {
 
 /// The request as the gateway saw it.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Cgi {
     pub method: String,
     pub path: String,
@@ -43,6 +44,7 @@ pub struct Cgi {
 
 /// Who the token belongs to.
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct Me {
     pub client_id: String,
     /// The token's subject: the user for delegated tokens, the client otherwise.

@@ -336,6 +336,15 @@ async fn replace_subscriptions(
     Ok(())
 }
 
+/// The global step ids of an instance.
+pub async fn step_ids_of(db: &impl ConnectionTrait, prcs_id: i64) -> Result<Vec<i64>> {
+    Ok(step_ids(db, prcs_id)
+        .await?
+        .into_iter()
+        .map(|(_, global)| global)
+        .collect())
+}
+
 /// The instance and engine id of a global step id.
 pub async fn resolve_step(db: &impl ConnectionTrait, sbfl_id: i64) -> Result<(i64, SubflowId)> {
     let row = subflow_ref::Entity::find_by_id(sbfl_id)
