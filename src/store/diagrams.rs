@@ -5,8 +5,8 @@ use std::sync::{Arc, RwLock};
 
 use hashbrown::HashMap;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter,
+    QueryOrder, Set,
 };
 
 use entity::diagram;
@@ -206,8 +206,4 @@ pub async fn export(db: &DatabaseConnection, dgrm_id: i64) -> Result<(DiagramInf
     let model = find(db, dgrm_id).await?;
     let xml = model.xml.clone();
     Ok((info(model), xml))
-}
-
-pub async fn count(db: &impl ConnectionTrait) -> Result<u64> {
-    Ok(diagram::Entity::find().count(db).await?)
 }

@@ -4,8 +4,10 @@ mod kit;
 
 mod admin;
 mod cli;
+mod diagrams;
 mod docs;
 mod gate;
 mod multi;
 mod oauth;
 mod process;
+mod process_errors;
