@@ -170,6 +170,9 @@ pub enum FlowsError {
     /// `Attribute not found`.
     #[oai(status = 400)]
     BadRequest(Json<Value>),
+    /// No, a malformed, an expired or a revoked Bearer token (answered by the gate).
+    #[oai(status = 401)]
+    Unauthorized(Json<Value>),
     /// The caller lacks the role.
     #[oai(status = 403)]
     Forbidden(Json<Value>),
@@ -199,6 +202,7 @@ impl From<Failure> for FlowsError {
         let body = Json(Value::Object(failure.body));
         match failure.status {
             400 => FlowsError::BadRequest(body),
+            401 => FlowsError::Unauthorized(body),
             403 => FlowsError::Forbidden(body),
             404 => FlowsError::NotFound(body),
             409 => FlowsError::Conflict(body),

@@ -211,6 +211,10 @@ pub enum ApiError {
     /// The request is malformed or invalid; nothing was changed.
     #[oai(status = 400)]
     BadRequest(Json<Failure>),
+    /// No, a malformed, an expired or a revoked Bearer token (answered by the gate, with
+    /// `WWW-Authenticate`).
+    #[oai(status = 401)]
+    Unauthorized(Json<Failure>),
     /// The caller lacks the role (non-GET methods).
     #[oai(status = 403)]
     Forbidden(Json<Failure>),
@@ -220,6 +224,12 @@ pub enum ApiError {
     /// The request conflicts with the current state.
     #[oai(status = 409)]
     Conflict(Json<Failure>),
+    /// The body is over the size limit (1 MiB).
+    #[oai(status = 413)]
+    TooLarge(Json<Failure>),
+    /// The body is not of the documented media type.
+    #[oai(status = 415)]
+    UnsupportedMediaType(Json<Failure>),
     /// Something failed inside; details are in the server log.
     #[oai(status = 500)]
     Internal(Json<Failure>),

@@ -8,7 +8,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::paging::{Collection, Paging};
-use super::{BearerAuth, Tag};
+use super::{ApiResult, BearerAuth, Tag};
 use crate::state::AppState;
 
 #[derive(Object)]
@@ -67,10 +67,10 @@ pub struct UtilsApi {
 impl UtilsApi {
     /// Is the gateway up and does my token work? (any role)
     #[oai(path = "/v1/utils/ping", method = "get")]
-    async fn ping(&self, _auth: BearerAuth) -> Json<Ping> {
-        Json(Ping {
+    async fn ping(&self, _auth: BearerAuth) -> ApiResult<Json<Ping>> {
+        Ok(Json(Ping {
             status: "ok".into(),
-        })
+        }))
     }
 
     /// The caller's roles.
@@ -81,7 +81,7 @@ impl UtilsApi {
         req: &Request,
         limit: Query<Option<u64>>,
         offset: Query<Option<u64>>,
-    ) -> Json<Collection<RoleItem>> {
+    ) -> ApiResult<Json<Collection<RoleItem>>> {
         let paging = Paging::new(limit.0, offset.0);
         let all: Vec<RoleItem> = auth
             .0
@@ -91,17 +91,17 @@ impl UtilsApi {
                 role_name: r.name().into(),
             })
             .collect();
-        Json(Collection::from_all(
+        Ok(Json(Collection::from_all(
             all,
             paging,
             &self.state.public_url,
             req,
-        ))
+        )))
     }
 
     /// The request as the gateway saw it (credentials redacted).
     #[oai(path = "/v1/utils/print_cgi", method = "get")]
-    async fn print_cgi(&self, auth: BearerAuth, req: &Request) -> Json<Cgi> {
+    async fn print_cgi(&self, auth: BearerAuth, req: &Request) -> ApiResult<Json<Cgi>> {
         let headers = req
             .headers()
             .iter()
@@ -114,7 +114,7 @@ impl UtilsApi {
                 },
             })
             .collect();
-        Json(Cgi {
+        Ok(Json(Cgi {
             method: req.method().to_string(),
             path: req.uri().path().to_owned(),
             query: req.uri().query().map(str::to_owned),
@@ -122,20 +122,20 @@ impl UtilsApi {
             headers,
             client_id: auth.0.token.client_id.clone(),
             roles: auth.0.roles.names(),
-        })
+        }))
     }
 
     /// Who the token belongs to: client, roles, scopes, user if any. (any role)
     #[oai(path = "/v1/me", method = "get")]
-    async fn me(&self, auth: BearerAuth) -> Json<Me> {
+    async fn me(&self, auth: BearerAuth) -> ApiResult<Json<Me>> {
         let token = &auth.0.token;
-        Json(Me {
+        Ok(Json(Me {
             client_id: token.client_id.clone(),
             sub: token.subject.clone(),
             user: (token.subject != token.client_id).then(|| token.subject.clone()),
             roles: auth.0.roles.names(),
             scope: token.scope.clone(),
             exp: token.exp,
-        })
+        }))
     }
 }
