@@ -283,6 +283,12 @@ fn variable_for(param: &str) -> &str {
     }
 }
 
+/// The `key=value` pairs of a query or form string.
+fn pairs(text: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
+    text.split('&')
+        .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
+}
+
 fn url(step: &Step) -> Value {
     let mut raw = String::from("{{host}}");
     let mut path = Vec::new();
@@ -306,13 +312,8 @@ fn url(step: &Step) -> Value {
     let mut url = json!({"raw": raw, "host": ["{{host}}"], "path": path});
     if !step.query.is_empty() {
         url["raw"] = Value::String(format!("{raw}?{}", step.query));
-        url["query"] = step
-            .query
-            .split('&')
-            .map(|pair| {
-                let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                json!({"key": key, "value": value})
-            })
+        url["query"] = pairs(step.query)
+            .map(|(key, value)| json!({"key": key, "value": value}))
             .collect();
     }
     url
@@ -353,12 +354,8 @@ fn request(step: &Step) -> Value {
                 json!({"mode": "raw", "raw": raw, "options": {"raw": {"language": "xml"}}});
         }
         Body::Form(form) => {
-            let fields: Vec<Value> = form
-                .split('&')
-                .map(|pair| {
-                    let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
-                    json!({"key": key, "value": value, "type": "text"})
-                })
+            let fields: Vec<Value> = pairs(form)
+                .map(|(key, value)| json!({"key": key, "value": value, "type": "text"}))
                 .collect();
             request["body"] = json!({"mode": "urlencoded", "urlencoded": fields});
         }

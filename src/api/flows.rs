@@ -1,59 +1,12 @@
 //! What the process API shares with Flows for APEX: request bodies read raw and judged with
 //! Flows' messages, its error answers (with proper statuses), item links and action answers.
 
-use poem::{Request, RequestBody};
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{MetaMediaType, MetaRequest, Registry};
-use poem_openapi::types::Type;
-use poem_openapi::{ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object};
+use poem_openapi::{ApiResponse, Object};
 use serde_json::{Map, Value, json};
 
 use super::paging::Link;
-
-/// A JSON body taken as it came, so that its problems get Flows' answers.
-pub struct RawJson<Doc> {
-    pub is_json: bool,
-    pub bytes: Vec<u8>,
-    _doc: std::marker::PhantomData<Doc>,
-}
-
-impl<'a, Doc: Type> ApiExtractor<'a> for RawJson<Doc> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        Doc::register(registry);
-    }
-
-    fn request_meta() -> Option<MetaRequest> {
-        Some(MetaRequest {
-            description: None,
-            content: vec![MetaMediaType {
-                content_type: "application/json",
-                schema: Doc::schema_ref(),
-            }],
-            required: false,
-        })
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        let is_json = request
-            .content_type()
-            .and_then(|ct| ct.split(';').next())
-            .is_some_and(|ct| ct.trim().eq_ignore_ascii_case("application/json"));
-        let bytes = body.take()?.into_vec().await?;
-        Ok(RawJson {
-            is_json,
-            bytes,
-            _doc: std::marker::PhantomData,
-        })
-    }
-}
+pub use super::raw_body::RawJson;
 
 /// A parsed body: nothing, one object, or an array.
 pub enum Body {
@@ -72,7 +25,7 @@ impl<Doc> RawJson<Doc> {
                 Ok(Body::Empty)
             };
         }
-        if !self.is_json {
+        if !self.declared {
             return Err(Failure::new(415, "Unsupported Media Type"));
         }
         let value: Value = serde_json::from_slice(&self.bytes).map_err(|_| {

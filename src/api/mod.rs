@@ -10,6 +10,7 @@ pub mod oauth;
 pub mod paging;
 pub mod process_actions;
 pub mod processes;
+pub mod raw_body;
 pub mod utils;
 
 use std::sync::Arc;

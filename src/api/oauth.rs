@@ -4,16 +4,13 @@
 
 use std::sync::Arc;
 
+use poem::Request;
 use poem::http::header;
-use poem::{Request, RequestBody};
 use poem_openapi::payload::Json;
-use poem_openapi::registry::{MetaMediaType, MetaRequest, Registry};
-use poem_openapi::types::Type;
-use poem_openapi::{
-    ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object, OpenApi,
-};
+use poem_openapi::{ApiResponse, Object, OpenApi};
 
 use super::Tag;
+use super::raw_body::RawForm;
 use crate::oauth::OAuthError;
 use crate::oauth::grants::{self, Refused, Revocation, TokenRequest};
 use crate::state::AppState;
@@ -45,54 +42,6 @@ pub struct RevokeForm {
     pub token_type_hint: Option<String>,
     pub client_id: Option<String>,
     pub client_secret: Option<String>,
-}
-
-/// A form body taken as it came: the OAuth layer owns its parsing and its errors.
-pub struct RawForm<Doc> {
-    pub is_form: bool,
-    pub bytes: Vec<u8>,
-    _doc: std::marker::PhantomData<Doc>,
-}
-
-impl<'a, Doc: Type> ApiExtractor<'a> for RawForm<Doc> {
-    const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
-    type ParamType = ();
-    type ParamRawType = ();
-
-    fn register(registry: &mut Registry) {
-        Doc::register(registry);
-    }
-
-    fn request_meta() -> Option<MetaRequest> {
-        Some(MetaRequest {
-            description: None,
-            content: vec![MetaMediaType {
-                content_type: "application/x-www-form-urlencoded",
-                schema: Doc::schema_ref(),
-            }],
-            required: true,
-        })
-    }
-
-    async fn from_request(
-        request: &'a Request,
-        body: &mut RequestBody,
-        _param_opts: ExtractParamOptions<Self::ParamType>,
-    ) -> poem::Result<Self> {
-        let is_form = request
-            .content_type()
-            .and_then(|ct| ct.split(';').next())
-            .is_some_and(|ct| {
-                ct.trim()
-                    .eq_ignore_ascii_case("application/x-www-form-urlencoded")
-            });
-        let bytes = body.take()?.into_vec().await?;
-        Ok(RawForm {
-            is_form,
-            bytes,
-            _doc: std::marker::PhantomData,
-        })
-    }
 }
 
 /// RFC 6749 §5.1
@@ -208,7 +157,7 @@ impl OAuthApi {
                 .headers()
                 .get(header::AUTHORIZATION)
                 .map(|v| v.as_bytes()),
-            is_form: form.is_form,
+            is_form: form.declared,
             body: &form.bytes,
         }
     }
