@@ -9,9 +9,11 @@
 # Usage: openapi/run-schemathesis.sh [path to the flowgate binary, default: build it]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v schemathesis >/dev/null; then
+if ! python3 -c 'import schemathesis' 2>/dev/null; then
   python3 -m pip install --quiet --disable-pip-version-check schemathesis >/dev/null 2>&1
 fi
+# Through the interpreter: a freshly installed console script may not be on PATH yet (pyenv shims).
+SCHEMATHESIS=(python3 -m schemathesis.cli)
 BIN=${1:-}
 if [ -z "$BIN" ]; then
   cargo build --quiet
@@ -30,7 +32,7 @@ SERVER=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
 TOKEN=$(curl -sf -u "$CLIENT_ID:$CLIENT_PW" -d grant_type=client_credentials "http://127.0.0.1:$PORT/oauth/token" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
-schemathesis run "http://127.0.0.1:$PORT/openapi.json" \
+"${SCHEMATHESIS[@]}" run "http://127.0.0.1:$PORT/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
   --max-examples 10 --seed 1 --continue-on-failure --phases examples,coverage,fuzzing \

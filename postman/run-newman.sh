@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 if ! command -v newman >/dev/null; then
   npm install -g --no-fund --no-audit newman >/dev/null
+  hash -r
 fi
 BIN=${1:-}
 if [ -z "$BIN" ]; then
