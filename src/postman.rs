@@ -3,8 +3,9 @@
 //! real process (`Document review`) from creation to completion, storing `dgrm_id`, `prcs_id`,
 //! `sbfl_id` and `step_key` for the requests that follow.
 //!
-//! The walk below says, for every operation of the document, in which order it runs, what it
-//! sends and which status it must answer; a test keeps it covering every operation.
+//! The walk below says, for every operation of the document, in which order it runs and which
+//! status it must answer; the bodies are the examples of the document. Tests keep the walk
+//! covering every operation and every body it sends backed by an example.
 
 use serde_json::{Value, json};
 
@@ -22,10 +23,14 @@ enum Auth {
 #[derive(Clone, Copy)]
 enum Body {
     Empty,
-    Json(&'static str),
-    Form(&'static str),
+    /// The example of the operation's request schema in the document, with the fields the walk
+    /// carries (see [`WALK_FIELDS`]) replaced by their variables.
+    Example,
     Text(&'static str),
 }
+
+/// Example fields that the walk fills from its variables instead.
+const WALK_FIELDS: &[(&str, &str)] = &[("step_key", "{{step_key}}"), ("token", "{{access_token}}")];
 
 /// One request of the walk.
 struct Step {
@@ -75,11 +80,11 @@ const RUNNING_STEP: &[(&str, &str)] = &[
 const SPARE: &[(&str, &str)] = &[("prcs_id", "spare_prcs_id")];
 
 fn walk() -> Vec<Step> {
-    let key = Body::Json(r#"{"step_key": "{{step_key}}"}"#);
+    let key = Body::Example;
     vec![
         Step {
             auth: Auth::Basic,
-            body: Body::Form("grant_type=client_credentials"),
+            body: Body::Example,
             store: &[("access_token", "body.access_token")],
             ..step("POST", "/oauth/token", 200)
         },
@@ -97,7 +102,7 @@ fn walk() -> Vec<Step> {
         step("GET", "/v1/diagrams/{dgrm_id}/processes", 200),
         Step {
             note: " (a spare one, for reset, terminate and delete)",
-            body: Body::Json(r#"{"name": "Postman spare"}"#),
+            body: Body::Example,
             store: &[("spare_prcs_id", "body.items[0].prcs_id")],
             ..step("POST", "/v1/diagrams/{dgrm_id}/processes", 201)
         },
@@ -109,7 +114,7 @@ fn walk() -> Vec<Step> {
         Step {
             note: " (spare)",
             vars: SPARE,
-            body: Body::Json(r#"{"comment": "not needed"}"#),
+            body: Body::Example,
             ..step("PUT", "/v1/processes/{prcs_id}/terminate", 200)
         },
         Step {
@@ -123,7 +128,7 @@ fn walk() -> Vec<Step> {
             ..step("DELETE", "/v1/processes/{prcs_id}", 200)
         },
         Step {
-            body: Body::Json(r#"{"name": "Postman walk", "business_ref": "PM-1"}"#),
+            body: Body::Example,
             store: &[("prcs_id", "body.items[0].prcs_id")],
             ..step("POST", "/v1/diagrams/{dgrm_id}/processes", 201)
         },
@@ -137,9 +142,7 @@ fn walk() -> Vec<Step> {
         },
         step("GET", "/v1/processes/{prcs_id}/activities", 200),
         Step {
-            body: Body::Json(
-                r#"[{"name": "reviewer", "type": "varchar", "value": "alice"}, {"name": "pages", "type": "number", "value": 12}]"#,
-            ),
+            body: Body::Example,
             ..step("PUT", "/v1/processes/{prcs_id}/process_vars", 200)
         },
         Step {
@@ -160,7 +163,7 @@ fn walk() -> Vec<Step> {
             ..step("PUT", "/v1/steps/{sbfl_id}/start", 200)
         },
         Step {
-            body: Body::Json(r#"{"step_key": "{{step_key}}", "reservation": "alice"}"#),
+            body: Body::Example,
             ..step("PUT", "/v1/steps/{sbfl_id}/reserve", 200)
         },
         Step {
@@ -174,7 +177,7 @@ fn walk() -> Vec<Step> {
         },
         Step {
             note: " (refused: the step waits for no timer)",
-            body: Body::Json(r#"{"step_key": "{{step_key}}", "is_immediate": true}"#),
+            body: Body::Example,
             ..step("PUT", "/v1/steps/{sbfl_id}/reschedule_timer", 409)
         },
         Step {
@@ -200,35 +203,35 @@ fn walk() -> Vec<Step> {
         step("GET", "/v1/processes/{prcs_id}/message_subscriptions", 200),
         Step {
             note: " (refused: nobody awaits it)",
-            body: Body::Json(r#"{"key": "order_id", "value": "none", "payload": {"paid": true}}"#),
+            body: Body::Example,
             ..step("PUT", "/v1/messages/{message_name}", 409)
         },
         step("GET", "/v1/admin/clients", 200),
         Step {
-            body: Body::Json(r#"{"name": "Postman client", "roles": ["Read"]}"#),
+            body: Body::Example,
             store: &[("new_client_id", "body.item.client_id")],
             ..step("POST", "/v1/admin/clients", 201)
         },
         step("GET", "/v1/admin/clients/{client_id}", 200),
         Step {
-            body: Body::Json(r#"{"name": "Postman client (renamed)"}"#),
+            body: Body::Example,
             ..step("PUT", "/v1/admin/clients/{client_id}", 200)
         },
         step("PUT", "/v1/admin/clients/{client_id}/disable", 200),
         step("PUT", "/v1/admin/clients/{client_id}/enable", 200),
         step("POST", "/v1/admin/clients/{client_id}/secret", 200),
         Step {
-            body: Body::Json(r#"{"roles": ["Write"]}"#),
+            body: Body::Example,
             ..step("POST", "/v1/admin/clients/{client_id}/roles", 200)
         },
         Step {
-            body: Body::Json(r#"{"roles": ["Write"]}"#),
+            body: Body::Example,
             ..step("DELETE", "/v1/admin/clients/{client_id}/roles", 200)
         },
         step("DELETE", "/v1/admin/clients/{client_id}", 200),
         step("GET", "/v1/admin/policy", 200),
         Step {
-            body: Body::Json(r#"{"role": "Read", "path": "/v1/utils/roles", "method": "GET"}"#),
+            body: Body::Example,
             store: &[("rule_id", "body.item.id")],
             ..step("POST", "/v1/admin/policy", 201)
         },
@@ -242,7 +245,7 @@ fn walk() -> Vec<Step> {
             ..step("POST", "/v1/admin/diagrams", 201)
         },
         Step {
-            body: Body::Json(r#"{"status": "released"}"#),
+            body: Body::Example,
             ..step("PUT", "/v1/admin/diagrams/{dgrm_id}/status", 200)
         },
         Step {
@@ -268,7 +271,7 @@ fn walk() -> Vec<Step> {
         Step {
             note: " (the walk's own token, last)",
             auth: Auth::Basic,
-            body: Body::Form("token={{access_token}}&token_type_hint=access_token"),
+            body: Body::Example,
             ..step("POST", "/oauth/revoke", 200)
         },
     ]
@@ -283,7 +286,7 @@ fn variable_for(param: &str) -> &str {
     }
 }
 
-/// The `key=value` pairs of a query or form string.
+/// The `key=value` pairs of a query string.
 fn pairs(text: &'static str) -> impl Iterator<Item = (&'static str, &'static str)> {
     text.split('&')
         .map(|pair| pair.split_once('=').unwrap_or((pair, "")))
@@ -339,25 +342,55 @@ fn test_script(step: &Step) -> Value {
     json!([{"listen": "test", "script": {"type": "text/javascript", "exec": lines}}])
 }
 
-fn request(step: &Step) -> Value {
+/// The example of an operation's request body and its media type, from the document.
+fn example(doc: &Value, operation: &Value) -> Option<(String, Value)> {
+    let (media_type, content) = operation["requestBody"]["content"]
+        .as_object()?
+        .iter()
+        .next()?;
+    let name = content["schema"]["$ref"].as_str()?.rsplit('/').next()?;
+    let mut example = doc["components"]["schemas"][name]["example"].clone();
+    let fields = example.as_object_mut()?;
+    for (field, variable) in WALK_FIELDS {
+        if let Some(value) = fields.get_mut(*field) {
+            *value = Value::String((*variable).to_owned());
+        }
+    }
+    Some((media_type.clone(), example))
+}
+
+fn request(step: &Step, doc: &Value, operation: &Value) -> Value {
     let mut request = json!({"method": step.method, "header": [], "url": url(step)});
     match step.body {
         Body::Empty => {}
-        Body::Json(raw) => {
-            request["header"] = json!([{"key": "Content-Type", "value": "application/json"}]);
-            request["body"] =
-                json!({"mode": "raw", "raw": raw, "options": {"raw": {"language": "json"}}});
-        }
+        Body::Example => match example(doc, operation) {
+            Some((media_type, example)) if media_type == "application/x-www-form-urlencoded" => {
+                let fields: Vec<Value> = example
+                    .as_object()
+                    .into_iter()
+                    .flatten()
+                    .map(|(key, value)| {
+                        let value = value
+                            .as_str()
+                            .map(str::to_owned)
+                            .unwrap_or_else(|| value.to_string());
+                        json!({"key": key, "value": value, "type": "text"})
+                    })
+                    .collect();
+                request["body"] = json!({"mode": "urlencoded", "urlencoded": fields});
+            }
+            Some((media_type, example)) => {
+                request["header"] = json!([{"key": "Content-Type", "value": media_type}]);
+                let raw = serde_json::to_string_pretty(&example).unwrap_or_default();
+                request["body"] =
+                    json!({"mode": "raw", "raw": raw, "options": {"raw": {"language": "json"}}});
+            }
+            None => {}
+        },
         Body::Text(raw) => {
             request["header"] = json!([{"key": "Content-Type", "value": "text/plain"}]);
             request["body"] =
                 json!({"mode": "raw", "raw": raw, "options": {"raw": {"language": "xml"}}});
-        }
-        Body::Form(form) => {
-            let fields: Vec<Value> = pairs(form)
-                .map(|(key, value)| json!({"key": key, "value": value, "type": "text"}))
-                .collect();
-            request["body"] = json!({"mode": "urlencoded", "urlencoded": fields});
         }
     }
     match step.auth {
@@ -392,6 +425,16 @@ pub fn uncovered(doc: &Value) -> Vec<String> {
     missing
 }
 
+/// The walk steps that send the document's example but find none there.
+pub fn missing_examples(doc: &Value) -> Vec<String> {
+    walk()
+        .iter()
+        .filter(|step| matches!(step.body, Body::Example))
+        .filter(|step| example(doc, &doc["paths"][step.path][step.method.to_lowercase()]).is_none())
+        .map(|step| format!("{} {}", step.method, step.path))
+        .collect()
+}
+
 /// The collection and the environment, from the OpenAPI document.
 pub fn generate(doc: &Value) -> (Value, Value) {
     let mut folders: Vec<(String, Vec<Value>)> = Vec::new();
@@ -406,7 +449,7 @@ pub fn generate(doc: &Value) -> (Value, Value) {
         };
         let item = json!({
             "name": format!("{summary}{}", step.note),
-            "request": request(&step),
+            "request": request(&step, doc, operation),
             "event": test_script(&step),
         });
         match folders.iter_mut().find(|(name, _)| *name == folder) {

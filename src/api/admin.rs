@@ -25,7 +25,7 @@ pub struct PolicyRule {
 }
 
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct NewRule {
     pub role: String,
     pub path: String,
@@ -225,5 +225,15 @@ impl AdminApi {
             &self.state.public_url,
             req,
         )))
+    }
+}
+
+impl poem_openapi::types::Example for NewRule {
+    fn example() -> Self {
+        NewRule {
+            role: "Read".into(),
+            path: "/v1/utils/roles".into(),
+            method: "GET".into(),
+        }
     }
 }

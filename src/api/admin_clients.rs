@@ -55,7 +55,7 @@ impl From<ClientView> for Client {
 }
 
 #[derive(Object)]
-#[oai(skip_serializing_if_is_none, deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct CreateClient {
     pub name: String,
     pub description: Option<String>,
@@ -73,7 +73,7 @@ pub struct CreateClient {
 }
 
 #[derive(Object)]
-#[oai(skip_serializing_if_is_none, deny_unknown_fields)]
+#[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct UpdateClient {
     pub name: Option<String>,
     pub description: Option<String>,
@@ -84,7 +84,7 @@ pub struct UpdateClient {
 }
 
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct RoleChange {
     /// Role names.
     pub roles: Vec<String>,
@@ -333,5 +333,41 @@ impl ClientsApi {
         .await?;
         self.changed().await?;
         Ok(answer("roles revoked", view))
+    }
+}
+
+impl poem_openapi::types::Example for CreateClient {
+    fn example() -> Self {
+        CreateClient {
+            name: "ERP connector".into(),
+            description: Some("Starts orders and sends payments".into()),
+            redirect_uris: vec!["https://erp.example.com/callback".into()],
+            support_email: Some("ops@erp.example.com".into()),
+            support_uri: None,
+            owner: Some("Finance IT".into()),
+            roles: vec!["Read".into(), "Write".into()],
+            public: false,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for UpdateClient {
+    fn example() -> Self {
+        UpdateClient {
+            name: Some("ERP connector (production)".into()),
+            description: None,
+            redirect_uris: None,
+            support_email: None,
+            support_uri: None,
+            owner: None,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for RoleChange {
+    fn example() -> Self {
+        RoleChange {
+            roles: vec!["Messages".into()],
+        }
     }
 }

@@ -27,7 +27,7 @@ pub enum Imported {
 }
 
 #[derive(Object)]
-#[oai(deny_unknown_fields)]
+#[oai(deny_unknown_fields, example)]
 pub struct NewStatus {
     /// draft, released, deprecated, archived
     pub status: String,
@@ -75,5 +75,13 @@ impl DiagramsAdminApi {
             message: "status updated".into(),
             item: diagram_item(&self.state.public_url, updated),
         }))
+    }
+}
+
+impl poem_openapi::types::Example for NewStatus {
+    fn example() -> Self {
+        NewStatus {
+            status: "released".into(),
+        }
     }
 }

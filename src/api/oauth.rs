@@ -21,7 +21,7 @@ const NO_CACHE: &str = "no-cache";
 
 /// The documented shape of a token request (`application/x-www-form-urlencoded`).
 #[derive(Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct TokenForm {
     /// `client_credentials`
     pub grant_type: String,
@@ -35,7 +35,7 @@ pub struct TokenForm {
 
 /// The documented shape of a revocation request.
 #[derive(Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct RevokeForm {
     pub token: String,
     /// `access_token` or `refresh_token`
@@ -256,5 +256,27 @@ impl OAuthApi {
     #[oai(path = "/.well-known/jwks.json", method = "get")]
     async fn jwks(&self) -> Json<serde_json::Value> {
         Json(self.state.view().keys.jwks().clone())
+    }
+}
+
+impl poem_openapi::types::Example for TokenForm {
+    fn example() -> Self {
+        TokenForm {
+            grant_type: "client_credentials".into(),
+            scope: None,
+            client_id: None,
+            client_secret: None,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for RevokeForm {
+    fn example() -> Self {
+        RevokeForm {
+            token: "eyJhbGciOiJFZERTQSJ9.e30.c2ln".into(),
+            token_type_hint: Some("access_token".into()),
+            client_id: None,
+            client_secret: None,
+        }
     }
 }

@@ -25,14 +25,14 @@ use crate::store::processes::{self, Message};
 
 /// `{comment?}`
 #[derive(Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct Comment {
     pub comment: Option<String>,
 }
 
 /// One variable of `PUT process_vars` (or an array of them).
 #[derive(Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct VariableIn {
     pub name: String,
     /// varchar, number, date, clob, json
@@ -45,7 +45,7 @@ pub struct VariableIn {
 
 /// The body of a step action.
 #[derive(Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct StepAction {
     /// The step's current key (from `GET /v1/steps/:sbfl_id`).
     pub step_key: String,
@@ -60,7 +60,7 @@ pub struct StepAction {
 
 /// One message of `PUT /v1/messages/:message_name` (or an array of them).
 #[derive(Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct MessageIn {
     /// Correlation key name.
     pub key: Option<String>,
@@ -505,6 +505,49 @@ impl ActionsApi {
                     Err(failure.into())
                 }
             }
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Comment {
+    fn example() -> Self {
+        Comment {
+            comment: Some("requested by the order desk".into()),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for VariableIn {
+    fn example() -> Self {
+        VariableIn {
+            name: "reviewer".into(),
+            ty: "varchar".into(),
+            value: Value::from("alice"),
+            scope: None,
+            sbfl_id: None,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for StepAction {
+    /// One example for every step action: each reads the fields it needs.
+    fn example() -> Self {
+        StepAction {
+            step_key: "Zm9vYmFyYmF6cXV4".into(),
+            reservation: Some("alice".into()),
+            is_immediate: Some(true),
+            new_timestamp: None,
+            comment: None,
+        }
+    }
+}
+
+impl poem_openapi::types::Example for MessageIn {
+    fn example() -> Self {
+        MessageIn {
+            key: Some("order_id".into()),
+            value: Some("A-1001".into()),
+            payload: Some(serde_json::json!({"paid": 1200})),
         }
     }
 }

@@ -98,7 +98,7 @@ pub struct SubscriptionItem {
 
 /// The optional body of `POST /v1/diagrams/:dgrm_id/processes`.
 #[derive(Object)]
-#[oai(skip_serializing_if_is_none)]
+#[oai(skip_serializing_if_is_none, example)]
 pub struct NewProcess {
     pub name: Option<String>,
     pub version: Option<i64>,
@@ -465,5 +465,15 @@ impl ProcessApi {
             base,
             req,
         )))
+    }
+}
+
+impl poem_openapi::types::Example for NewProcess {
+    fn example() -> Self {
+        NewProcess {
+            name: Some("Order A-1001".into()),
+            version: None,
+            business_ref: Some("A-1001".into()),
+        }
     }
 }
