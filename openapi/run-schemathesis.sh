@@ -14,22 +14,9 @@ if ! python3 -c 'import schemathesis' 2>/dev/null; then
 fi
 # Through the interpreter: a freshly installed console script may not be on PATH yet (pyenv shims).
 SCHEMATHESIS=(python3 -m schemathesis.cli)
-BIN=${1:-}
-if [ -z "$BIN" ]; then
-  cargo build --quiet
-  BIN=${CARGO_TARGET_DIR:-target}/debug/flowgate
-fi
 PORT=${SCHEMATHESIS_PORT:-18184}
-WORK=$(mktemp -d)
-trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
-export DATABASE_URL="sqlite://$WORK/schemathesis.db?mode=rwc"
-"$BIN" migrate >/dev/null
-CLIENT=$("$BIN" clients create --name schemathesis --roles Read,Write,Messages,Admin --json)
-CLIENT_ID=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_id"])' <<<"$CLIENT")
-CLIENT_PW=$(python3 -c 'import json,sys; print(json.load(sys.stdin)["client_secret"])' <<<"$CLIENT")
-RUST_LOG=warn "$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/server.log" 2>&1 &
-SERVER=$!
-for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done
+CLIENT_NAME=schemathesis
+source .ci/live-server.sh "${1:-}"
 TOKEN=$(curl -sf -u "$CLIENT_ID:$CLIENT_PW" -d grant_type=client_credentials "http://127.0.0.1:$PORT/oauth/token" \
   | python3 -c 'import json,sys; print(json.load(sys.stdin)["access_token"])')
 # From the scratch directory: schemathesis keeps a cache of past failures in the working directory
