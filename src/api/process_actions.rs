@@ -169,27 +169,20 @@ impl ActionsApi {
     async fn step_action<F>(
         &self,
         sbfl_id: i64,
-        body: &RawJson<StepAction>,
+        item: Map<String, Value>,
         op: F,
     ) -> FlowsResult<Json<Answer>>
     where
-        F: FnOnce(
-                &mut Instance,
-                &mut Context,
-                SubflowId,
-                &str,
-                &Map<String, Value>,
-            ) -> Result<Outcome, EngineError>
+        F: FnOnce(&mut Instance, &mut Context, SubflowId, &str) -> Result<Outcome, EngineError>
             + Send,
     {
-        let item = body.object(true)?;
         let step_key = required_str(&item, "step_key")?.to_owned();
         let (prcs_id, local) = processes::resolve_step(&self.state.db, sbfl_id).await?;
         processes::apply(
             &self.state.db,
             &self.state.runtime,
             prcs_id,
-            |instance, ctx| op(instance, ctx, local, &step_key, &item),
+            |instance, ctx| op(instance, ctx, local, &step_key),
         )
         .await?;
         Ok(Answer::new(
@@ -358,7 +351,7 @@ impl ActionsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepAction>,
     ) -> FlowsResult<Json<Answer>> {
-        self.step_action(sbfl_id.0, &body, |i, ctx, id, key, _| {
+        self.step_action(sbfl_id.0, body.object(true)?, |i, ctx, id, key| {
             i.start_step(ctx, id, key)
         })
         .await
@@ -377,13 +370,9 @@ impl ActionsApi {
         body: RawJson<StepAction>,
     ) -> FlowsResult<Json<Answer>> {
         let item = body.object(true)?;
-        required_str(&item, "reservation")?;
-        self.step_action(sbfl_id.0, &body, |i, ctx, id, key, item| {
-            let who = item
-                .get("reservation")
-                .and_then(Value::as_str)
-                .unwrap_or_default();
-            i.reserve(ctx, id, key, who)
+        let who = required_str(&item, "reservation")?.to_owned();
+        self.step_action(sbfl_id.0, item, |i, ctx, id, key| {
+            i.reserve(ctx, id, key, &who)
         })
         .await
     }
@@ -400,7 +389,7 @@ impl ActionsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepAction>,
     ) -> FlowsResult<Json<Answer>> {
-        self.step_action(sbfl_id.0, &body, |i, ctx, id, key, _| {
+        self.step_action(sbfl_id.0, body.object(true)?, |i, ctx, id, key| {
             i.release(ctx, id, key)
         })
         .await
@@ -418,7 +407,7 @@ impl ActionsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepAction>,
     ) -> FlowsResult<Json<Answer>> {
-        self.step_action(sbfl_id.0, &body, |i, ctx, id, key, _| {
+        self.step_action(sbfl_id.0, body.object(true)?, |i, ctx, id, key| {
             i.complete_step(ctx, id, key)
         })
         .await
@@ -436,7 +425,7 @@ impl ActionsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepAction>,
     ) -> FlowsResult<Json<Answer>> {
-        self.step_action(sbfl_id.0, &body, |i, ctx, id, key, _| {
+        self.step_action(sbfl_id.0, body.object(true)?, |i, ctx, id, key| {
             i.restart_step(ctx, id, key)
         })
         .await
@@ -467,7 +456,7 @@ impl ActionsApi {
             ),
             None => None,
         };
-        self.step_action(sbfl_id.0, &body, move |i, ctx, id, key, _| {
+        self.step_action(sbfl_id.0, item, move |i, ctx, id, key| {
             i.reschedule_timer(ctx, id, key, immediate, at)
         })
         .await

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use crate::kit::Kit;
 use crate::on_both_backends;
-use crate::process::{complete, current, open_steps, process, start, steps_in, token};
+use crate::process::{activities, complete, current, open_steps, process, start, steps_in, token};
 
 on_both_backends!(
     diagram_upload_listing_and_export,
@@ -236,15 +236,7 @@ async fn gateway_error_and_restart(kit: &Kit) {
         "EU but over 100: no flow"
     );
     assert_eq!(process(kit, &token, prcs).await["status"], "error");
-    let (_, activities) = kit
-        .call(
-            Method::GET,
-            &format!("/v1/processes/{prcs}/activities"),
-            Some(&token),
-            None,
-        )
-        .await;
-    assert_eq!(activities["items"][0]["error"], json!(["Gw"]));
+    assert_eq!(activities(kit, &token, prcs).await["error"], json!(["Gw"]));
     let failed = open_steps(kit, &token, prcs).await.remove(0);
     let restart = format!("/v1/steps/{}/restart", failed["sbfl_id"]);
     let key = json!({"step_key": failed["step_key"]});

@@ -134,6 +134,14 @@ pub(crate) async fn current(kit: &Kit, token: &str, prcs_id: i64) -> Vec<String>
     steps_in(kit, token, prcs_id, "running").await
 }
 
+/// The one item of `GET /v1/processes/:prcs_id/activities`.
+pub(crate) async fn activities(kit: &Kit, token: &str, prcs_id: i64) -> Value {
+    let path = format!("/v1/processes/{prcs_id}/activities");
+    let (status, body) = kit.call(Method::GET, &path, Some(token), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["items"][0].clone()
+}
+
 pub(crate) async fn send_message(
     kit: &Kit,
     token: &str,
@@ -203,15 +211,7 @@ async fn order_fulfilment_both_branches(kit: &Kit) {
             subs["items"],
             json!([{"name": "payment-received", "key": "order_id", "value": order_id}])
         );
-        let (_, activities) = kit
-            .call(
-                Method::GET,
-                &format!("/v1/processes/{prcs}/activities"),
-                Some(&token),
-                None,
-            )
-            .await;
-        let activity = &activities["items"][0];
+        let activity = activities(kit, &token, prcs).await;
         assert_eq!(activity["current"], json!(["Catch_Payment"]));
         assert!(
             activity["completed"]
