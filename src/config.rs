@@ -75,6 +75,12 @@ pub struct Overrides {
     /// Access-token lifetime in seconds.
     #[arg(long, env = "FLOWGATE_ACCESS_TOKEN_TTL", global = true)]
     pub access_token_ttl: Option<i64>,
+    /// Address to listen on (port 0 picks a free port).
+    #[arg(long, env = "FLOWGATE_LISTEN", global = true)]
+    pub listen: Option<String>,
+    /// Base URL clients use to reach the server.
+    #[arg(long, env = "FLOWGATE_PUBLIC_URL", global = true)]
+    pub public_url: Option<String>,
 }
 
 impl Config {
@@ -100,6 +106,12 @@ impl Config {
         }
         if let Some(ttl) = overrides.access_token_ttl {
             config.access_token_ttl = ttl;
+        }
+        if let Some(listen) = &overrides.listen {
+            config.listen = listen.clone();
+        }
+        if let Some(url) = &overrides.public_url {
+            config.public_url = Some(url.clone());
         }
         config.validate()?;
         Ok(config)

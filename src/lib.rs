@@ -1,26 +1,40 @@
 //! flowgate: a role-based API gateway and OAuth 2.0 authorization server for process APIs.
 //!
-//! Layers, from the outside in: [`cli`] and [`server`] wire things up; [`api`] holds the thin
-//! poem-openapi services; [`gate`] checks Bearer tokens and decides with casbin; [`oauth`] issues
-//! and verifies tokens; [`store`] owns every database query and transaction; [`roles`] and
-//! [`error`] are shared vocabulary. [`engine`] is the pure BPMN engine (no HTTP, no database)
-//! that the process API (next stage) runs on.
+//! Data flows one way, and the modules are named for their room:
+//!
+//! ```text
+//! cli ─┐
+//! http ─ gate ─ api ─┬─ services ─┬─ engine   (BPMN, pure)
+//!              pages ┘            ├─ oauth    (token logic, pure)
+//!                                 ├─ authz    (routes, casbin decisions)
+//!                                 └─ store    (rows) ─ entity, migration
+//! ```
+//!
+//! [`answers`] turns every error into the answer of its dialect; [`error`], [`caller`],
+//! [`roles`], [`scope`] and [`config`] are shared vocabulary that depends on nothing above it.
 
+pub mod answers;
 pub mod api;
+pub mod authz;
+pub mod caller;
 pub mod cli;
 pub mod config;
 pub mod engine;
 pub mod error;
 pub mod gate;
+pub mod http;
 pub mod oauth;
 pub mod postman;
 pub mod roles;
-pub mod server;
-pub mod state;
+pub mod scope;
+pub mod services;
 pub mod store;
 pub mod telemetry;
 
 pub use error::{Error, Result};
+
+#[cfg(test)]
+mod layers;
 
 /// Seconds since the Unix epoch: every timestamp flowgate stores or signs.
 pub fn now() -> i64 {

@@ -6,19 +6,9 @@ use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi};
 
 use super::Tag;
-use super::utils::Ping;
-use crate::state::AppState;
+use crate::answers::admin::{Ping, Readiness};
+use crate::services::{self, App};
 use crate::telemetry::METRICS;
-
-#[derive(ApiResponse)]
-pub enum Readiness {
-    /// The database answers.
-    #[oai(status = 200)]
-    Ready(Json<Ping>),
-    /// The database does not answer.
-    #[oai(status = 503)]
-    NotReady(Json<Ping>),
-}
 
 #[derive(ApiResponse)]
 pub enum MetricsText {
@@ -28,7 +18,7 @@ pub enum MetricsText {
 }
 
 pub struct HealthApi {
-    pub state: Arc<AppState>,
+    pub app: Arc<App>,
 }
 
 #[OpenApi(tag = "Tag::Health")]
@@ -44,7 +34,7 @@ impl HealthApi {
     /// The process can serve: the database answers.
     #[oai(path = "/health/ready", method = "get")]
     async fn ready(&self) -> Readiness {
-        match crate::store::ping(&self.state.db).await {
+        match services::ready(&self.app).await {
             Ok(()) => Readiness::Ready(Json(Ping {
                 status: "ok".into(),
             })),

@@ -1,32 +1,32 @@
-//! The HTTP API: thin poem-openapi services over the domain. Answers share one error type and
-//! the collection envelope of Flows for APEX.
+//! The HTTP API: thin poem-openapi services, one module per resource, over the use cases in
+//! [`crate::services`]. The process API speaks Flows for APEX's dialect ([`apex`], items in
+//! [`dto`]); errors are answered by [`crate::answers`].
 
 pub mod admin;
-pub mod admin_clients;
-pub mod admin_diagrams;
-pub mod flows;
+pub mod apex;
+pub mod diagrams;
+pub mod dto;
 pub mod health;
+pub mod instances;
+pub mod messages;
 pub mod oauth;
 pub mod paging;
-pub mod process_actions;
-pub mod processes;
 pub mod raw_body;
+pub mod steps;
 pub mod utils;
+pub mod variables;
 
 use std::sync::Arc;
 
 use poem::{Request, RequestBody};
-use poem_openapi::payload::Json;
 use poem_openapi::registry::{
     MetaOAuthFlow, MetaOAuthFlows, MetaOAuthScope, MetaSecurityScheme, Registry,
 };
-use poem_openapi::{
-    ApiExtractor, ApiExtractorType, ApiResponse, ExtractParamOptions, Object, OpenApiService, Tags,
-};
+use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions, OpenApiService, Tags};
 
-use crate::gate::Caller;
+use crate::caller::Caller;
 use crate::roles::Role;
-use crate::state::AppState;
+use crate::services::App;
 
 #[derive(Tags)]
 pub enum Tag {
@@ -61,27 +61,45 @@ pub enum Tag {
 
 /// Every service, for the server and for the OpenAPI document.
 pub type Services = (
-    oauth::OAuthApi,
-    processes::ProcessApi,
-    process_actions::ActionsApi,
-    utils::UtilsApi,
-    admin_clients::ClientsApi,
-    admin::AdminApi,
-    admin_diagrams::DiagramsAdminApi,
-    health::HealthApi,
+    (
+        oauth::OAuthApi,
+        diagrams::DiagramsApi,
+        instances::InstancesApi,
+        steps::StepsApi,
+        variables::VariablesApi,
+        messages::MessagesApi,
+    ),
+    (
+        utils::UtilsApi,
+        admin::clients::ClientsApi,
+        admin::policy::PolicyApi,
+        admin::keys::KeysApi,
+        admin::audit::AuditApi,
+        admin::diagrams::DiagramsAdminApi,
+        health::HealthApi,
+    ),
 );
 
-pub fn services(state: &Arc<AppState>) -> Services {
-    let state = || Arc::clone(state);
+pub fn services(app: &Arc<App>) -> Services {
+    let app = || Arc::clone(app);
     (
-        oauth::OAuthApi { state: state() },
-        processes::ProcessApi { state: state() },
-        process_actions::ActionsApi { state: state() },
-        utils::UtilsApi { state: state() },
-        admin_clients::ClientsApi { state: state() },
-        admin::AdminApi { state: state() },
-        admin_diagrams::DiagramsAdminApi { state: state() },
-        health::HealthApi { state: state() },
+        (
+            oauth::OAuthApi { app: app() },
+            diagrams::DiagramsApi { app: app() },
+            instances::InstancesApi { app: app() },
+            steps::StepsApi { app: app() },
+            variables::VariablesApi { app: app() },
+            messages::MessagesApi { app: app() },
+        ),
+        (
+            utils::UtilsApi { app: app() },
+            admin::clients::ClientsApi { app: app() },
+            admin::policy::PolicyApi { app: app() },
+            admin::keys::KeysApi { app: app() },
+            admin::audit::AuditApi { app: app() },
+            admin::diagrams::DiagramsAdminApi { app: app() },
+            health::HealthApi { app: app() },
+        ),
     )
 }
 
@@ -103,7 +121,7 @@ pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 
 /// The OpenAPI document as JSON (or YAML), made from the code alone: no database, no server.
 pub fn document(yaml: bool, server_url: &str) -> String {
-    let service = openapi(services(&AppState::detached()), server_url);
+    let service = openapi(services(&App::detached(server_url)), server_url);
     if yaml {
         service.spec_yaml()
     } else {
@@ -180,89 +198,10 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
             .get::<Arc<Caller>>()
             .cloned()
             .map(BearerAuth)
-            .ok_or_else(|| poem::Error::from_status(poem::http::StatusCode::UNAUTHORIZED))
+            .ok_or_else(|| {
+                let refused =
+                    crate::answers::gate::unauthorized(crate::answers::gate::Refusal::Missing);
+                poem::Error::from_response(refused)
+            })
     }
 }
-
-/// `{"success": false, "message": …}`
-#[derive(Object)]
-pub struct Failure {
-    pub success: bool,
-    pub message: String,
-}
-
-/// `{"success": true, "message": …}`
-#[derive(Object)]
-pub struct Done {
-    pub success: bool,
-    pub message: String,
-}
-
-impl Done {
-    pub fn new(message: &str) -> Json<Done> {
-        Json(Done {
-            success: true,
-            message: message.to_owned(),
-        })
-    }
-}
-
-#[derive(ApiResponse)]
-pub enum ApiError {
-    /// The request is malformed or invalid; nothing was changed.
-    #[oai(status = 400)]
-    BadRequest(Json<Failure>),
-    /// No, a malformed, an expired or a revoked Bearer token (answered by the gate, with
-    /// `WWW-Authenticate`).
-    #[oai(status = 401)]
-    Unauthorized(Json<Failure>),
-    /// The caller lacks the role (non-GET methods).
-    #[oai(status = 403)]
-    Forbidden(Json<Failure>),
-    /// No such item.
-    #[oai(status = 404)]
-    NotFound(Json<Failure>),
-    /// The request conflicts with the current state.
-    #[oai(status = 409)]
-    Conflict(Json<Failure>),
-    /// The body is over the size limit (1 MiB).
-    #[oai(status = 413)]
-    TooLarge(Json<Failure>),
-    /// The body is not of the documented media type.
-    #[oai(status = 415)]
-    UnsupportedMediaType(Json<Failure>),
-    /// Something failed inside; details are in the server log.
-    #[oai(status = 500)]
-    Internal(Json<Failure>),
-    /// The database is unreachable; retry later.
-    #[oai(status = 503)]
-    Unavailable(Json<Failure>),
-}
-
-fn failure(message: impl Into<String>) -> Json<Failure> {
-    Json(Failure {
-        success: false,
-        message: message.into(),
-    })
-}
-
-impl From<crate::Error> for ApiError {
-    fn from(err: crate::Error) -> Self {
-        use crate::Error;
-        match err {
-            Error::Invalid(m) => ApiError::BadRequest(failure(m)),
-            Error::NotFound(m) => ApiError::NotFound(failure(m)),
-            Error::Conflict(m) => ApiError::Conflict(failure(m)),
-            Error::Unavailable(source) => {
-                tracing::warn!(error = %source, "database unavailable");
-                ApiError::Unavailable(failure("Service temporarily unavailable"))
-            }
-            Error::Internal(detail) => {
-                tracing::error!(%detail, "internal error");
-                ApiError::Internal(failure("Internal error"))
-            }
-        }
-    }
-}
-
-pub type ApiResult<T> = Result<T, ApiError>;

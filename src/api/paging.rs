@@ -1,40 +1,10 @@
-//! `?limit=&offset=` paging and the collection envelope of Flows for APEX.
+//! The collection envelope of Flows for APEX, paged with `?limit=&offset=`.
 
 use poem::Request;
 use poem_openapi::Object;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
 
-pub const DEFAULT_LIMIT: u64 = 100;
-pub const MAX_LIMIT: u64 = 1000;
-
-/// The `limit` of a raw query string, as the gate needs it for its empty answers.
-pub fn limit_from_query(query: Option<&str>) -> u64 {
-    let asked = query
-        .into_iter()
-        .flat_map(|q| q.split('&'))
-        .find_map(|pair| pair.strip_prefix("limit="))
-        .and_then(|v| v.parse::<u64>().ok());
-    clamp_limit(asked)
-}
-
-fn clamp_limit(limit: Option<u64>) -> u64 {
-    limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT)
-}
-
-#[derive(Clone, Copy, Debug)]
-pub struct Paging {
-    pub limit: u64,
-    pub offset: u64,
-}
-
-impl Paging {
-    pub fn new(limit: Option<u64>, offset: Option<u64>) -> Paging {
-        Paging {
-            limit: clamp_limit(limit),
-            offset: offset.unwrap_or(0),
-        }
-    }
-}
+pub use crate::services::paging::Paging;
 
 #[derive(Object, Clone, Debug)]
 #[oai(skip_serializing_if_is_none)]
@@ -97,31 +67,12 @@ impl<T: ParseFromJSON + ToJSON + Send + Sync> Collection<T> {
 
     /// One page of a list held in memory.
     pub fn from_all(all: Vec<T>, paging: Paging, public_url: &str, req: &Request) -> Self {
-        let total = all.len() as u64;
-        let items = all
-            .into_iter()
-            .skip(paging.offset as usize)
-            .take(paging.limit as usize)
-            .collect();
+        let (items, total) = paging.slice(all);
         Self::page(items, total, paging, public_url, req)
     }
 
     /// A single object as a collection of one (single-object GETs).
     pub fn one(item: T, public_url: &str, req: &Request) -> Self {
-        Self::page(vec![item], 1, Paging::new(None, None), public_url, req)
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn limits_are_clamped() {
-        assert_eq!(limit_from_query(None), 100);
-        assert_eq!(limit_from_query(Some("offset=3&limit=7")), 7);
-        assert_eq!(limit_from_query(Some("limit=100000")), 1000);
-        assert_eq!(limit_from_query(Some("limit=0")), 1);
-        assert_eq!(limit_from_query(Some("limit=x")), 100);
+        Self::page(vec![item], 1, Paging::default(), public_url, req)
     }
 }

@@ -8,14 +8,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 
 use super::paging::{Collection, Paging};
-use super::{ApiResult, BearerAuth, Tag};
-use crate::state::AppState;
-
-#[derive(Object)]
-pub struct Ping {
-    /// `ok`
-    pub status: String,
-}
+use super::{BearerAuth, Tag};
+use crate::answers::admin::{ApiResult, Ping};
+use crate::services::App;
 
 #[derive(Object, Clone)]
 pub struct RoleItem {
@@ -60,7 +55,7 @@ pub struct Me {
 const REDACTED_HEADERS: &[&str] = &["authorization", "cookie", "proxy-authorization"];
 
 pub struct UtilsApi {
-    pub state: Arc<AppState>,
+    pub app: Arc<App>,
 }
 
 #[OpenApi(tag = "Tag::Utils")]
@@ -82,7 +77,7 @@ impl UtilsApi {
         limit: Query<Option<u64>>,
         offset: Query<Option<u64>>,
     ) -> ApiResult<Json<Collection<RoleItem>>> {
-        let paging = Paging::new(limit.0, offset.0);
+        let paging = Paging::new(limit.0, offset.0)?;
         let all: Vec<RoleItem> = auth
             .0
             .roles
@@ -94,7 +89,7 @@ impl UtilsApi {
         Ok(Json(Collection::from_all(
             all,
             paging,
-            &self.state.public_url,
+            &self.app.public_url,
             req,
         )))
     }
@@ -120,7 +115,7 @@ impl UtilsApi {
             query: req.uri().query().map(str::to_owned),
             remote_addr: req.remote_addr().to_string(),
             headers,
-            client_id: auth.0.token.client_id.clone(),
+            client_id: auth.0.client_id.clone(),
             roles: auth.0.roles.names(),
         }))
     }
@@ -128,14 +123,14 @@ impl UtilsApi {
     /// Who the token belongs to: client, roles, scopes, user if any. (any role)
     #[oai(path = "/v1/me", method = "get")]
     async fn me(&self, auth: BearerAuth) -> ApiResult<Json<Me>> {
-        let token = &auth.0.token;
+        let caller = &auth.0;
         Ok(Json(Me {
-            client_id: token.client_id.clone(),
-            sub: token.subject.clone(),
-            user: (token.subject != token.client_id).then(|| token.subject.clone()),
-            roles: auth.0.roles.names(),
-            scope: token.scope.clone(),
-            exp: token.exp,
+            client_id: caller.client_id.clone(),
+            sub: caller.sub().to_owned(),
+            user: caller.person().map(str::to_owned),
+            roles: caller.roles.names(),
+            scope: caller.scopes.to_string(),
+            exp: caller.exp,
         }))
     }
 }

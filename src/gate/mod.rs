@@ -1,20 +1,22 @@
-//! The role gate in front of `/v1/` (SPEC §3): Bearer token check, then the casbin decision for
-//! (route template, method, roles). A GET without the role answers an empty collection; any
-//! other method answers 403.
+//! The role gate in front of `/v1/` (SPEC §3). It checks the Bearer token, finds the route
+//! template the router would send the path to, and looks up the casbin decision for (template,
+//! method, roles). It denies what it does not know: a path no template matches is 404, a
+//! method no handler serves is 405, `HEAD` is decided as `GET`, and a (template, method) with
+//! no rule grants no role. A GET without the role answers an empty collection; any other
+//! method answers 403. Only a request the policy allows reaches a handler, with its caller.
 
-pub mod policy;
-pub mod routes;
 pub mod tokens;
 
 use std::sync::Arc;
 
-use poem::http::{Method, StatusCode, header};
+use poem::http::{Method, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
-use serde_json::json;
 
-pub use tokens::{Caller, Refusal};
+pub use tokens::TokenCache;
 
-use crate::state::AppState;
+use crate::answers::gate::{self as answer, Refusal};
+use crate::services::App;
+use crate::telemetry::METRICS;
 
 /// Paths under the gate.
 const GATED_PREFIX: &str = "/v1/";
@@ -23,12 +25,14 @@ const UNGATED_PREFIX: &str = "/v1/flow_requests/confirm/";
 
 pub struct Gate<E> {
     inner: E,
-    state: Arc<AppState>,
+    app: Arc<App>,
+    tokens: TokenCache,
 }
 
 impl<E> Gate<E> {
-    pub fn new(inner: E, state: Arc<AppState>) -> Self {
-        Gate { inner, state }
+    pub fn new(inner: E, app: Arc<App>) -> Self {
+        let tokens = TokenCache::new(app.config.token_cache_capacity);
+        Gate { inner, app, tokens }
     }
 }
 
@@ -40,102 +44,44 @@ impl<E: Endpoint> Endpoint for Gate<E> {
         if !path.starts_with(GATED_PREFIX) || path.starts_with(UNGATED_PREFIX) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
-        let view = self.state.view();
+        let view = self.app.view();
         let authorization = req
             .headers()
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        let caller =
-            match self
-                .state
-                .tokens
-                .check(&view, &self.state.issuer, authorization, crate::now())
-            {
-                Ok(caller) => caller,
-                Err(refusal) => {
-                    crate::telemetry::METRICS.gate_unauthenticated.inc();
-                    if let Refusal::Invalid(reason) = refusal {
-                        self.state
-                            .failures
-                            .report(remote(&req), "auth.bearer", reason);
-                    }
-                    return Ok(unauthorized(refusal));
-                }
-            };
-        if let Some(route) = self.state.routes.find(path)
-            && let Some(grant) = view.decisions.grant(route, req.method())
-            && !grant.allows(caller.roles)
+        let caller = match self
+            .tokens
+            .check(&view, &self.app.issuer, authorization, crate::now())
         {
-            crate::telemetry::METRICS.gate_denied.inc();
-            return Ok(if req.method() == Method::GET {
-                empty_collection(&self.state.public_url, &req)
-            } else {
-                forbidden()
+            Ok(caller) => caller,
+            Err(refusal) => {
+                METRICS.gate_unauthenticated.inc();
+                if let Refusal::Invalid(reason) = refusal {
+                    self.app.failures.report(
+                        format!("remote:{}", req.remote_addr()),
+                        "auth.bearer",
+                        reason,
+                    );
+                }
+                return Ok(answer::unauthorized(refusal));
+            }
+        };
+        let routes = &self.app.routes;
+        let Some(route) = routes.find(path) else {
+            return Ok(answer::no_route());
+        };
+        let Some(grant) = view.decisions.grant(routes, route, req.method()) else {
+            return Ok(answer::method_not_allowed(&routes.route(route).methods));
+        };
+        if !grant.allows(caller.roles) {
+            METRICS.gate_denied.inc();
+            return Ok(match *req.method() {
+                Method::GET | Method::HEAD => answer::empty_collection(&self.app.public_url, &req),
+                _ => answer::forbidden(),
             });
         }
         drop(view);
         req.extensions_mut().insert(Arc::new(caller));
         self.inner.call(req).await.map(IntoResponse::into_response)
     }
-}
-
-fn remote(req: &Request) -> String {
-    format!("remote:{}", req.remote_addr())
-}
-
-/// `{"success": false, "message": …}` with a status.
-pub fn failure(status: StatusCode, message: &str) -> Response {
-    Response::builder()
-        .status(status)
-        .content_type("application/json")
-        .body(json!({"success": false, "message": message}).to_string())
-}
-
-fn unauthorized(refusal: Refusal) -> Response {
-    let (challenge, message) = match refusal {
-        Refusal::Missing => (
-            r#"Bearer realm="flowgate""#.to_owned(),
-            "Authentication required",
-        ),
-        Refusal::Invalid(reason) => (
-            format!(
-                r#"Bearer realm="flowgate", error="invalid_token", error_description="{reason}""#
-            ),
-            reason,
-        ),
-    };
-    let mut response = failure(StatusCode::UNAUTHORIZED, message);
-    if let Ok(value) = challenge.parse() {
-        response
-            .headers_mut()
-            .insert(header::WWW_AUTHENTICATE, value);
-    }
-    response
-}
-
-pub fn forbidden() -> Response {
-    failure(StatusCode::FORBIDDEN, "Necessary privilege not granted")
-}
-
-/// The collection envelope with no rows, paged as asked.
-fn empty_collection(public_url: &str, req: &Request) -> Response {
-    let limit = crate::api::paging::limit_from_query(req.uri().query());
-    let href = format!(
-        "{public_url}{}",
-        req.uri()
-            .path_and_query()
-            .map(|pq| pq.as_str())
-            .unwrap_or("/")
-    );
-    let body = json!({
-        "items": [],
-        "hasMore": false,
-        "limit": limit,
-        "offset": 0,
-        "count": 0,
-        "links": [{"rel": "self", "href": href}],
-    });
-    Response::builder()
-        .content_type("application/json")
-        .body(body.to_string())
 }

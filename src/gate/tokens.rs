@@ -6,35 +6,22 @@ use std::sync::{Arc, RwLock};
 
 use hashbrown::HashMap;
 
+use crate::answers::gate::Refusal;
+use crate::caller::{Caller, Subject};
 use crate::oauth::jwt::{self, TokenError};
 use crate::roles::{Role, RoleSet};
-use crate::state::View;
+use crate::scope::ScopeSet;
+use crate::services::View;
 
 /// What a verified token says.
 #[derive(Clone, Debug)]
-pub struct Verified {
-    pub client_id: String,
-    pub subject: String,
-    pub jti: String,
-    pub exp: i64,
-    pub scope: String,
-    pub roles: RoleSet,
-}
-
-/// The caller of a gated request, as the handlers see it.
-#[derive(Clone, Debug)]
-pub struct Caller {
-    pub token: Arc<Verified>,
-    /// The token's roles that the client still holds.
-    pub roles: RoleSet,
-}
-
-/// Why a Bearer token was refused.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Refusal {
-    /// No or malformed `Authorization` header.
-    Missing,
-    Invalid(&'static str),
+struct Verified {
+    client_id: String,
+    subject: Subject,
+    jti: String,
+    exp: i64,
+    scopes: ScopeSet,
+    roles: RoleSet,
 }
 
 /// Verified tokens, keyed by their signature (short to hash, unique per token) and checked
@@ -116,13 +103,18 @@ impl TokenCache {
                 }
                 let claims = jwt::decode(&view.keys, token, issuer, now)
                     .map_err(|e: TokenError| Refusal::Invalid(e.description()))?;
+                let subject = if claims.sub == claims.client_id {
+                    Subject::Client
+                } else {
+                    Subject::Person { sub: claims.sub }
+                };
                 let verified = Arc::new(Verified {
                     roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
+                    scopes: ScopeSet::parse(&claims.scope).unwrap_or_default(),
                     client_id: claims.client_id,
-                    subject: claims.sub,
+                    subject,
                     jti: claims.jti,
                     exp: claims.exp,
-                    scope: claims.scope,
                 });
                 self.insert(token, Arc::clone(&verified), now);
                 verified
@@ -141,10 +133,13 @@ impl TokenCache {
             .ok_or(Refusal::Invalid(
                 "The client of this token is disabled or gone",
             ))?;
-        let roles = verified.roles.intersection(client.roles);
         Ok(Caller {
-            token: verified,
-            roles,
+            client_id: verified.client_id.clone(),
+            subject: verified.subject.clone(),
+            jti: verified.jti.clone(),
+            exp: verified.exp,
+            scopes: verified.scopes,
+            roles: verified.roles.intersection(client.roles),
         })
     }
 }

@@ -7,7 +7,17 @@ use base64::engine::general_purpose::STANDARD;
 
 use super::form::{FormParams, decode_component};
 use super::{OAuthError, secret};
-use crate::store::clients::ClientAuth;
+use crate::roles::RoleSet;
+
+/// What the token endpoint and the gate keep in memory about every client.
+#[derive(Clone, Debug)]
+pub struct ClientAuth {
+    pub client_id: String,
+    /// `None` for public clients.
+    pub secret_hash: Option<String>,
+    pub enabled: bool,
+    pub roles: RoleSet,
+}
 
 /// How the client presented itself.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -104,7 +114,6 @@ pub fn authenticate<'c>(
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::roles::RoleSet;
 
     fn basic(id: &str, secret: &str) -> Vec<u8> {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))).into_bytes()

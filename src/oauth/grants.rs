@@ -1,12 +1,12 @@
 //! The token endpoint's logic (RFC 6749 §4.4 and §5), and revocation (RFC 7009).
 
 use super::OAuthError;
-use super::client_auth::{self, Presented};
+use super::client_auth::{self, ClientAuth, Presented};
 use super::form::FormParams;
 use super::jwt::{self, AccessClaims};
 use super::keys::KeyRing;
-use crate::roles::{Role, RoleSet};
-use crate::store::clients::ClientAuth;
+use crate::roles::RoleSet;
+use crate::scope::ScopeSet;
 
 /// What a token request carries, already taken off the wire.
 pub struct TokenRequest<'a> {
@@ -43,6 +43,8 @@ pub struct Issued {
 pub struct Refused {
     pub error: OAuthError,
     pub claimed_client: Option<String>,
+    /// The claimed client is not in the directory at all (it may be newer than the directory).
+    pub unknown_client: bool,
 }
 
 impl From<OAuthError> for Refused {
@@ -50,6 +52,7 @@ impl From<OAuthError> for Refused {
         Refused {
             error,
             claimed_client: None,
+            unknown_client: false,
         }
     }
 }
@@ -70,11 +73,12 @@ fn authenticate<'d>(
     form: &FormParams,
 ) -> Result<(&'d ClientAuth, Presented), Refused> {
     let presented = client_auth::presented(authorization, form)?;
-    let client = client_auth::authenticate(&presented, directory.client(presented.client_id()))
-        .map_err(|error| Refused {
-            error,
-            claimed_client: Some(presented.client_id().to_owned()),
-        })?;
+    let known = directory.client(presented.client_id());
+    let client = client_auth::authenticate(&presented, known).map_err(|error| Refused {
+        error,
+        claimed_client: Some(presented.client_id().to_owned()),
+        unknown_client: known.is_none(),
+    })?;
     Ok((client, presented))
 }
 
@@ -112,7 +116,7 @@ fn client_credentials(
         ));
     }
     let roles = narrow(client.roles, scope)?;
-    let scope = roles.scope_string();
+    let scope = ScopeSet::of_roles(roles).to_string();
     let claims = AccessClaims {
         iss: issuer.issuer.to_owned(),
         sub: client.client_id.clone(),
@@ -135,12 +139,9 @@ fn client_credentials(
 /// The roles a `scope` asks for, which must all be held; no scope means all held roles.
 pub fn narrow(held: RoleSet, scope: Option<&str>) -> Result<RoleSet, OAuthError> {
     let Some(scope) = scope else { return Ok(held) };
-    let mut asked = RoleSet::EMPTY;
-    for name in scope.split(' ').filter(|s| !s.is_empty()) {
-        let role = Role::parse(name)
-            .ok_or_else(|| OAuthError::invalid_scope(format!("Unknown scope {name:?}")))?;
-        asked.insert(role);
-    }
+    let asked = ScopeSet::parse(scope)
+        .map_err(|name| OAuthError::invalid_scope(format!("Unknown scope {name:?}")))?
+        .roles();
     if !asked.is_subset(held) {
         return Err(OAuthError::invalid_scope(
             "The requested scope exceeds the client's roles",

@@ -121,7 +121,7 @@ pub fn decode_signed(keys: &KeyRing, token: &str) -> Result<AccessClaims, TokenE
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::store::keys::StoredKey;
+    use crate::oauth::keys::StoredKey;
 
     fn ring(seeds: &[(u8, bool)]) -> KeyRing {
         let keys: Vec<StoredKey> = seeds

@@ -8,8 +8,57 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde_json::json;
 
-use crate::store::keys::StoredKey;
 use crate::{Error, Result};
+
+/// A signing key as the database holds it: the Ed25519 seed and its publication window.
+#[derive(Clone)]
+pub struct StoredKey {
+    pub kid: String,
+    pub seed: [u8; 32],
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+    pub publish_until: Option<i64>,
+}
+
+/// A key as admins see it (no private part).
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct KeyView {
+    pub kid: String,
+    pub algorithm: &'static str,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+    pub publish_until: Option<i64>,
+    pub active: bool,
+}
+
+impl StoredKey {
+    /// A fresh random key.
+    pub fn generate(now: i64) -> StoredKey {
+        let mut seed = [0u8; 32];
+        rand::fill(&mut seed);
+        let day = chrono::DateTime::from_timestamp(now, 0)
+            .map(|t| t.format("%Y%m%d").to_string())
+            .unwrap_or_default();
+        StoredKey {
+            kid: format!("{day}-{}", &super::secret::random_token()[..8]),
+            seed,
+            created_at: now,
+            retired_at: None,
+            publish_until: None,
+        }
+    }
+
+    pub fn view(&self) -> KeyView {
+        KeyView {
+            kid: self.kid.clone(),
+            algorithm: "EdDSA",
+            created_at: self.created_at,
+            retired_at: self.retired_at,
+            publish_until: self.publish_until,
+            active: self.retired_at.is_none(),
+        }
+    }
+}
 
 pub struct ActiveKey {
     pub kid: String,
@@ -50,23 +99,32 @@ impl KeyRing {
             })
             .collect();
         let jwks = json!({
-            "keys": keys.iter().map(|k| {
-                let public = verifying[&k.kid];
-                json!({
-                    "kty": "OKP",
-                    "crv": "Ed25519",
-                    "alg": "EdDSA",
-                    "use": "sig",
-                    "kid": k.kid,
-                    "x": URL_SAFE_NO_PAD.encode(public.as_bytes()),
-                })
-            }).collect::<Vec<_>>()
+            "keys": keys
+                .iter()
+                .filter_map(|k| verifying.get(&k.kid).map(|public| jwk(&k.kid, public)))
+                .collect::<Vec<_>>()
         });
         Ok(KeyRing {
             active,
             verifying,
             jwks,
         })
+    }
+
+    /// A ring of one key, which signs.
+    pub fn single(key: &StoredKey) -> KeyRing {
+        let signing = SigningKey::from_bytes(&key.seed);
+        let verifying = signing.verifying_key();
+        let header = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid});
+        KeyRing {
+            jwks: json!({"keys": [jwk(&key.kid, &verifying)]}),
+            verifying: HashMap::from([(key.kid.clone(), verifying)]),
+            active: ActiveKey {
+                kid: key.kid.clone(),
+                header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
+                signing,
+            },
+        }
     }
 
     pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
@@ -76,4 +134,16 @@ impl KeyRing {
     pub fn jwks(&self) -> &serde_json::Value {
         &self.jwks
     }
+}
+
+/// The public JWK of a key (RFC 8037).
+fn jwk(kid: &str, public: &VerifyingKey) -> serde_json::Value {
+    json!({
+        "kty": "OKP",
+        "crv": "Ed25519",
+        "alg": "EdDSA",
+        "use": "sig",
+        "kid": kid,
+        "x": URL_SAFE_NO_PAD.encode(public.as_bytes()),
+    })
 }

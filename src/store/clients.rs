@@ -1,142 +1,54 @@
-//! Clients and their roles.
+//! Client rows and their role rows. No rules here: the services validate and decide.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, ModelTrait,
-    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, ModelTrait, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, Set,
 };
-use serde::Serialize;
 
 use entity::{client, client_role};
 
-use super::audit::{self, Actor};
-use crate::oauth::secret;
+use crate::oauth::client_auth::ClientAuth;
 use crate::roles::{Role, RoleSet};
-use crate::{Error, Result, now};
+use crate::{Error, Result};
 
-/// What an admin gives to create a client.
+/// A client row with its roles. `pk` is 0 for a row not inserted yet.
 #[derive(Clone, Debug, Default)]
-pub struct NewClient {
-    pub name: String,
-    pub description: Option<String>,
-    pub redirect_uris: Vec<String>,
-    pub support_email: Option<String>,
-    pub support_uri: Option<String>,
-    pub owner: Option<String>,
-    pub roles: RoleSet,
-    /// Public clients have no secret (authorization code + PKCE only).
-    pub public: bool,
-}
-
-/// A change to a client's descriptive fields; `None` leaves a field as it is.
-#[derive(Clone, Debug, Default)]
-pub struct ClientUpdate {
-    pub name: Option<String>,
-    pub description: Option<String>,
-    pub redirect_uris: Option<Vec<String>>,
-    pub support_email: Option<String>,
-    pub support_uri: Option<String>,
-    pub owner: Option<String>,
-}
-
-/// A client as shown to admins (never the secret or its hash).
-#[derive(Clone, Debug, Serialize)]
-pub struct ClientView {
+pub struct ClientRow {
+    pub pk: i64,
     pub client_id: String,
     pub name: String,
     pub description: Option<String>,
+    pub secret_hash: Option<String>,
     pub redirect_uris: Vec<String>,
     pub support_email: Option<String>,
     pub support_uri: Option<String>,
     pub owner: Option<String>,
-    pub confidential: bool,
     pub enabled: bool,
-    pub roles: Vec<String>,
+    pub roles: RoleSet,
     pub created_at: i64,
     pub updated_at: i64,
 }
 
-/// A new client and, for confidential clients, its secret (shown exactly once).
-#[derive(Clone, Debug)]
-pub struct Created {
-    pub client: ClientView,
-    pub secret: Option<String>,
-}
-
-/// What the token endpoint and the gate keep in memory about every client.
-#[derive(Clone, Debug)]
-pub struct ClientAuth {
-    pub client_id: String,
-    pub secret_hash: Option<String>,
-    pub enabled: bool,
-    pub roles: RoleSet,
-}
-
-fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
-    if value.trim().is_empty() {
-        return Err(Error::invalid(format!("{field} must not be empty")));
-    }
-    if value.chars().count() > max || value.chars().any(char::is_control) {
-        return Err(Error::invalid(format!(
-            "{field} must be at most {max} printable characters"
-        )));
-    }
-    Ok(())
-}
-
-fn check_redirect_uris(uris: &[String]) -> Result<()> {
-    for uri in uris {
-        let parsed = url::Url::parse(uri)
-            .map_err(|_| Error::invalid(format!("redirect URI {uri:?} is not an absolute URL")))?;
-        if parsed.fragment().is_some() {
-            return Err(Error::invalid(format!(
-                "redirect URI {uri:?} must not have a fragment"
-            )));
-        }
-    }
-    Ok(())
-}
-
-fn check_optional(field: &str, value: &Option<String>) -> Result<()> {
-    match value {
-        Some(v) => check_text(field, v, 500),
-        None => Ok(()),
+fn row(model: client::Model, roles: RoleSet) -> ClientRow {
+    ClientRow {
+        pk: model.id,
+        redirect_uris: serde_json::from_str(&model.redirect_uris).unwrap_or_default(),
+        client_id: model.client_id,
+        name: model.name,
+        description: model.description,
+        secret_hash: model.secret_hash,
+        support_email: model.support_email,
+        support_uri: model.support_uri,
+        owner: model.owner,
+        enabled: model.enabled,
+        roles,
+        created_at: model.created_at,
+        updated_at: model.updated_at,
     }
 }
 
-impl NewClient {
-    fn validate(&self) -> Result<()> {
-        check_text("name", &self.name, 200)?;
-        check_redirect_uris(&self.redirect_uris)?;
-        if let Some(email) = &self.support_email {
-            check_email(email)?;
-        }
-        check_optional("support_uri", &self.support_uri)?;
-        check_optional("owner", &self.owner)
-    }
-}
-
-fn check_email(email: &str) -> Result<()> {
-    check_text("support_email", email, 254)?;
-    match email.split_once('@') {
-        Some((local, domain)) if !local.is_empty() && domain.contains('.') => Ok(()),
-        _ => Err(Error::invalid("support_email is not an e-mail address")),
-    }
-}
-
-impl ClientUpdate {
-    fn validate(&self) -> Result<()> {
-        if let Some(name) = &self.name {
-            check_text("name", name, 200)?;
-        }
-        if let Some(uris) = &self.redirect_uris {
-            check_redirect_uris(uris)?;
-        }
-        if let Some(email) = &self.support_email {
-            check_email(email)?;
-        }
-        check_optional("support_uri", &self.support_uri)?;
-        check_optional("owner", &self.owner)
-    }
+fn uris_json(uris: &[String]) -> String {
+    serde_json::to_string(uris).unwrap_or_else(|_| "[]".into())
 }
 
 async fn roles_of(db: &impl ConnectionTrait, client_pk: i64) -> Result<RoleSet> {
@@ -145,31 +57,6 @@ async fn roles_of(db: &impl ConnectionTrait, client_pk: i64) -> Result<RoleSet> 
         .all(db)
         .await?;
     Ok(rows.iter().filter_map(|r| Role::parse(&r.role)).collect())
-}
-
-fn view(model: client::Model, roles: RoleSet) -> ClientView {
-    ClientView {
-        redirect_uris: serde_json::from_str(&model.redirect_uris).unwrap_or_default(),
-        confidential: model.secret_hash.is_some(),
-        client_id: model.client_id,
-        name: model.name,
-        description: model.description,
-        support_email: model.support_email,
-        support_uri: model.support_uri,
-        owner: model.owner,
-        enabled: model.enabled,
-        roles: roles.names(),
-        created_at: model.created_at,
-        updated_at: model.updated_at,
-    }
-}
-
-async fn find_model(db: &impl ConnectionTrait, client_id: &str) -> Result<client::Model> {
-    client::Entity::find()
-        .filter(client::Column::ClientId.eq(client_id))
-        .one(db)
-        .await?
-        .ok_or_else(|| Error::not_found(format!("client {client_id} not found")))
 }
 
 async fn set_roles(db: &impl ConnectionTrait, client_pk: i64, roles: RoleSet) -> Result<()> {
@@ -189,49 +76,82 @@ async fn set_roles(db: &impl ConnectionTrait, client_pk: i64, roles: RoleSet) ->
     Ok(())
 }
 
-/// Inserts a client (no audit; for seeding and for [`create`]).
-pub(super) async fn insert(db: &impl ConnectionTrait, new: NewClient) -> Result<Created> {
-    new.validate()?;
-    let secret = (!new.public).then(secret::random_token);
-    let at = now();
+/// Inserts the row and its roles; returns it with its primary key.
+pub async fn insert(db: &impl ConnectionTrait, new: ClientRow) -> Result<ClientRow> {
     let model = client::ActiveModel {
-        client_id: Set(uuid::Uuid::new_v4().to_string()),
-        name: Set(new.name.trim().to_owned()),
+        client_id: Set(new.client_id),
+        name: Set(new.name),
         description: Set(new.description),
-        secret_hash: Set(secret.as_deref().map(secret::hash)),
-        redirect_uris: Set(
-            serde_json::to_string(&new.redirect_uris).unwrap_or_else(|_| "[]".into())
-        ),
+        secret_hash: Set(new.secret_hash),
+        redirect_uris: Set(uris_json(&new.redirect_uris)),
         support_email: Set(new.support_email),
         support_uri: Set(new.support_uri),
         owner: Set(new.owner),
-        enabled: Set(true),
-        created_at: Set(at),
-        updated_at: Set(at),
+        enabled: Set(new.enabled),
+        created_at: Set(new.created_at),
+        updated_at: Set(new.updated_at),
         ..Default::default()
     }
     .insert(db)
     .await?;
     set_roles(db, model.id, new.roles).await?;
-    Ok(Created {
-        client: view(model, new.roles),
-        secret,
-    })
+    Ok(row(model, new.roles))
 }
 
-pub async fn create(db: &DatabaseConnection, actor: &Actor, new: NewClient) -> Result<Created> {
-    let txn = super::begin_write(db).await?;
-    let created = insert(&txn, new).await?;
-    audit::commit_change(txn, actor, "client.create", &created.client.client_id).await?;
-    Ok(created)
+/// Writes every field and the roles of an existing row.
+pub async fn save(db: &impl ConnectionTrait, client: &ClientRow) -> Result<()> {
+    client::ActiveModel {
+        id: Set(client.pk),
+        client_id: Set(client.client_id.clone()),
+        name: Set(client.name.clone()),
+        description: Set(client.description.clone()),
+        secret_hash: Set(client.secret_hash.clone()),
+        redirect_uris: Set(uris_json(&client.redirect_uris)),
+        support_email: Set(client.support_email.clone()),
+        support_uri: Set(client.support_uri.clone()),
+        owner: Set(client.owner.clone()),
+        enabled: Set(client.enabled),
+        created_at: Set(client.created_at),
+        updated_at: Set(client.updated_at),
+    }
+    .update(db)
+    .await?;
+    set_roles(db, client.pk, client.roles).await
 }
 
-/// One page of clients, oldest first, and whether more follow.
-pub async fn list(
-    db: &DatabaseConnection,
+pub async fn find(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<ClientRow>> {
+    let Some(model) = client::Entity::find()
+        .filter(client::Column::ClientId.eq(client_id))
+        .one(db)
+        .await?
+    else {
+        return Ok(None);
+    };
+    let roles = roles_of(db, model.id).await?;
+    Ok(Some(row(model, roles)))
+}
+
+/// The row, or not found naming the client.
+pub async fn get(db: &impl ConnectionTrait, client_id: &str) -> Result<ClientRow> {
+    find(db, client_id)
+        .await?
+        .ok_or_else(|| Error::not_found(format!("client {client_id} not found")))
+}
+
+pub async fn delete(db: &impl ConnectionTrait, client: &ClientRow) -> Result<()> {
+    set_roles(db, client.pk, RoleSet::EMPTY).await?;
+    if let Some(model) = client::Entity::find_by_id(client.pk).one(db).await? {
+        model.delete(db).await?;
+    }
+    Ok(())
+}
+
+/// One page of rows, oldest first, and the total.
+pub async fn page(
+    db: &impl ConnectionTrait,
     limit: u64,
     offset: u64,
-) -> Result<(Vec<ClientView>, u64)> {
+) -> Result<(Vec<ClientRow>, u64)> {
     let total = client::Entity::find().count(db).await?;
     let models = client::Entity::find()
         .order_by_asc(client::Column::Id)
@@ -239,135 +159,29 @@ pub async fn list(
         .offset(offset)
         .all(db)
         .await?;
-    let mut views = Vec::with_capacity(models.len());
+    let mut rows = Vec::with_capacity(models.len());
     for model in models {
         let roles = roles_of(db, model.id).await?;
-        views.push(view(model, roles));
+        rows.push(row(model, roles));
     }
-    Ok((views, total))
+    Ok((rows, total))
 }
 
-pub async fn show(db: &DatabaseConnection, client_id: &str) -> Result<ClientView> {
-    let model = find_model(db, client_id).await?;
-    let roles = roles_of(db, model.id).await?;
-    Ok(view(model, roles))
+fn auth(row: ClientRow) -> ClientAuth {
+    ClientAuth {
+        client_id: row.client_id,
+        secret_hash: row.secret_hash,
+        enabled: row.enabled,
+        roles: row.roles,
+    }
 }
 
-pub async fn update(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    client_id: &str,
-    update: ClientUpdate,
-) -> Result<ClientView> {
-    update.validate()?;
-    let txn = super::begin_write(db).await?;
-    let model = find_model(&txn, client_id).await?;
-    let mut active: client::ActiveModel = model.into();
-    if let Some(name) = update.name {
-        active.name = Set(name.trim().to_owned());
-    }
-    if let Some(description) = update.description {
-        active.description = Set(Some(description));
-    }
-    if let Some(uris) = update.redirect_uris {
-        active.redirect_uris = Set(serde_json::to_string(&uris).unwrap_or_else(|_| "[]".into()));
-    }
-    if let Some(email) = update.support_email {
-        active.support_email = Set(Some(email));
-    }
-    if let Some(uri) = update.support_uri {
-        active.support_uri = Set(Some(uri));
-    }
-    if let Some(owner) = update.owner {
-        active.owner = Set(Some(owner));
-    }
-    active.updated_at = Set(now());
-    let model = active.update(&txn).await?;
-    let roles = roles_of(&txn, model.id).await?;
-    audit::commit_change(txn, actor, "client.update", client_id).await?;
-    Ok(view(model, roles))
+/// What authentication needs of one client.
+pub async fn auth_of(db: &impl ConnectionTrait, client_id: &str) -> Result<Option<ClientAuth>> {
+    Ok(find(db, client_id).await?.map(auth))
 }
 
-pub async fn set_enabled(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    client_id: &str,
-    enabled: bool,
-) -> Result<ClientView> {
-    let txn = super::begin_write(db).await?;
-    let mut active: client::ActiveModel = find_model(&txn, client_id).await?.into();
-    active.enabled = Set(enabled);
-    active.updated_at = Set(now());
-    let model = active.update(&txn).await?;
-    let roles = roles_of(&txn, model.id).await?;
-    let action = if enabled {
-        "client.enable"
-    } else {
-        "client.disable"
-    };
-    audit::commit_change(txn, actor, action, client_id).await?;
-    Ok(view(model, roles))
-}
-
-pub async fn delete(db: &DatabaseConnection, actor: &Actor, client_id: &str) -> Result<()> {
-    let txn = super::begin_write(db).await?;
-    let model = find_model(&txn, client_id).await?;
-    set_roles(&txn, model.id, RoleSet::EMPTY).await?;
-    model.delete(&txn).await?;
-    audit::commit_change(txn, actor, "client.delete", client_id).await
-}
-
-/// A new secret for a confidential client; the old one stops working at once.
-pub async fn rotate_secret(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    client_id: &str,
-) -> Result<String> {
-    let txn = super::begin_write(db).await?;
-    let model = find_model(&txn, client_id).await?;
-    if model.secret_hash.is_none() {
-        return Err(Error::invalid("public clients have no secret"));
-    }
-    let secret = secret::random_token();
-    let mut active: client::ActiveModel = model.into();
-    active.secret_hash = Set(Some(secret::hash(&secret)));
-    active.updated_at = Set(now());
-    active.update(&txn).await?;
-    audit::commit_change(txn, actor, "client.rotate_secret", client_id).await?;
-    Ok(secret)
-}
-
-/// Adds (`grant`) or removes roles; returns the client's roles afterwards.
-pub async fn change_roles(
-    db: &DatabaseConnection,
-    actor: &Actor,
-    client_id: &str,
-    roles: RoleSet,
-    grant: bool,
-) -> Result<ClientView> {
-    let txn = super::begin_write(db).await?;
-    let model = find_model(&txn, client_id).await?;
-    let current = roles_of(&txn, model.id).await?;
-    let next = if grant {
-        current.iter().chain(roles.iter()).collect()
-    } else {
-        current
-            .iter()
-            .filter(|role| !roles.contains(*role))
-            .collect()
-    };
-    set_roles(&txn, model.id, next).await?;
-    let view = view(model, next);
-    let action = if grant {
-        "client.grant"
-    } else {
-        "client.revoke"
-    };
-    audit::commit_change_with(txn, actor, action, client_id, Some(roles.names().join(","))).await?;
-    Ok(view)
-}
-
-/// Every client with what authentication and the gate need, for the in-memory snapshot.
+/// What authentication and the gate need of every client, for the in-memory view.
 pub async fn all_auth(db: &impl ConnectionTrait) -> Result<Vec<ClientAuth>> {
     let clients = client::Entity::find().all(db).await?;
     let grants = client_role::Entity::find().all(db).await?;
@@ -379,11 +193,9 @@ pub async fn all_auth(db: &impl ConnectionTrait) -> Result<Vec<ClientAuth>> {
     }
     Ok(clients
         .into_iter()
-        .map(|c| ClientAuth {
-            roles: by_pk.get(&c.id).copied().unwrap_or_default(),
-            client_id: c.client_id,
-            secret_hash: c.secret_hash,
-            enabled: c.enabled,
+        .map(|c| {
+            let roles = by_pk.get(&c.id).copied().unwrap_or_default();
+            auth(row(c, roles))
         })
         .collect())
 }

@@ -1,5 +1,5 @@
-//! Every database query and transaction. Management changes run in one transaction together with
-//! their audit row and a bump of the change counter that other instances poll.
+//! The database: connecting, migrating under a lock, transactions, and one module of row reads
+//! and writes per table family. No rules live here; the services decide what to write.
 
 pub mod audit;
 pub mod clients;
@@ -8,21 +8,22 @@ pub mod keys;
 pub mod policy;
 pub mod processes;
 pub mod revocations;
-mod seed;
 
 use std::time::Duration;
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend,
-    EntityTrait, SqliteTransactionMode, TransactionOptions, TransactionTrait,
+    ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
+    DatabaseTransaction, DbBackend, EntityTrait, Set, SqliteTransactionMode, TransactionOptions,
+    TransactionTrait,
 };
-
-pub use seed::Bootstrap;
 
 use crate::config::Config;
 use crate::{Error, Result};
+
+/// The channel on which PostgreSQL instances announce changes to each other.
+pub const CHANGES_CHANNEL: &str = "flowgate_changes";
 
 /// Opens the pool. SQLite runs in WAL mode with a busy timeout so readers never block writers.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
@@ -46,54 +47,99 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
     Ok(Database::connect(options).await?)
 }
 
-fn is_sqlite(url: &str) -> bool {
+pub fn is_sqlite(url: &str) -> bool {
     url.starts_with("sqlite:")
 }
 
-/// Applies pending migrations and, on an empty database, seeds roles, the default policy, a
-/// signing key and the bootstrap admin client (whose one-time credentials are returned).
-///
-/// Runs under a lock so that instances starting together cannot race: a PostgreSQL advisory lock
-/// held by a transaction, or a lock file beside the SQLite database.
-pub async fn migrate(db: &DatabaseConnection, config: &Config) -> Result<Option<Bootstrap>> {
-    match db.get_database_backend() {
-        DbBackend::Postgres => {
-            let lock = db.begin().await?;
-            lock.execute_unprepared("SELECT pg_advisory_xact_lock(7020411101)")
-                .await?;
-            Migrator::up(db, None).await?;
-            let bootstrap = seed::seed_if_empty(db).await?;
-            lock.commit().await?;
-            Ok(bootstrap)
-        }
-        _ => {
-            let url = config.database_url.clone();
-            let _lock = tokio::task::spawn_blocking(move || sqlite_lock_file(&url))
-                .await
-                .map_err(|e| Error::Internal(format!("migration lock: {e}")))??;
-            Migrator::up(db, None).await?;
-            seed::seed_if_empty(db).await
-        }
-    }
-}
-
-/// An exclusive lock on `<database>.lock`, released when the file is dropped. Blocks: call it
-/// off the async threads.
-fn sqlite_lock_file(url: &str) -> Result<Option<std::fs::File>> {
+/// The path of a SQLite database URL, if it names a file.
+pub fn sqlite_path(url: &str) -> Option<&str> {
     let path = url
-        .trim_start_matches("sqlite://")
-        .trim_start_matches("sqlite:")
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?
         .split('?')
         .next()
         .unwrap_or_default();
-    if path.is_empty() || path.contains(":memory:") {
-        return Ok(None);
+    (!path.is_empty() && !path.contains(":memory:")).then_some(path)
+}
+
+/// Held while migrating and seeding, so that instances starting together cannot race: a lock
+/// file beside a SQLite database (taken before the first connection, which may switch the file
+/// to WAL mode), or a PostgreSQL advisory lock held by a transaction.
+pub enum SetupLock {
+    None,
+    File(std::fs::File),
+    Postgres(DatabaseTransaction),
+}
+
+impl SetupLock {
+    /// The file lock for a SQLite database; call before connecting.
+    pub async fn before_connect(url: &str) -> Result<SetupLock> {
+        let Some(path) = sqlite_path(url).map(str::to_owned) else {
+            return Ok(SetupLock::None);
+        };
+        // Blocks until the other instance is done: keep it off the async threads.
+        tokio::task::spawn_blocking(move || -> Result<SetupLock> {
+            let file = std::fs::File::create(format!("{path}.lock"))
+                .map_err(|e| Error::internal(format!("cannot create {path}.lock: {e}")))?;
+            file.lock()
+                .map_err(|e| Error::internal(format!("cannot lock {path}.lock: {e}")))?;
+            Ok(SetupLock::File(file))
+        })
+        .await
+        .map_err(|e| Error::internal(format!("setup lock: {e}")))?
     }
-    let file = std::fs::File::create(format!("{path}.lock"))
-        .map_err(|e| Error::Internal(format!("cannot create migration lock: {e}")))?;
-    file.lock()
-        .map_err(|e| Error::Internal(format!("cannot take migration lock: {e}")))?;
-    Ok(Some(file))
+
+    /// The advisory lock on PostgreSQL (a no-op elsewhere, where the file lock is held).
+    pub async fn after_connect(self, db: &DatabaseConnection) -> Result<SetupLock> {
+        if db.get_database_backend() != DbBackend::Postgres {
+            return Ok(self);
+        }
+        let txn = db.begin().await?;
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(7020411101)")
+            .await?;
+        Ok(SetupLock::Postgres(txn))
+    }
+
+    pub async fn release(self) -> Result<()> {
+        if let SetupLock::Postgres(txn) = self {
+            txn.commit().await?;
+        }
+        Ok(())
+    }
+}
+
+/// Applies pending migrations.
+pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
+    Ok(Migrator::up(db, None).await?)
+}
+
+/// Whether the database was seeded (the change counter exists from the first start on).
+pub async fn is_seeded(db: &impl ConnectionTrait) -> Result<bool> {
+    Ok(entity::change_counter::Entity::find_by_id(1)
+        .one(db)
+        .await?
+        .is_some())
+}
+
+/// The change counter's row, written last by the seeding transaction.
+pub async fn insert_change_counter(db: &impl ConnectionTrait) -> Result<()> {
+    entity::change_counter::ActiveModel {
+        id: Set(1),
+        version: Set(1),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
+}
+
+pub async fn insert_role(db: &impl ConnectionTrait, name: &str, description: &str) -> Result<()> {
+    entity::role::ActiveModel {
+        name: Set(name.to_owned()),
+        description: Set(description.to_owned()),
+    }
+    .insert(db)
+    .await?;
+    Ok(())
 }
 
 /// The change counter: every instance reloads its in-memory view when this moves.
@@ -104,10 +150,15 @@ pub async fn change_version(db: &impl ConnectionTrait) -> Result<i64> {
     Ok(row.map(|r| r.version).unwrap_or(0))
 }
 
-/// Marks a change that other instances must pick up. Call inside the change's transaction.
+/// Marks a change that other instances must pick up. Call inside the change's transaction; on
+/// PostgreSQL the notification is delivered when it commits.
 pub async fn bump_version(db: &impl ConnectionTrait) -> Result<()> {
     db.execute_unprepared("UPDATE change_counter SET version = version + 1 WHERE id = 1")
         .await?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!("NOTIFY {CHANGES_CHANNEL}"))
+            .await?;
+    }
     Ok(())
 }
 
@@ -122,7 +173,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction>
     Ok(db.begin_with_options(options).await?)
 }
 
+/// Writes SQLite's write-ahead log into the database file and empties it (no-op elsewhere).
+pub async fn checkpoint(db: &DatabaseConnection) -> Result<()> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
+            .await?;
+    }
+    Ok(())
+}
+
 /// `SELECT 1`, for the readiness probe.
 pub async fn ping(db: &DatabaseConnection) -> Result<()> {
-    db.ping().await.map_err(Error::Unavailable)
+    db.ping()
+        .await
+        .map_err(|e| Error::Unavailable(e.to_string()))
 }

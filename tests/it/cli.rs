@@ -147,7 +147,7 @@ async fn cli_manages_clients_policy_keys_and_diagrams() {
     assert_eq!(ok(db, &["keys", "list"]).lines().count(), 2);
 
     // The server sees all of it.
-    let server = flowgate::server::start(config(db), "127.0.0.1:0")
+    let server = flowgate::http::start(config(db), "127.0.0.1:0")
         .await
         .unwrap();
     let base = server.base_url();
@@ -211,5 +211,78 @@ async fn cli_manages_clients_policy_keys_and_diagrams() {
         );
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
     }
+    server.stop().await;
+}
+
+/// A client made through the CLI while a server runs gets tokens at once, not after the next
+/// poll: the server looks an id it does not know up in the database before refusing it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_made_by_the_cli_works_at_once() {
+    let test_db = TestDb::new(Backend::Sqlite).await.unwrap();
+    let db = test_db.url.as_str();
+    let slow_poll = flowgate::config::Config {
+        sync_interval_ms: 60_000,
+        ..config(db)
+    };
+    let server = flowgate::http::start(slow_poll, "127.0.0.1:0")
+        .await
+        .unwrap();
+    let base = server.base_url();
+    let http = reqwest::Client::new();
+    let token_status = |id: String, secret: String| {
+        let http = http.clone();
+        let url = format!("{base}/oauth/token");
+        async move {
+            http.post(url)
+                .basic_auth(id, Some(secret))
+                .form(&[("grant_type", "client_credentials")])
+                .send()
+                .await
+                .unwrap()
+                .status()
+        }
+    };
+    // An unknown id first: refused, and remembered as unknown for a while.
+    assert_eq!(
+        token_status("not-yet".into(), "x".into()).await,
+        StatusCode::UNAUTHORIZED
+    );
+    let created: Value = serde_json::from_str(&ok(
+        db,
+        &[
+            "clients", "create", "--name", "Fresh", "--roles", "Read", "--json",
+        ],
+    ))
+    .unwrap();
+    let id = created["client_id"].as_str().unwrap().to_owned();
+    let secret = created["client_secret"].as_str().unwrap().to_owned();
+    assert_eq!(
+        token_status(id.clone(), secret.clone()).await,
+        StatusCode::OK
+    );
+    // Its tokens pass the gate at once too (the lookup reloaded the view).
+    let token: Value = http
+        .post(format!("{base}/oauth/token"))
+        .basic_auth(&id, Some(&secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let status = http
+        .get(format!("{base}/v1/utils/ping"))
+        .bearer_auth(token["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .status();
+    assert_eq!(status, StatusCode::OK);
+    // A wrong secret for the new client is still refused.
+    assert_eq!(
+        token_status(id, "wrong".into()).await,
+        StatusCode::UNAUTHORIZED
+    );
     server.stop().await;
 }

@@ -3,7 +3,7 @@
 
 use base64::Engine;
 use flowgate::config::Config;
-use flowgate::server::{self, Running};
+use flowgate::http::{self as server, Running};
 use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database};
 use serde_json::Value;

@@ -1,5 +1,7 @@
 //! Integration tests: one binary (one link), the real server, HTTP only.
 
+#![allow(clippy::unwrap_used, clippy::expect_used, clippy::panic)]
+
 mod kit;
 
 mod admin;
@@ -7,6 +9,7 @@ mod cli;
 mod diagrams;
 mod docs;
 mod gate;
+mod gate_matrix;
 mod multi;
 mod oauth;
 mod process;

@@ -179,8 +179,8 @@ async fn concurrent_first_start(backend: crate::kit::Backend) {
         return;
     };
     let (a, b) = tokio::join!(
-        flowgate::server::start(crate::kit::config(&db.url), "127.0.0.1:0"),
-        flowgate::server::start(crate::kit::config(&db.url), "127.0.0.1:0"),
+        flowgate::http::start(crate::kit::config(&db.url), "127.0.0.1:0"),
+        flowgate::http::start(crate::kit::config(&db.url), "127.0.0.1:0"),
     );
     let (a, b) = (a.expect("first instance"), b.expect("second instance"));
     let seeded = [a.bootstrap.is_some(), b.bootstrap.is_some()];
@@ -189,7 +189,7 @@ async fn concurrent_first_start(backend: crate::kit::Backend) {
         1,
         "exactly one instance seeds: {seeded:?}"
     );
-    let view = a.state.view();
+    let view = a.app.view();
     assert_eq!(view.clients.len(), 1, "one bootstrap client");
     assert_eq!(view.rules.len(), 31, "the default policy once");
     drop(view);
@@ -205,4 +205,75 @@ async fn concurrent_first_start_sqlite() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn concurrent_first_start_postgres() {
     concurrent_first_start(crate::kit::Backend::Postgres).await;
+}
+
+/// On PostgreSQL, instances tell each other about changes (LISTEN/NOTIFY): with polling slowed
+/// to a minute, a change still reaches the other instance within two seconds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn postgres_instances_notify_each_other() {
+    let Some(db) = crate::kit::TestDb::new(crate::kit::Backend::Postgres).await else {
+        return;
+    };
+    let slow = |public_url: Option<String>| flowgate::config::Config {
+        sync_interval_ms: 60_000,
+        public_url,
+        ..crate::kit::config(&db.url)
+    };
+    let a = flowgate::http::start(slow(None), "127.0.0.1:0")
+        .await
+        .unwrap();
+    let bootstrap = a.bootstrap.clone().unwrap();
+    let b = flowgate::http::start(slow(Some(a.base_url())), "127.0.0.1:0")
+        .await
+        .unwrap();
+    // Let B's listener connect before the change.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let http = reqwest::Client::new();
+    let token: serde_json::Value = http
+        .post(format!("{}/oauth/token", a.base_url()))
+        .basic_auth(&bootstrap.client_id, Some(&bootstrap.client_secret))
+        .form(&[("grant_type", "client_credentials")])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = token["access_token"].as_str().unwrap().to_owned();
+    let roles_on_b = || {
+        let http = http.clone();
+        let url = format!("{}/v1/utils/roles", b.base_url());
+        let token = token.clone();
+        async move {
+            http.get(url)
+                .bearer_auth(token)
+                .send()
+                .await
+                .unwrap()
+                .json::<serde_json::Value>()
+                .await
+                .unwrap()["count"]
+                .as_u64()
+                .unwrap()
+        }
+    };
+    assert_eq!(roles_on_b().await, 4);
+    let revoke = http
+        .delete(format!(
+            "{}/v1/admin/clients/{}/roles",
+            a.base_url(),
+            bootstrap.client_id
+        ))
+        .bearer_auth(&token)
+        .json(&json!({"roles": ["Read"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(revoke.status(), StatusCode::OK);
+    within_two_seconds("a notified role change", || async {
+        roles_on_b().await == 3
+    })
+    .await;
+    a.stop().await;
+    b.stop().await;
 }

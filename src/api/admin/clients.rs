@@ -8,13 +8,12 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::paging::{Collection, Paging};
-use super::{ApiResult, BearerAuth, Done, Tag};
-use crate::Error;
-use crate::roles::RoleSet;
-use crate::state::AppState;
-use crate::store::audit::Actor;
-use crate::store::clients::{self, ClientUpdate, ClientView, NewClient};
+use super::Done;
+use crate::answers::admin::ApiResult;
+use crate::api::paging::{Collection, Paging};
+use crate::api::{BearerAuth, Tag};
+use crate::services::App;
+use crate::services::clients::{self, ClientUpdate, ClientView, NewClient, parse_roles};
 
 /// A client (never its secret).
 #[derive(Object, Clone)]
@@ -120,14 +119,6 @@ pub enum Created {
     Created(Json<SecretAnswer>),
 }
 
-fn parse_roles(names: &[String]) -> Result<RoleSet, Error> {
-    RoleSet::parse_list(&names.join(",")).map_err(|bad| {
-        Error::invalid(format!(
-            "unknown role {bad:?} (Read, Write, Messages, Admin)"
-        ))
-    })
-}
-
 fn answer(message: &str, view: ClientView) -> Json<ClientAnswer> {
     Json(ClientAnswer {
         success: true,
@@ -137,17 +128,18 @@ fn answer(message: &str, view: ClientView) -> Json<ClientAnswer> {
 }
 
 pub struct ClientsApi {
-    pub state: Arc<AppState>,
+    pub app: Arc<App>,
 }
 
-impl ClientsApi {
-    fn actor(auth: &BearerAuth) -> Actor {
-        Actor::client(&auth.0.token.client_id)
-    }
-
-    async fn changed(&self) -> Result<(), Error> {
-        self.state.reload().await
-    }
+fn secret_answer(message: &str, created: clients::Created) -> Json<SecretAnswer> {
+    Json(SecretAnswer {
+        success: true,
+        message: message.into(),
+        item: ClientWithSecret {
+            client: created.client.into(),
+            client_secret: created.secret,
+        },
+    })
 }
 
 #[OpenApi(tag = "Tag::Admin", prefix_path = "/v1/admin/clients")]
@@ -161,14 +153,14 @@ impl ClientsApi {
         limit: Query<Option<u64>>,
         offset: Query<Option<u64>>,
     ) -> ApiResult<Json<Collection<Client>>> {
-        let paging = Paging::new(limit.0, offset.0);
-        let (views, total) = clients::list(&self.state.db, paging.limit, paging.offset).await?;
+        let paging = Paging::new(limit.0, offset.0)?;
+        let (views, total) = clients::list(&self.app, paging).await?;
         let items = views.into_iter().map(Client::from).collect();
         Ok(Json(Collection::page(
             items,
             total,
             paging,
-            &self.state.public_url,
+            &self.app.public_url,
             req,
         )))
     }
@@ -178,7 +170,7 @@ impl ClientsApi {
     async fn create(&self, auth: BearerAuth, body: Json<CreateClient>) -> ApiResult<Created> {
         let body = body.0;
         let new = NewClient {
-            roles: parse_roles(&body.roles)?,
+            roles: parse_roles(&body.roles.join(","))?,
             name: body.name,
             description: body.description,
             redirect_uris: body.redirect_uris,
@@ -187,16 +179,8 @@ impl ClientsApi {
             owner: body.owner,
             public: body.public,
         };
-        let created = clients::create(&self.state.db, &Self::actor(&auth), new).await?;
-        self.changed().await?;
-        Ok(Created::Created(Json(SecretAnswer {
-            success: true,
-            message: "client created".into(),
-            item: ClientWithSecret {
-                client: created.client.into(),
-                client_secret: created.secret,
-            },
-        })))
+        let created = clients::create(&self.app, &auth.0.actor(), new).await?;
+        Ok(Created::Created(secret_answer("client created", created)))
     }
 
     /// One client.
@@ -207,10 +191,10 @@ impl ClientsApi {
         req: &Request,
         client_id: Path<String>,
     ) -> ApiResult<Json<Collection<Client>>> {
-        let view = clients::show(&self.state.db, &client_id.0).await?;
+        let view = clients::show(&self.app, &client_id.0).await?;
         Ok(Json(Collection::one(
             view.into(),
-            &self.state.public_url,
+            &self.app.public_url,
             req,
         )))
     }
@@ -232,17 +216,14 @@ impl ClientsApi {
             support_uri: body.support_uri,
             owner: body.owner,
         };
-        let view =
-            clients::update(&self.state.db, &Self::actor(&auth), &client_id.0, update).await?;
-        self.changed().await?;
+        let view = clients::update(&self.app, &auth.0.actor(), &client_id.0, update).await?;
         Ok(answer("client updated", view))
     }
 
     /// Delete a client; its tokens stop working at once.
     #[oai(path = "/:client_id", method = "delete")]
     async fn delete(&self, auth: BearerAuth, client_id: Path<String>) -> ApiResult<Json<Done>> {
-        clients::delete(&self.state.db, &Self::actor(&auth), &client_id.0).await?;
-        self.changed().await?;
+        clients::delete(&self.app, &auth.0.actor(), &client_id.0).await?;
         Ok(Done::new("client deleted"))
     }
 
@@ -253,9 +234,7 @@ impl ClientsApi {
         auth: BearerAuth,
         client_id: Path<String>,
     ) -> ApiResult<Json<ClientAnswer>> {
-        let view =
-            clients::set_enabled(&self.state.db, &Self::actor(&auth), &client_id.0, true).await?;
-        self.changed().await?;
+        let view = clients::set_enabled(&self.app, &auth.0.actor(), &client_id.0, true).await?;
         Ok(answer("client enabled", view))
     }
 
@@ -266,9 +245,7 @@ impl ClientsApi {
         auth: BearerAuth,
         client_id: Path<String>,
     ) -> ApiResult<Json<ClientAnswer>> {
-        let view =
-            clients::set_enabled(&self.state.db, &Self::actor(&auth), &client_id.0, false).await?;
-        self.changed().await?;
+        let view = clients::set_enabled(&self.app, &auth.0.actor(), &client_id.0, false).await?;
         Ok(answer("client disabled", view))
     }
 
@@ -279,18 +256,8 @@ impl ClientsApi {
         auth: BearerAuth,
         client_id: Path<String>,
     ) -> ApiResult<Json<SecretAnswer>> {
-        let secret =
-            clients::rotate_secret(&self.state.db, &Self::actor(&auth), &client_id.0).await?;
-        self.changed().await?;
-        let view = clients::show(&self.state.db, &client_id.0).await?;
-        Ok(Json(SecretAnswer {
-            success: true,
-            message: "secret rotated".into(),
-            item: ClientWithSecret {
-                client: view.into(),
-                client_secret: Some(secret),
-            },
-        }))
+        let rotated = clients::rotate_secret(&self.app, &auth.0.actor(), &client_id.0).await?;
+        Ok(secret_answer("secret rotated", rotated))
     }
 
     /// Grant roles.
@@ -301,16 +268,9 @@ impl ClientsApi {
         client_id: Path<String>,
         body: Json<RoleChange>,
     ) -> ApiResult<Json<ClientAnswer>> {
-        let roles = parse_roles(&body.0.roles)?;
-        let view = clients::change_roles(
-            &self.state.db,
-            &Self::actor(&auth),
-            &client_id.0,
-            roles,
-            true,
-        )
-        .await?;
-        self.changed().await?;
+        let roles = parse_roles(&body.0.roles.join(","))?;
+        let view =
+            clients::change_roles(&self.app, &auth.0.actor(), &client_id.0, roles, true).await?;
         Ok(answer("roles granted", view))
     }
 
@@ -322,16 +282,9 @@ impl ClientsApi {
         client_id: Path<String>,
         body: Json<RoleChange>,
     ) -> ApiResult<Json<ClientAnswer>> {
-        let roles = parse_roles(&body.0.roles)?;
-        let view = clients::change_roles(
-            &self.state.db,
-            &Self::actor(&auth),
-            &client_id.0,
-            roles,
-            false,
-        )
-        .await?;
-        self.changed().await?;
+        let roles = parse_roles(&body.0.roles.join(","))?;
+        let view =
+            clients::change_roles(&self.app, &auth.0.actor(), &client_id.0, roles, false).await?;
         Ok(answer("roles revoked", view))
     }
 }

@@ -6,9 +6,9 @@
 use casbin::prelude::*;
 use poem::http::Method;
 
+use super::Rule;
 use super::routes::{RouteId, RouteTable};
 use crate::roles::{Role, RoleSet};
-use crate::store::policy::Rule;
 use crate::{Error, Result};
 
 /// `*` as subject means any authenticated caller with at least one role; `*` as action, any
@@ -78,8 +78,14 @@ impl Decisions {
         Ok(Decisions { by_route })
     }
 
-    /// `None` when the route has no such method (the router answers 405).
-    pub fn grant(&self, route: RouteId, method: &Method) -> Option<Grant> {
+    /// Who may call the route with this method (`HEAD` as `GET`); `None` when no handler
+    /// serves the method.
+    pub fn grant(&self, routes: &RouteTable, route: RouteId, method: &Method) -> Option<Grant> {
+        let method = routes.route(route).decided_as(method)?;
+        self.grant_exact(route, method)
+    }
+
+    fn grant_exact(&self, route: RouteId, method: &Method) -> Option<Grant> {
         self.by_route
             .get(route)
             .and_then(|grants| grants.iter().find(|(m, _)| m == method))
@@ -110,7 +116,7 @@ async fn enforcer(rules: &[Rule]) -> Result<Enforcer> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gate::routes::table_of as table;
+    use crate::authz::routes::table_of as table;
 
     fn rule(role: &str, path: &str, method: &str) -> Rule {
         Rule {
@@ -136,7 +142,7 @@ mod tests {
         let decisions = Decisions::decide(&routes, &rules).await.unwrap();
         let grant = |path: &str, method: Method| {
             decisions
-                .grant(routes.find(path).unwrap(), &method)
+                .grant(&routes, routes.find(path).unwrap(), &method)
                 .unwrap_or_default()
         };
         let read = RoleSet::parse_list("Read").unwrap();
@@ -150,9 +156,12 @@ mod tests {
         assert!(!grant("/v1/admin/clients/x", Method::DELETE).allows(read));
         assert!(grant("/v1/utils/ping", Method::GET).allows(read));
         assert!(!grant("/v1/utils/ping", Method::GET).allows(RoleSet::EMPTY));
+        let process = routes.find("/v1/processes/7").unwrap();
+        assert_eq!(decisions.grant(&routes, process, &Method::PUT), None);
         assert_eq!(
-            decisions.grant(routes.find("/v1/processes/7").unwrap(), &Method::PUT),
-            None
+            decisions.grant(&routes, process, &Method::HEAD),
+            decisions.grant(&routes, process, &Method::GET),
+            "HEAD is decided as GET"
         );
     }
 }

@@ -6,11 +6,10 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
-use super::processes::{DiagramItem, diagram_item};
-use super::{ApiResult, BearerAuth, Tag};
-use crate::state::AppState;
-use crate::store::audit::Actor;
-use crate::store::diagrams;
+use crate::answers::admin::ApiResult;
+use crate::api::dto::{DiagramItem, diagram_item};
+use crate::api::{BearerAuth, Tag};
+use crate::services::{App, diagrams};
 
 #[derive(Object)]
 pub struct DiagramAnswer {
@@ -34,7 +33,7 @@ pub struct NewStatus {
 }
 
 pub struct DiagramsAdminApi {
-    pub state: Arc<AppState>,
+    pub app: Arc<App>,
 }
 
 #[OpenApi(tag = "Tag::Admin")]
@@ -49,14 +48,13 @@ impl DiagramsAdminApi {
         status: Query<Option<String>>,
         category: Query<Option<String>>,
     ) -> ApiResult<Imported> {
-        let actor = Actor::client(&auth.0.token.client_id);
         let status = status.0.unwrap_or_else(|| "draft".into());
         let imported =
-            diagrams::import(&self.state.db, &actor, &xml.0, &status, category.0).await?;
+            diagrams::import(&self.app, &auth.0.actor(), &xml.0, &status, category.0).await?;
         Ok(Imported::Created(Json(DiagramAnswer {
             success: true,
             message: "diagram imported".into(),
-            item: diagram_item(&self.state.public_url, imported),
+            item: diagram_item(&self.app.public_url, imported),
         })))
     }
 
@@ -68,12 +66,12 @@ impl DiagramsAdminApi {
         dgrm_id: Path<i64>,
         body: Json<NewStatus>,
     ) -> ApiResult<Json<DiagramAnswer>> {
-        let actor = Actor::client(&auth.0.token.client_id);
-        let updated = diagrams::set_status(&self.state.db, &actor, dgrm_id.0, &body.status).await?;
+        let updated =
+            diagrams::set_status(&self.app, &auth.0.actor(), dgrm_id.0, &body.status).await?;
         Ok(Json(DiagramAnswer {
             success: true,
             message: "status updated".into(),
-            item: diagram_item(&self.state.public_url, updated),
+            item: diagram_item(&self.app.public_url, updated),
         }))
     }
 }

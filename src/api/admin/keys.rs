@@ -1,0 +1,81 @@
+//! `/v1/admin/keys`: the signing keys.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::Query;
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+
+use crate::answers::admin::ApiResult;
+use crate::api::paging::{Collection, Paging};
+use crate::api::{BearerAuth, Tag};
+use crate::services::{App, keys};
+
+/// A signing key (public information only).
+#[derive(Object, Clone)]
+#[oai(skip_serializing_if_is_none)]
+pub struct SigningKey {
+    pub kid: String,
+    pub algorithm: String,
+    pub created_at: i64,
+    pub retired_at: Option<i64>,
+    /// Until when a retired key stays in the JWKS.
+    pub publish_until: Option<i64>,
+    pub active: bool,
+}
+
+#[derive(Object)]
+pub struct KeyAnswer {
+    pub success: bool,
+    pub message: String,
+    pub kid: String,
+}
+
+pub struct KeysApi {
+    pub app: Arc<App>,
+}
+
+#[OpenApi(tag = "Tag::Admin")]
+impl KeysApi {
+    /// Published signing keys, newest first.
+    #[oai(path = "/v1/admin/keys", method = "get")]
+    async fn keys(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+    ) -> ApiResult<Json<Collection<SigningKey>>> {
+        let paging = Paging::new(limit.0, offset.0)?;
+        let items = keys::list(&self.app)
+            .await?
+            .into_iter()
+            .map(|v| SigningKey {
+                kid: v.kid,
+                algorithm: v.algorithm.into(),
+                created_at: v.created_at,
+                retired_at: v.retired_at,
+                publish_until: v.publish_until,
+                active: v.active,
+            })
+            .collect();
+        Ok(Json(Collection::from_all(
+            items,
+            paging,
+            &self.app.public_url,
+            req,
+        )))
+    }
+
+    /// A new signing key; the old one stays published until its last token expires.
+    #[oai(path = "/v1/admin/keys/rotate", method = "post")]
+    async fn rotate_key(&self, auth: BearerAuth) -> ApiResult<Json<KeyAnswer>> {
+        let kid = keys::rotate(&self.app, &auth.0.actor()).await?;
+        Ok(Json(KeyAnswer {
+            success: true,
+            message: "signing key rotated".into(),
+            kid,
+        }))
+    }
+}

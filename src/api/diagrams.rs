@@ -1,0 +1,79 @@
+//! `/v1/diagrams`: list, one diagram, its BPMN XML.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::{ApiResponse, OpenApi};
+
+use super::apex::FlowsResult;
+use super::dto::{DiagramItem, diagram_item};
+use super::paging::{Collection, Paging};
+use super::{BearerAuth, Tag};
+use crate::services::{App, diagrams};
+
+#[derive(ApiResponse)]
+pub enum Export {
+    /// The BPMN XML.
+    #[oai(status = 200, content_type = "application/xml")]
+    Xml(
+        PlainText<String>,
+        #[oai(header = "Content-Disposition")] String,
+    ),
+}
+
+pub struct DiagramsApi {
+    pub app: Arc<App>,
+}
+
+#[OpenApi(tag = "Tag::Diagrams")]
+impl DiagramsApi {
+    /// List diagrams (`status` defaults to `released`; `all` for any; `name` is a
+    /// case-insensitive substring).
+    #[oai(path = "/v1/diagrams", method = "get")]
+    async fn diagrams(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        status: Query<Option<String>>,
+        name: Query<Option<String>>,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+    ) -> FlowsResult<Json<Collection<DiagramItem>>> {
+        let paging = Paging::new(limit.0, offset.0)?;
+        let status = status.0.unwrap_or_else(|| "released".into());
+        let (rows, total) = diagrams::list(&self.app, &status, name.0.as_deref(), paging).await?;
+        let base = &self.app.public_url;
+        let items = rows.into_iter().map(|d| diagram_item(base, d)).collect();
+        Ok(Json(Collection::page(items, total, paging, base, req)))
+    }
+
+    /// One diagram.
+    #[oai(path = "/v1/diagrams/:dgrm_id", method = "get")]
+    async fn diagram(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        dgrm_id: Path<i64>,
+    ) -> FlowsResult<Json<Collection<DiagramItem>>> {
+        let d = diagrams::show(&self.app, dgrm_id.0).await?;
+        let base = &self.app.public_url;
+        Ok(Json(Collection::one(diagram_item(base, d), base, req)))
+    }
+
+    /// The diagram's BPMN XML.
+    #[oai(path = "/v1/diagrams/:dgrm_id/export", method = "get")]
+    async fn export(&self, _auth: BearerAuth, dgrm_id: Path<i64>) -> FlowsResult<Export> {
+        let (d, xml) = diagrams::export(&self.app, dgrm_id.0).await?;
+        let file: String = d
+            .name
+            .chars()
+            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
+            .collect();
+        Ok(Export::Xml(
+            PlainText(xml),
+            format!("attachment; filename=\"{file}_v{}.bpmn\"", d.version),
+        ))
+    }
+}

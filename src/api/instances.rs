@@ -1,0 +1,222 @@
+//! Process instances: list a diagram's, create, read, delete, start, reset, terminate, and the
+//! activity record. (OpenAPI wants each path in one service, so `/v1/processes/:prcs_id`'s GET
+//! and DELETE live together here.)
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{ApiResponse, Object, OpenApi};
+use serde_json::Value;
+
+use super::apex::{Answer, FlowsResult, RawJson, optional_str};
+use super::dto::{ActivitiesItem, ProcessItem, process_item, process_links};
+use super::paging::{Collection, Paging};
+use super::{BearerAuth, Tag};
+use crate::Error;
+use crate::services::App;
+use crate::services::processes::{self, NewInstance, ProcessAction};
+
+/// The optional body of `POST /v1/diagrams/:dgrm_id/processes`.
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, example)]
+pub struct NewProcess {
+    pub name: Option<String>,
+    pub version: Option<i64>,
+    /// Stored as the variable BUSINESS_REF.
+    pub business_ref: Option<String>,
+}
+
+/// `{comment?}`
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, example)]
+pub struct Comment {
+    pub comment: Option<String>,
+}
+
+#[derive(ApiResponse)]
+pub enum Created {
+    /// The new instance (status `created`).
+    #[oai(status = 201)]
+    Created(
+        Json<Collection<ProcessItem>>,
+        #[oai(header = "Location")] String,
+    ),
+}
+
+pub struct InstancesApi {
+    pub app: Arc<App>,
+}
+
+impl InstancesApi {
+    async fn act(
+        &self,
+        prcs_id: i64,
+        body: &RawJson<Comment>,
+        action: ProcessAction,
+    ) -> FlowsResult<Json<Answer>> {
+        body.object(false)?;
+        processes::act(&self.app, prcs_id, action).await?;
+        Ok(Answer::new(
+            "status updated",
+            Some(process_links(&self.app.public_url, prcs_id)),
+            None,
+        ))
+    }
+}
+
+// One handler argument per documented query parameter.
+#[allow(clippy::too_many_arguments)]
+#[OpenApi(tag = "Tag::Processes")]
+impl InstancesApi {
+    /// Instances of a diagram (`status`: created, running (default), completed, terminated,
+    /// error, all).
+    #[oai(path = "/v1/diagrams/:dgrm_id/processes", method = "get")]
+    async fn processes(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        dgrm_id: Path<i64>,
+        status: Query<Option<String>>,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+    ) -> FlowsResult<Json<Collection<ProcessItem>>> {
+        let paging = Paging::new(limit.0, offset.0)?;
+        let status = status.0.unwrap_or_else(|| "running".into());
+        let (rows, total) =
+            processes::list_for_diagram(&self.app, dgrm_id.0, &status, paging).await?;
+        let base = &self.app.public_url;
+        let items = rows.iter().map(|p| process_item(base, p)).collect();
+        Ok(Json(Collection::page(items, total, paging, base, req)))
+    }
+
+    /// Create an instance of a released diagram (status `created`; start it with
+    /// `PUT /v1/processes/:prcs_id/start`).
+    #[oai(path = "/v1/diagrams/:dgrm_id/processes", method = "post")]
+    async fn create(
+        &self,
+        auth: BearerAuth,
+        req: &Request,
+        dgrm_id: Path<i64>,
+        body: RawJson<NewProcess>,
+    ) -> FlowsResult<Created> {
+        let item = body.object(false)?;
+        let version = match item.get("version") {
+            None | Some(Value::Null) => None,
+            Some(v) => Some(
+                v.as_i64()
+                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+                    .ok_or_else(|| {
+                        Error::attribute("version", "Attribute version must be a number")
+                    })?,
+            ),
+        };
+        let new = NewInstance {
+            name: optional_str(&item, "name")?,
+            version,
+            business_ref: optional_str(&item, "business_ref")?,
+        };
+        let created = processes::create(&self.app, dgrm_id.0, new, auth.0.sub()).await?;
+        let base = &self.app.public_url;
+        let location = format!("{base}/v1/processes/{}", created.prcs_id);
+        let collection = Collection::one(process_item(base, &created), base, req);
+        Ok(Created::Created(Json(collection), location))
+    }
+
+    /// Start an instance: the token leaves the start event and runs to its first wait.
+    #[oai(path = "/v1/processes/:prcs_id/start", method = "put")]
+    async fn start(
+        &self,
+        _auth: BearerAuth,
+        prcs_id: Path<i64>,
+        body: RawJson<Comment>,
+    ) -> FlowsResult<Json<Answer>> {
+        self.act(prcs_id.0, &body, ProcessAction::Start).await
+    }
+
+    /// Reset an instance to `created` (variables are kept).
+    #[oai(path = "/v1/processes/:prcs_id/reset", method = "put")]
+    async fn reset(
+        &self,
+        _auth: BearerAuth,
+        prcs_id: Path<i64>,
+        body: RawJson<Comment>,
+    ) -> FlowsResult<Json<Answer>> {
+        self.act(prcs_id.0, &body, ProcessAction::Reset).await
+    }
+
+    /// Terminate an instance.
+    #[oai(path = "/v1/processes/:prcs_id/terminate", method = "put")]
+    async fn terminate(
+        &self,
+        _auth: BearerAuth,
+        prcs_id: Path<i64>,
+        body: RawJson<Comment>,
+    ) -> FlowsResult<Json<Answer>> {
+        self.act(prcs_id.0, &body, ProcessAction::Terminate).await
+    }
+
+    /// One instance with its variables.
+    #[oai(path = "/v1/processes/:prcs_id", method = "get")]
+    async fn process(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        prcs_id: Path<i64>,
+    ) -> FlowsResult<Json<Collection<ProcessItem>>> {
+        let p = processes::show(&self.app, prcs_id.0).await?;
+        let base = &self.app.public_url;
+        Ok(Json(Collection::one(process_item(base, &p), base, req)))
+    }
+
+    /// Delete an instance and everything it holds.
+    #[oai(path = "/v1/processes/:prcs_id", method = "delete")]
+    async fn delete(
+        &self,
+        auth: BearerAuth,
+        prcs_id: Path<i64>,
+        body: RawJson<Comment>,
+    ) -> FlowsResult<Json<Answer>> {
+        let item = body.object(false)?;
+        let comment = optional_str(&item, "comment")?;
+        processes::delete(&self.app, &auth.0.actor(), prcs_id.0, comment).await?;
+        Ok(Answer::new("process deleted", None, None))
+    }
+
+    /// BPMN element ids by state: one item `{current, completed, error}`.
+    #[oai(path = "/v1/processes/:prcs_id/activities", method = "get")]
+    async fn activities(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        prcs_id: Path<i64>,
+    ) -> FlowsResult<Json<Collection<ActivitiesItem>>> {
+        let p = processes::show(&self.app, prcs_id.0).await?;
+        let a = p.instance.activities();
+        let item = ActivitiesItem {
+            current: a.current,
+            completed: a.completed,
+            error: a.error,
+        };
+        Ok(Json(Collection::one(item, &self.app.public_url, req)))
+    }
+}
+
+impl poem_openapi::types::Example for NewProcess {
+    fn example() -> Self {
+        NewProcess {
+            name: Some("Order A-1001".into()),
+            version: None,
+            business_ref: Some("A-1001".into()),
+        }
+    }
+}
+
+impl poem_openapi::types::Example for Comment {
+    fn example() -> Self {
+        Comment {
+            comment: Some("requested by the order desk".into()),
+        }
+    }
+}

@@ -1,0 +1,109 @@
+//! BPMN messages: send one or an array (all or nothing), and an instance's open subscriptions.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use serde_json::{Map, Value};
+
+use super::apex::{
+    Answer, FlowsResult, RawJson, each, echo_all, element_failed, elements, optional_str,
+};
+use super::dto::SubscriptionItem;
+use super::paging::{Collection, Paging};
+use super::{BearerAuth, Tag};
+use crate::services::App;
+use crate::services::processes::{self, Message};
+
+/// One message of `PUT /v1/messages/:message_name` (or an array of them).
+#[derive(Object)]
+#[oai(skip_serializing_if_is_none, example)]
+pub struct MessageIn {
+    /// Correlation key name.
+    pub key: Option<String>,
+    /// Correlation value.
+    pub value: Option<String>,
+    /// Stored in the catch event's payload variable.
+    pub payload: Option<Value>,
+}
+
+fn message(item: &Map<String, Value>) -> FlowsResult<Message> {
+    Ok(Message {
+        key: optional_str(item, "key")?,
+        value: optional_str(item, "value")?,
+        payload: item.get("payload").filter(|p| !p.is_null()).cloned(),
+    })
+}
+
+pub struct MessagesApi {
+    pub app: Arc<App>,
+}
+
+#[OpenApi(tag = "Tag::Messages")]
+impl MessagesApi {
+    /// Open message subscriptions of an instance.
+    #[oai(path = "/v1/processes/:prcs_id/message_subscriptions", method = "get")]
+    async fn subscriptions(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        prcs_id: Path<i64>,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+    ) -> FlowsResult<Json<Collection<SubscriptionItem>>> {
+        let paging = Paging::new(limit.0, offset.0)?;
+        let p = processes::show(&self.app, prcs_id.0).await?;
+        let all = p
+            .instance
+            .subscriptions()
+            .iter()
+            .map(|s| SubscriptionItem {
+                name: s.message_name.clone(),
+                key: s.correlation_key.clone(),
+                value: s.correlation_value.clone(),
+            })
+            .collect();
+        Ok(Json(Collection::from_all(
+            all,
+            paging,
+            &self.app.public_url,
+            req,
+        )))
+    }
+
+    /// Send a message: one object or an array of `{key, value, payload}`, all or nothing. Each
+    /// must be awaited by an open subscription.
+    #[oai(path = "/v1/messages/:message_name", method = "put")]
+    async fn message(
+        &self,
+        _auth: BearerAuth,
+        message_name: Path<String>,
+        body: RawJson<MessageIn>,
+    ) -> FlowsResult<Json<Answer>> {
+        let (items, is_array) = elements(body.parse(true)?)?;
+        let messages = each(&items, is_array, message)?;
+        if let Err(failed) = processes::correlate(&self.app, &message_name.0, &messages).await {
+            return Err(match failed.index {
+                Some(index) => element_failed(&items, is_array, index, failed.error.into()),
+                None => failed.error.into(),
+            });
+        }
+        Ok(Answer::new(
+            "message processed",
+            None,
+            Some(echo_all(items)),
+        ))
+    }
+}
+
+impl poem_openapi::types::Example for MessageIn {
+    fn example() -> Self {
+        MessageIn {
+            key: Some("order_id".into()),
+            value: Some("A-1001".into()),
+            payload: Some(serde_json::json!({"paid": 1200})),
+        }
+    }
+}

@@ -1,0 +1,199 @@
+//! Steps (subflows): an instance's steps, one step, and the step actions. Every action names
+//! the step's current `step_key`; a stale key is refused.
+
+use std::sync::Arc;
+
+use poem::Request;
+use poem_openapi::param::{Path, Query};
+use poem_openapi::payload::Json;
+use poem_openapi::{Object, OpenApi};
+use serde_json::{Map, Value};
+
+use super::apex::{Answer, FlowsResult, RawJson, optional_str, required_str};
+use super::dto::{StepItem, step_item, step_links};
+use super::paging::{Collection, Paging};
+use super::{BearerAuth, Tag};
+use crate::Error;
+use crate::services::App;
+use crate::services::processes::{self, StepAction};
+
+/// The body of a step action.
+#[derive(Object)]
+#[oai(rename = "StepAction", skip_serializing_if_is_none, example)]
+pub struct StepActionBody {
+    /// The step's current key (from `GET /v1/steps/:sbfl_id`).
+    pub step_key: String,
+    /// `reserve`: who reserves the step.
+    pub reservation: Option<String>,
+    /// `reschedule_timer`: fire now.
+    pub is_immediate: Option<bool>,
+    /// `reschedule_timer`: RFC 3339.
+    pub new_timestamp: Option<String>,
+    pub comment: Option<String>,
+}
+
+pub struct StepsApi {
+    pub app: Arc<App>,
+}
+
+impl StepsApi {
+    /// Reads the body once, takes the action's own fields from it, then applies the action.
+    async fn act(
+        &self,
+        sbfl_id: i64,
+        body: &RawJson<StepActionBody>,
+        action: impl FnOnce(&Map<String, Value>) -> FlowsResult<StepAction>,
+    ) -> FlowsResult<Json<Answer>> {
+        let item = body.object(true)?;
+        let step_key = required_str(&item, "step_key")?;
+        let action = action(&item)?;
+        processes::act_on_step(&self.app, sbfl_id, step_key, action).await?;
+        Ok(Answer::new(
+            "step updated",
+            Some(step_links(&self.app.public_url, sbfl_id)),
+            None,
+        ))
+    }
+}
+
+#[OpenApi(tag = "Tag::Steps")]
+impl StepsApi {
+    /// The steps (subflows) of an instance.
+    #[oai(path = "/v1/processes/:prcs_id/steps", method = "get")]
+    async fn steps(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        prcs_id: Path<i64>,
+        limit: Query<Option<u64>>,
+        offset: Query<Option<u64>>,
+    ) -> FlowsResult<Json<Collection<StepItem>>> {
+        let paging = Paging::new(limit.0, offset.0)?;
+        let p = processes::show(&self.app, prcs_id.0).await?;
+        let base = &self.app.public_url;
+        let all = p
+            .instance
+            .subflows()
+            .iter()
+            .map(|s| step_item(base, &p, s))
+            .collect();
+        Ok(Json(Collection::from_all(all, paging, base, req)))
+    }
+
+    /// One step.
+    #[oai(path = "/v1/steps/:sbfl_id", method = "get")]
+    async fn step(
+        &self,
+        _auth: BearerAuth,
+        req: &Request,
+        sbfl_id: Path<i64>,
+    ) -> FlowsResult<Json<Collection<StepItem>>> {
+        let (p, local) = processes::step(&self.app, sbfl_id.0).await?;
+        let subflow = p
+            .instance
+            .subflow(local)
+            .ok_or_else(|| Error::not_found("Item not found"))?;
+        let base = &self.app.public_url;
+        Ok(Json(Collection::one(
+            step_item(base, &p, subflow),
+            base,
+            req,
+        )))
+    }
+
+    /// Mark a waiting task as started.
+    #[oai(path = "/v1/steps/:sbfl_id/start", method = "put")]
+    async fn start_step(
+        &self,
+        _auth: BearerAuth,
+        sbfl_id: Path<i64>,
+        body: RawJson<StepActionBody>,
+    ) -> FlowsResult<Json<Answer>> {
+        self.act(sbfl_id.0, &body, |_| Ok(StepAction::Start)).await
+    }
+
+    /// Reserve a step for someone (`reservation`).
+    #[oai(path = "/v1/steps/:sbfl_id/reserve", method = "put")]
+    async fn reserve(
+        &self,
+        _auth: BearerAuth,
+        sbfl_id: Path<i64>,
+        body: RawJson<StepActionBody>,
+    ) -> FlowsResult<Json<Answer>> {
+        self.act(sbfl_id.0, &body, |item| {
+            Ok(StepAction::Reserve {
+                reservation: required_str(item, "reservation")?.to_owned(),
+            })
+        })
+        .await
+    }
+
+    /// Release a reservation.
+    #[oai(path = "/v1/steps/:sbfl_id/release", method = "put")]
+    async fn release(
+        &self,
+        _auth: BearerAuth,
+        sbfl_id: Path<i64>,
+        body: RawJson<StepActionBody>,
+    ) -> FlowsResult<Json<Answer>> {
+        self.act(sbfl_id.0, &body, |_| Ok(StepAction::Release))
+            .await
+    }
+
+    /// Complete a step; the token moves on to its next wait.
+    #[oai(path = "/v1/steps/:sbfl_id/complete", method = "put")]
+    async fn complete(
+        &self,
+        _auth: BearerAuth,
+        sbfl_id: Path<i64>,
+        body: RawJson<StepActionBody>,
+    ) -> FlowsResult<Json<Answer>> {
+        self.act(sbfl_id.0, &body, |_| Ok(StepAction::Complete))
+            .await
+    }
+
+    /// Retry a step in error (e.g. after setting the variable a gateway needed).
+    #[oai(path = "/v1/steps/:sbfl_id/restart", method = "put")]
+    async fn restart(
+        &self,
+        _auth: BearerAuth,
+        sbfl_id: Path<i64>,
+        body: RawJson<StepActionBody>,
+    ) -> FlowsResult<Json<Answer>> {
+        self.act(sbfl_id.0, &body, |_| Ok(StepAction::Restart))
+            .await
+    }
+
+    /// Fire a waiting timer now (`is_immediate`) or move it (`new_timestamp`).
+    #[oai(path = "/v1/steps/:sbfl_id/reschedule_timer", method = "put")]
+    async fn reschedule_timer(
+        &self,
+        _auth: BearerAuth,
+        sbfl_id: Path<i64>,
+        body: RawJson<StepActionBody>,
+    ) -> FlowsResult<Json<Answer>> {
+        self.act(sbfl_id.0, &body, |item| {
+            Ok(StepAction::RescheduleTimer {
+                is_immediate: item
+                    .get("is_immediate")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                new_timestamp: optional_str(item, "new_timestamp")?,
+            })
+        })
+        .await
+    }
+}
+
+impl poem_openapi::types::Example for StepActionBody {
+    /// One example for every step action: each reads the fields it needs.
+    fn example() -> Self {
+        StepActionBody {
+            step_key: "Zm9vYmFyYmF6cXV4".into(),
+            reservation: Some("alice".into()),
+            is_immediate: Some(true),
+            new_timestamp: None,
+            comment: None,
+        }
+    }
+}

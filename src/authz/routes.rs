@@ -1,0 +1,288 @@
+//! The route templates the API serves, taken from the same operation metadata the router is
+//! built from, so the gate knows every route the router knows. A request path is matched to its
+//! template here exactly as poem's router matches it (literal segments before parameters at each
+//! position; a parameter takes one segment, which may be empty; no trailing-slash folding), and
+//! the casbin decision is then looked up by (template, method).
+
+use poem::http::Method;
+use poem_openapi::registry::MetaApi;
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Segment {
+    Literal(String),
+    Param,
+}
+
+/// One route: its template in casbin's keyMatch2 form (`/v1/processes/:prcs_id`) and methods.
+#[derive(Clone, Debug)]
+pub struct Route {
+    pub template: String,
+    segments: Vec<Segment>,
+    pub methods: Vec<Method>,
+}
+
+impl Route {
+    /// The method whose decision applies: `HEAD` is decided as `GET` (the router answers it
+    /// with the GET handler); `None` when no handler serves the method.
+    pub fn decided_as<'m>(&self, method: &'m Method) -> Option<&'m Method> {
+        if self.methods.contains(method) {
+            Some(method)
+        } else if *method == Method::HEAD && self.methods.contains(&Method::GET) {
+            Some(&Method::GET)
+        } else {
+            None
+        }
+    }
+}
+
+/// Index of a route in the table.
+pub type RouteId = usize;
+
+#[derive(Clone, Debug, Default)]
+pub struct RouteTable {
+    routes: Vec<Route>,
+    /// Templates without parameters, found by one hash lookup.
+    literal: hashbrown::HashMap<String, RouteId>,
+}
+
+impl RouteTable {
+    /// The routes under `prefix` (`/v1/`) found in the API metadata.
+    pub fn from_meta(apis: &[MetaApi], prefix: &str) -> RouteTable {
+        let mut routes: Vec<Route> = Vec::new();
+        for path in apis.iter().flat_map(|api| &api.paths) {
+            if !path.path.starts_with(prefix) {
+                continue;
+            }
+            let template = openapi_to_keymatch(&path.path);
+            let methods = path.operations.iter().map(|op| op.method.clone());
+            match routes.iter_mut().find(|r| r.template == template) {
+                Some(route) => route.methods.extend(methods),
+                None => routes.push(Route {
+                    segments: split(&template),
+                    template,
+                    methods: methods.collect(),
+                }),
+            }
+        }
+        // The router prefers a literal segment over a parameter at the first position where
+        // two templates differ; the first template that matches in this order is its choice.
+        routes.sort_by_key(|route| std::cmp::Reverse(specificity(route)));
+        let literal = routes
+            .iter()
+            .enumerate()
+            .filter(|(_, route)| !route.segments.contains(&Segment::Param))
+            .map(|(id, route)| (route.template.clone(), id))
+            .collect();
+        RouteTable { routes, literal }
+    }
+
+    pub fn routes(&self) -> &[Route] {
+        &self.routes
+    }
+
+    pub fn route(&self, id: RouteId) -> &Route {
+        &self.routes[id]
+    }
+
+    /// The template the router sends a concrete path to, if any.
+    pub fn find(&self, path: &str) -> Option<RouteId> {
+        if let Some(id) = self.literal.get(path) {
+            return Some(*id);
+        }
+        if !path.starts_with('/') {
+            return None;
+        }
+        self.routes.iter().position(|route| {
+            let mut parts = path.split('/').skip(1);
+            let last = route.segments.len().saturating_sub(1);
+            // A parameter takes any segment, even an empty one, except an empty last segment:
+            // there the router has run out of path before it tries parameters.
+            route
+                .segments
+                .iter()
+                .enumerate()
+                .all(|(at, segment)| match (segment, parts.next()) {
+                    (Segment::Literal(lit), Some(part)) => lit == part,
+                    (Segment::Param, Some(part)) => at < last || !part.is_empty(),
+                    (_, None) => false,
+                })
+                && parts.next().is_none()
+        })
+    }
+}
+
+fn specificity(route: &Route) -> Vec<bool> {
+    route
+        .segments
+        .iter()
+        .map(|s| matches!(s, Segment::Literal(_)))
+        .collect()
+}
+
+fn split(template: &str) -> Vec<Segment> {
+    template
+        .split('/')
+        .skip(1)
+        .map(|part| match part.strip_prefix(':') {
+            Some(_) => Segment::Param,
+            None => Segment::Literal(part.to_owned()),
+        })
+        .collect()
+}
+
+/// `/v1/processes/{prcs_id}` → `/v1/processes/:prcs_id`.
+fn openapi_to_keymatch(path: &str) -> String {
+    path.split('/')
+        .map(
+            |part| match part.strip_prefix('{').and_then(|p| p.strip_suffix('}')) {
+                Some(name) => format!(":{name}"),
+                None => part.to_owned(),
+            },
+        )
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A route table from (OpenAPI path, method) pairs, for tests.
+#[cfg(test)]
+pub(crate) fn table_of(paths: &[(&str, Method)]) -> RouteTable {
+    use poem_openapi::registry::{MetaOperation, MetaPath, MetaResponses};
+    let paths = paths
+        .iter()
+        .map(|(path, method)| MetaPath {
+            path: (*path).to_owned(),
+            operations: vec![MetaOperation {
+                method: method.clone(),
+                tags: vec![],
+                summary: None,
+                description: None,
+                external_docs: None,
+                params: vec![],
+                request: None,
+                responses: MetaResponses { responses: vec![] },
+                deprecated: false,
+                security: vec![],
+                operation_id: None,
+                code_samples: vec![],
+            }],
+        })
+        .collect();
+    RouteTable::from_meta(&[MetaApi { paths }], "/v1/")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use poem::{Endpoint, Route as Router};
+
+    const TEMPLATES: &[&str] = &[
+        "/v1/steps/{sbfl_id}",
+        "/v1/steps/{sbfl_id}/complete",
+        "/v1/utils/{x}",
+        "/v1/utils/ping",
+        "/v1/admin/clients",
+        "/v1/admin/clients/{client_id}",
+        "/v1/admin/clients/{client_id}/secret",
+        "/v1/admin/{thing}/secret",
+        "/v1/processes/{prcs_id}/steps",
+        "/v1/{any}/{prcs_id}/steps",
+    ];
+
+    fn table() -> RouteTable {
+        let pairs: Vec<(&str, Method)> = TEMPLATES.iter().map(|t| (*t, Method::GET)).collect();
+        table_of(&pairs)
+    }
+
+    fn template(table: &RouteTable, path: &str) -> Option<String> {
+        table.find(path).map(|id| table.route(id).template.clone())
+    }
+
+    #[test]
+    fn literal_segments_win_where_templates_overlap() {
+        let table = table();
+        let t = |path| template(&table, path);
+        assert_eq!(t("/v1/steps/12").as_deref(), Some("/v1/steps/:sbfl_id"));
+        assert_eq!(
+            t("/v1/steps/12/complete").as_deref(),
+            Some("/v1/steps/:sbfl_id/complete")
+        );
+        assert_eq!(t("/v1/utils/ping").as_deref(), Some("/v1/utils/ping"));
+        assert_eq!(t("/v1/utils/other").as_deref(), Some("/v1/utils/:x"));
+        assert_eq!(
+            t("/v1/admin/clients/7/secret").as_deref(),
+            Some("/v1/admin/clients/:client_id/secret")
+        );
+        assert_eq!(
+            t("/v1/admin/keys/secret").as_deref(),
+            Some("/v1/admin/:thing/secret")
+        );
+        assert_eq!(
+            t("/v1/processes/1/steps").as_deref(),
+            Some("/v1/processes/:prcs_id/steps")
+        );
+        assert_eq!(
+            t("/v1/other/1/steps").as_deref(),
+            Some("/v1/:any/:prcs_id/steps")
+        );
+        assert_eq!(t("/v1/steps"), None);
+        assert_eq!(t("/v1/steps/1/complete/x"), None);
+        assert_eq!(t("/health/live"), None, "outside the prefix");
+    }
+
+    #[test]
+    fn empty_segments_are_parameters_as_the_router_has_them() {
+        let table = table();
+        assert_eq!(
+            template(&table, "/v1/admin/clients//secret").as_deref(),
+            Some("/v1/admin/clients/:client_id/secret")
+        );
+        assert_eq!(
+            template(&table, "/v1/steps//complete").as_deref(),
+            Some("/v1/steps/:sbfl_id/complete")
+        );
+    }
+
+    /// The gate's matching agrees with poem's router for every path variant below, built the
+    /// way the server nests the API.
+    #[tokio::test]
+    async fn agrees_with_poems_router() {
+        let table = table();
+        let mut inner = Router::new();
+        for t in TEMPLATES {
+            let template = openapi_to_keymatch(t);
+            let answer = template.clone();
+            let endpoint = poem::endpoint::make_sync(move |_| answer.clone());
+            inner = inner.at(template, poem::get(endpoint));
+        }
+        let router = Router::new().nest("/", inner);
+        let mut paths: Vec<String> = Vec::new();
+        for t in TEMPLATES {
+            let concrete = openapi_to_keymatch(t).replace(":sbfl_id", "5");
+            for variant in [
+                concrete.clone(),
+                format!("{concrete}/"),
+                concrete.replace(":client_id", ""),
+                concrete.replace(":client_id", "a%2Fb"),
+                concrete.replace("/:", "//:"),
+                concrete.replacen("/v1/", "/v1//", 1),
+                concrete.replace(":prcs_id", "").replace(":any", ""),
+                concrete.replace(":x", "").replace(":thing", "x"),
+                format!("{concrete}/extra"),
+                concrete.to_uppercase(),
+            ] {
+                paths.push(variant);
+            }
+        }
+        for path in paths {
+            let response = router
+                .call(poem::Request::builder().uri_str(&path).finish())
+                .await;
+            let routed = match response {
+                Ok(response) => Some(response.into_body().into_string().await.unwrap()),
+                Err(_) => None,
+            };
+            let gated = template(&table, &path);
+            assert_eq!(gated, routed, "{path}");
+        }
+    }
+}

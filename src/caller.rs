@@ -1,0 +1,88 @@
+//! Who is calling: the subject of a verified token, and the actor an audit row names. Shared by
+//! the gate (which makes a [`Caller`]), the HTTP handlers and the services (which audit).
+
+use std::fmt;
+
+use crate::roles::RoleSet;
+use crate::scope::ScopeSet;
+
+/// Whom a token speaks for.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// The client itself (`client_credentials`).
+    Client,
+    /// A person, through the client (authorization code and refresh tokens). `sub` is the
+    /// person's stable id.
+    Person { sub: String },
+}
+
+/// The caller of a gated request, after the gate checked its token.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub client_id: String,
+    pub subject: Subject,
+    /// The token's id, for revocation.
+    pub jti: String,
+    /// Expiry of the token (Unix seconds).
+    pub exp: i64,
+    /// What the token was issued for.
+    pub scopes: ScopeSet,
+    /// Roles in force: those the token carries that the client (and the person) still hold.
+    pub roles: RoleSet,
+}
+
+impl Caller {
+    /// The `sub` claim: the person for delegated tokens, the client otherwise.
+    pub fn sub(&self) -> &str {
+        match &self.subject {
+            Subject::Client => &self.client_id,
+            Subject::Person { sub } => sub,
+        }
+    }
+
+    pub fn person(&self) -> Option<&str> {
+        match &self.subject {
+            Subject::Client => None,
+            Subject::Person { sub } => Some(sub),
+        }
+    }
+
+    /// The actor that audit rows name for this caller.
+    pub fn actor(&self) -> Actor {
+        match &self.subject {
+            Subject::Client => Actor::client(&self.client_id),
+            Subject::Person { sub } => Actor(format!("user:{sub} via client:{}", self.client_id)),
+        }
+    }
+}
+
+/// Who acts, as the audit log names them: a client (through the API), a person, an operator
+/// (through the CLI) or the system.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Actor(pub String);
+
+impl Actor {
+    pub fn client(client_id: &str) -> Actor {
+        Actor(format!("client:{client_id}"))
+    }
+
+    pub fn person(username: &str) -> Actor {
+        Actor(format!("user:{username}"))
+    }
+
+    /// The operator at the command line.
+    pub fn cli() -> Actor {
+        let user = std::env::var("USER").unwrap_or_else(|_| "unknown".into());
+        Actor(format!("cli:{user}"))
+    }
+
+    pub fn system() -> Actor {
+        Actor("system".into())
+    }
+}
+
+impl fmt::Display for Actor {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}

@@ -1,0 +1,170 @@
+//! The `flowgate` command line: the server, and the management tasks, which call the same
+//! services as the admin API (running instances pick the changes up within two seconds).
+
+mod clients;
+mod manage;
+
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Parser, Subcommand};
+
+use crate::authz::RouteTable;
+use crate::config::{Config, Overrides};
+use crate::services::App;
+use crate::services::setup::{self, Bootstrap};
+use crate::{Error, Result, http, telemetry};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "flowgate",
+    version,
+    about = "Role-based API gateway and OAuth 2.0 server for process APIs"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    overrides: Overrides,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the server (the default; `--listen` and `--public-url` apply to both).
+    Serve,
+    /// Apply migrations and seed an empty database, then exit.
+    Migrate,
+    /// Manage OAuth clients.
+    #[command(subcommand)]
+    Clients(clients::ClientsCommand),
+    /// Manage the casbin policy.
+    #[command(subcommand)]
+    Policy(manage::PolicyCommand),
+    /// Manage signing keys.
+    #[command(subcommand)]
+    Keys(manage::KeysCommand),
+    /// Manage BPMN diagrams.
+    #[command(subcommand)]
+    Diagrams(manage::DiagramsCommand),
+    /// Write the Postman collection and environment generated from the OpenAPI document.
+    Postman {
+        #[arg(long, default_value = "postman")]
+        out: std::path::PathBuf,
+    },
+    /// Print the OpenAPI document (no database or server needed).
+    Openapi {
+        /// YAML instead of JSON.
+        #[arg(long)]
+        yaml: bool,
+        /// The server URL the document names.
+        #[arg(long, default_value = crate::api::DEFAULT_SERVER_URL)]
+        server_url: String,
+    },
+}
+
+/// Entry point of the binary.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(err) => {
+            eprintln!("error: cannot start the runtime: {err}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> Result<()> {
+    match &cli.command {
+        Some(Command::Openapi { yaml, server_url }) => {
+            use std::io::Write;
+            // A closed pipe (`| head`) is not an error worth a panic.
+            let _ = writeln!(
+                std::io::stdout(),
+                "{}",
+                crate::api::document(*yaml, server_url)
+            );
+            return Ok(());
+        }
+        Some(Command::Postman { out }) => return write_postman(out),
+        _ => {}
+    }
+    let config = Config::load(&cli.overrides)?;
+    telemetry::init(config.log_format);
+    match cli.command.unwrap_or(Command::Serve) {
+        Command::Serve => serve(config).await,
+        Command::Migrate => {
+            open(&config).await?;
+            println!("database is up to date");
+            Ok(())
+        }
+        Command::Clients(command) => clients::run(&*open(&config).await?, command).await,
+        Command::Policy(command) => manage::policy(&*open(&config).await?, command).await,
+        Command::Keys(command) => manage::keys(&*open(&config).await?, command).await,
+        Command::Diagrams(command) => manage::diagrams(&*open(&config).await?, command).await,
+        Command::Openapi { .. } | Command::Postman { .. } => Ok(()),
+    }
+}
+
+fn write_postman(out: &std::path::Path) -> Result<()> {
+    let doc: serde_json::Value =
+        serde_json::from_str(&crate::api::document(false, crate::api::DEFAULT_SERVER_URL))
+            .map_err(Error::internal)?;
+    crate::postman::write(out, &doc)
+        .map_err(|e| Error::invalid(format!("cannot write {}: {e}", out.display())))?;
+    println!(
+        "wrote {} and {} in {}",
+        crate::postman::COLLECTION_FILE,
+        crate::postman::ENVIRONMENT_FILE,
+        out.display()
+    );
+    Ok(())
+}
+
+/// Binds first, so that a start that cannot serve never seeds; prints the bootstrap
+/// credentials as soon as the seeding transaction has committed.
+async fn serve(config: Config) -> Result<()> {
+    let acceptor = http::bind(&config.listen).await?;
+    let (db, bootstrap) = setup::open(&config).await?;
+    print_bootstrap(bootstrap.as_ref());
+    let running = http::serve(config, acceptor, db, None).await?;
+    running.wait_for_signal().await;
+    Ok(())
+}
+
+/// The one time the bootstrap secret is shown: on standard output, never in the log.
+fn print_bootstrap(bootstrap: Option<&Bootstrap>) {
+    if let Some(b) = bootstrap {
+        println!(
+            "Created the bootstrap admin client (all four roles). Its secret is shown only now:"
+        );
+        println!("  client_id:     {}", b.client_id);
+        println!("  client_secret: {}", b.client_secret);
+        println!(
+            "If it is lost: flowgate clients rotate-secret {} prints a new one.",
+            b.client_id
+        );
+    }
+}
+
+/// Opens (migrating and, on a new database, seeding: whichever command comes first prints the
+/// bootstrap credentials) and gives the services to work with.
+async fn open(config: &Config) -> Result<Arc<App>> {
+    let (db, bootstrap) = setup::open(config).await?;
+    print_bootstrap(bootstrap.as_ref());
+    let public_url = config
+        .public_url
+        .clone()
+        .unwrap_or_else(|| format!("http://{}", config.listen));
+    App::new(config.clone(), db, public_url, RouteTable::default()).await
+}

@@ -1,0 +1,179 @@
+//! The HTTP surface, outermost first: request log and id → panic catcher → framework-error
+//! answers → body limit → the gate → the API, the documents and the pages. Also starting and
+//! stopping the server, and the timer scheduler that runs beside it.
+
+mod body_limit;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
+use poem::middleware::CatchPanic;
+use poem::{Endpoint, EndpointExt, Response, Server};
+use poem_openapi::OpenApi;
+use tokio::sync::watch;
+
+use crate::answers::framework::{self, PanicAnswer};
+use crate::api::{self, Services};
+use crate::authz::RouteTable;
+use crate::config::Config;
+use crate::gate::Gate;
+use crate::services::setup::{self, Bootstrap};
+use crate::services::{self, App};
+use crate::telemetry::RequestLog;
+use crate::{Error, Result};
+
+use body_limit::BodyLimit;
+
+/// A server running in this process.
+pub struct Running {
+    pub addr: SocketAddr,
+    pub app: Arc<App>,
+    /// The bootstrap admin's credentials, if this start seeded the database.
+    pub bootstrap: Option<Bootstrap>,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+impl Running {
+    pub fn base_url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Stops accepting, lets in-flight requests finish (up to 10 s), then writes everything
+    /// into the database file.
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+        services::setup::close(&self.app).await;
+    }
+
+    /// Runs until SIGINT or SIGTERM.
+    pub async fn wait_for_signal(self) {
+        shutdown_signal().await;
+        tracing::info!("shutting down");
+        self.stop().await;
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+                Ok(term) => term,
+                Err(_) => return std::future::pending().await,
+            };
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Binds `listen` (port 0 picks a free port).
+pub async fn bind(listen: &str) -> Result<TcpAcceptor> {
+    TcpListener::bind(listen.to_owned())
+        .into_acceptor()
+        .await
+        .map_err(|e| Error::attribute("listen", format!("cannot listen on {listen}: {e}")))
+}
+
+/// Binds, then opens the database (migrating and, on a new one, seeding), then serves. The
+/// address is bound first so that a start that cannot serve never seeds.
+pub async fn start(config: Config, listen: &str) -> Result<Running> {
+    let acceptor = bind(listen).await?;
+    let (db, bootstrap) = setup::open(&config).await?;
+    serve(config, acceptor, db, bootstrap).await
+}
+
+/// Serves on a bound listener over an opened database.
+pub async fn serve(
+    config: Config,
+    acceptor: TcpAcceptor,
+    db: sea_orm::DatabaseConnection,
+    bootstrap: Option<Bootstrap>,
+) -> Result<Running> {
+    let addr = acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr().copied())
+        .ok_or_else(|| Error::internal("the listener has no address"))?;
+    let public_url = config.public_url(addr);
+    let routes = RouteTable::from_meta(&Services::meta(), "/v1/");
+    let app = App::new(config, db, public_url, routes).await?;
+    let (stop, stopped) = watch::channel(false);
+    app.spawn_sync(stopped.clone());
+    spawn_timer_scheduler(Arc::clone(&app), stopped.clone());
+    let endpoint = endpoint(&app);
+    let mut signal = stopped;
+    let task = tokio::spawn(async move {
+        Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(
+                endpoint,
+                async move {
+                    let _ = signal.changed().await;
+                },
+                Some(Duration::from_secs(10)),
+            )
+            .await
+    });
+    tracing::info!(%addr, public_url = %app.public_url, "flowgate listening");
+    Ok(Running {
+        addr,
+        app,
+        bootstrap,
+        stop,
+        task,
+    })
+}
+
+/// Fires due BPMN timers every second.
+fn spawn_timer_scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(Duration::from_secs(1));
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                _ = stop.changed() => break,
+            }
+            if let Err(err) = services::processes::fire_due_timers(&app).await {
+                tracing::warn!(error = %err, "could not look for due timers");
+            }
+        }
+    });
+}
+
+const STYLESHEET: &str = include_str!("../../static/flowgate.css");
+
+/// The whole HTTP application.
+pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
+    let api = api::openapi(api::services(app), &app.public_url);
+    let max_body = app.config.max_body_bytes;
+    let routes = poem::Route::new()
+        .at("/openapi.json", api.spec_endpoint())
+        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .nest("/docs", api.swagger_ui())
+        .at(
+            "/assets/flowgate.css",
+            poem::endpoint::make_sync(|_| {
+                Response::builder()
+                    .content_type("text/css; charset=utf-8")
+                    .header("cache-control", "public, max-age=3600")
+                    .body(STYLESHEET)
+            }),
+        )
+        .nest("/", api);
+    let gated = Gate::new(routes, Arc::clone(app));
+    let limited = BodyLimit::new(gated, max_body);
+    RequestLog(
+        limited
+            .catch_all_error(|err: poem::Error| async move { framework::answer(err) })
+            .with(CatchPanic::new().with_handler(PanicAnswer)),
+    )
+}

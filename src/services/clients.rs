@@ -1,0 +1,345 @@
+//! OAuth clients: create, list, show, update, enable/disable, delete, rotate the secret, grant
+//! and revoke roles. Every change is one transaction with its audit row, and is visible on this
+//! instance when the function returns (on the others within two seconds).
+
+use serde::Serialize;
+
+use super::App;
+use super::audit::commit_change;
+use super::paging::Paging;
+use crate::caller::Actor;
+use crate::oauth::secret;
+use crate::roles::RoleSet;
+use crate::store::clients::ClientRow;
+use crate::{Error, Result, now, store};
+
+/// What an admin gives to create a client.
+#[derive(Clone, Debug, Default)]
+pub struct NewClient {
+    pub name: String,
+    pub description: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub support_email: Option<String>,
+    pub support_uri: Option<String>,
+    pub owner: Option<String>,
+    pub roles: RoleSet,
+    /// Public clients have no secret (authorization code + PKCE only).
+    pub public: bool,
+}
+
+/// A change to a client's descriptive fields; `None` leaves a field as it is.
+#[derive(Clone, Debug, Default)]
+pub struct ClientUpdate {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub redirect_uris: Option<Vec<String>>,
+    pub support_email: Option<String>,
+    pub support_uri: Option<String>,
+    pub owner: Option<String>,
+}
+
+/// A client as shown to admins (never the secret or its hash).
+#[derive(Clone, Debug, Serialize)]
+pub struct ClientView {
+    pub client_id: String,
+    pub name: String,
+    pub description: Option<String>,
+    pub redirect_uris: Vec<String>,
+    pub support_email: Option<String>,
+    pub support_uri: Option<String>,
+    pub owner: Option<String>,
+    pub confidential: bool,
+    pub enabled: bool,
+    pub roles: Vec<String>,
+    pub created_at: i64,
+    pub updated_at: i64,
+}
+
+impl From<ClientRow> for ClientView {
+    fn from(row: ClientRow) -> Self {
+        ClientView {
+            confidential: row.secret_hash.is_some(),
+            client_id: row.client_id,
+            name: row.name,
+            description: row.description,
+            redirect_uris: row.redirect_uris,
+            support_email: row.support_email,
+            support_uri: row.support_uri,
+            owner: row.owner,
+            enabled: row.enabled,
+            roles: row.roles.names(),
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        }
+    }
+}
+
+/// A new client and, for confidential clients, its secret (shown exactly once).
+#[derive(Clone, Debug)]
+pub struct Created {
+    pub client: ClientView,
+    pub secret: Option<String>,
+}
+
+/// Role names as an admin gives them (`Read`, `write`, …).
+pub fn parse_roles(names: &str) -> Result<RoleSet> {
+    RoleSet::parse_list(names).map_err(|bad| {
+        Error::attribute(
+            "roles",
+            format!("unknown role {bad:?} (Read, Write, Messages, Admin)"),
+        )
+    })
+}
+
+fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
+    if value.trim().is_empty() {
+        return Err(Error::attribute(
+            field,
+            format!("{field} must not be empty"),
+        ));
+    }
+    if value.chars().count() > max || value.chars().any(char::is_control) {
+        return Err(Error::attribute(
+            field,
+            format!("{field} must be at most {max} printable characters"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_optional(field: &str, value: &Option<String>, max: usize) -> Result<()> {
+    match value {
+        Some(v) => check_text(field, v, max),
+        None => Ok(()),
+    }
+}
+
+/// Longest description: room for a developer app's 511 words.
+const MAX_DESCRIPTION: usize = 5000;
+
+fn check_redirect_uris(uris: &[String]) -> Result<()> {
+    for uri in uris {
+        let parsed = url::Url::parse(uri).map_err(|_| {
+            Error::attribute(
+                "redirect_uris",
+                format!("redirect URI {uri:?} is not an absolute URL"),
+            )
+        })?;
+        if parsed.fragment().is_some() {
+            return Err(Error::attribute(
+                "redirect_uris",
+                format!("redirect URI {uri:?} must not have a fragment"),
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_email(email: &str) -> Result<()> {
+    check_text("support_email", email, 254)?;
+    match email.split_once('@') {
+        Some((local, domain)) if !local.is_empty() && domain.contains('.') => Ok(()),
+        _ => Err(Error::attribute(
+            "support_email",
+            "support_email is not an e-mail address",
+        )),
+    }
+}
+
+impl NewClient {
+    fn validate(&self) -> Result<()> {
+        check_text("name", &self.name, 200)?;
+        check_redirect_uris(&self.redirect_uris)?;
+        if let Some(email) = &self.support_email {
+            check_email(email)?;
+        }
+        check_optional("description", &self.description, MAX_DESCRIPTION)?;
+        check_optional("support_uri", &self.support_uri, 500)?;
+        check_optional("owner", &self.owner, 500)
+    }
+}
+
+impl ClientUpdate {
+    fn validate(&self) -> Result<()> {
+        if let Some(name) = &self.name {
+            check_text("name", name, 200)?;
+        }
+        if let Some(uris) = &self.redirect_uris {
+            check_redirect_uris(uris)?;
+        }
+        if let Some(email) = &self.support_email {
+            check_email(email)?;
+        }
+        check_optional("description", &self.description, MAX_DESCRIPTION)?;
+        check_optional("support_uri", &self.support_uri, 500)?;
+        check_optional("owner", &self.owner, 500)
+    }
+}
+
+/// The row of a new client and its secret; for [`create`] and first-start seeding.
+pub(super) fn new_row(new: NewClient) -> Result<(ClientRow, Option<String>)> {
+    new.validate()?;
+    let secret = (!new.public).then(secret::random_token);
+    let at = now();
+    let row = ClientRow {
+        pk: 0,
+        client_id: uuid::Uuid::new_v4().to_string(),
+        name: new.name.trim().to_owned(),
+        description: new.description,
+        secret_hash: secret.as_deref().map(secret::hash),
+        redirect_uris: new.redirect_uris,
+        support_email: new.support_email,
+        support_uri: new.support_uri,
+        owner: new.owner,
+        enabled: true,
+        roles: new.roles,
+        created_at: at,
+        updated_at: at,
+    };
+    Ok((row, secret))
+}
+
+pub async fn create(app: &App, actor: &Actor, new: NewClient) -> Result<Created> {
+    let (row, secret) = new_row(new)?;
+    let txn = store::begin_write(&app.db).await?;
+    let row = store::clients::insert(&txn, row).await?;
+    commit_change(txn, actor, "client.create", &row.client_id, None).await?;
+    app.changed().await?;
+    Ok(Created {
+        client: row.into(),
+        secret,
+    })
+}
+
+/// One page of clients, oldest first, and the total.
+pub async fn list(app: &App, paging: Paging) -> Result<(Vec<ClientView>, u64)> {
+    let (rows, total) = store::clients::page(&app.db, paging.limit, paging.offset).await?;
+    Ok((rows.into_iter().map(ClientView::from).collect(), total))
+}
+
+pub async fn show(app: &App, client_id: &str) -> Result<ClientView> {
+    Ok(store::clients::get(&app.db, client_id).await?.into())
+}
+
+/// Reads the client, changes it, writes it back, audits; all in one transaction.
+async fn change(
+    app: &App,
+    actor: &Actor,
+    client_id: &str,
+    action: &str,
+    detail: Option<String>,
+    edit: impl FnOnce(&mut ClientRow) -> Result<()>,
+) -> Result<ClientView> {
+    let txn = store::begin_write(&app.db).await?;
+    let mut row = store::clients::get(&txn, client_id).await?;
+    edit(&mut row)?;
+    row.updated_at = now();
+    store::clients::save(&txn, &row).await?;
+    commit_change(txn, actor, action, client_id, detail).await?;
+    app.changed().await?;
+    Ok(row.into())
+}
+
+pub async fn update(
+    app: &App,
+    actor: &Actor,
+    client_id: &str,
+    update: ClientUpdate,
+) -> Result<ClientView> {
+    update.validate()?;
+    change(app, actor, client_id, "client.update", None, |row| {
+        if let Some(name) = update.name {
+            row.name = name.trim().to_owned();
+        }
+        if let Some(description) = update.description {
+            row.description = Some(description);
+        }
+        if let Some(uris) = update.redirect_uris {
+            row.redirect_uris = uris;
+        }
+        if let Some(email) = update.support_email {
+            row.support_email = Some(email);
+        }
+        if let Some(uri) = update.support_uri {
+            row.support_uri = Some(uri);
+        }
+        if let Some(owner) = update.owner {
+            row.owner = Some(owner);
+        }
+        Ok(())
+    })
+    .await
+}
+
+/// Enables or disables a client; a disabled client's tokens stop working at once.
+pub async fn set_enabled(
+    app: &App,
+    actor: &Actor,
+    client_id: &str,
+    enabled: bool,
+) -> Result<ClientView> {
+    let action = if enabled {
+        "client.enable"
+    } else {
+        "client.disable"
+    };
+    change(app, actor, client_id, action, None, |row| {
+        row.enabled = enabled;
+        Ok(())
+    })
+    .await
+}
+
+pub async fn delete(app: &App, actor: &Actor, client_id: &str) -> Result<()> {
+    let txn = store::begin_write(&app.db).await?;
+    let row = store::clients::get(&txn, client_id).await?;
+    store::clients::delete(&txn, &row).await?;
+    commit_change(txn, actor, "client.delete", client_id, None).await?;
+    app.changed().await
+}
+
+/// A new secret for a confidential client (shown once); the old one stops working at once.
+pub async fn rotate_secret(app: &App, actor: &Actor, client_id: &str) -> Result<Created> {
+    let secret = secret::random_token();
+    let hash = secret::hash(&secret);
+    let client = change(app, actor, client_id, "client.rotate_secret", None, |row| {
+        if row.secret_hash.is_none() {
+            return Err(Error::invalid("public clients have no secret"));
+        }
+        row.secret_hash = Some(hash);
+        Ok(())
+    })
+    .await?;
+    Ok(Created {
+        client,
+        secret: Some(secret),
+    })
+}
+
+/// Adds (`grant`) or removes roles; tokens already issued lose removed roles at once.
+pub async fn change_roles(
+    app: &App,
+    actor: &Actor,
+    client_id: &str,
+    roles: RoleSet,
+    grant: bool,
+) -> Result<ClientView> {
+    let action = if grant {
+        "client.grant"
+    } else {
+        "client.revoke"
+    };
+    let detail = Some(roles.names().join(","));
+    change(app, actor, client_id, action, detail, |row| {
+        row.roles = if grant {
+            row.roles.iter().chain(roles.iter()).collect()
+        } else {
+            row.roles
+                .iter()
+                .filter(|role| !roles.contains(*role))
+                .collect()
+        };
+        Ok(())
+    })
+    .await
+}

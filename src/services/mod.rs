@@ -1,0 +1,206 @@
+//! The use cases: one function per thing a caller can do (create a client, add a policy rule,
+//! rotate keys, import a diagram, move a process, issue a token, …). Each owns its
+//! transaction, its audit row, the change-counter bump other instances watch and making the
+//! change visible on this instance at once. The admin API, the pages and the CLI call these and
+//! nothing below them; the rules live here or in the engine, the rows in [`crate::store`].
+//!
+//! [`App`] is what the use cases run against: the database, the configuration and the
+//! in-memory [`View`] of what authorized requests need (clients, keys, revocations, policy
+//! decisions), reloaded on every change made here or, through the change counter (and
+//! LISTEN/NOTIFY on PostgreSQL), on another instance.
+
+pub mod audit;
+pub mod clients;
+pub mod diagrams;
+pub mod keys;
+pub mod paging;
+pub mod policy;
+pub mod processes;
+pub mod setup;
+pub mod tokens;
+mod view;
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::time::Duration;
+
+use arc_swap::ArcSwap;
+use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::{Mutex, watch};
+
+pub use view::View;
+
+use crate::authz::RouteTable;
+use crate::config::Config;
+use crate::{Result, store};
+
+pub struct App {
+    pub config: Config,
+    pub db: DatabaseConnection,
+    /// Base URL for links, without a trailing slash.
+    pub public_url: String,
+    /// `iss` (and `aud`) of our tokens.
+    pub issuer: String,
+    /// The routes the policy is decided for.
+    pub routes: RouteTable,
+    pub failures: audit::FailureLog,
+    /// Parsed diagrams and the engine's write lane.
+    pub runtime: processes::Runtime,
+    pub(crate) unknown_clients: tokens::UnknownClients,
+    view: ArcSwap<View>,
+    last_seen: AtomicI64,
+    reloading: Mutex<()>,
+}
+
+impl App {
+    /// The application over an open, migrated database.
+    pub async fn new(
+        config: Config,
+        db: DatabaseConnection,
+        public_url: String,
+        routes: RouteTable,
+    ) -> Result<Arc<App>> {
+        let issuer = config.issuer.clone().unwrap_or_else(|| public_url.clone());
+        let view = view::load(&db, &routes, None).await?;
+        Ok(Arc::new(App {
+            failures: audit::FailureLog::start(db.clone()),
+            runtime: processes::Runtime::default(),
+            unknown_clients: tokens::UnknownClients::default(),
+            last_seen: AtomicI64::new(view.version),
+            view: ArcSwap::from_pointee(view),
+            reloading: Mutex::new(()),
+            config,
+            db,
+            public_url,
+            issuer,
+            routes,
+        }))
+    }
+
+    /// An application with no database behind it, for building the OpenAPI document from the
+    /// code: it describes the routes but cannot serve them.
+    pub fn detached(public_url: &str) -> Arc<App> {
+        Arc::new(App {
+            failures: audit::FailureLog::detached(),
+            runtime: processes::Runtime::default(),
+            unknown_clients: tokens::UnknownClients::default(),
+            last_seen: AtomicI64::new(0),
+            view: ArcSwap::from_pointee(View::empty()),
+            reloading: Mutex::new(()),
+            config: Config::default(),
+            db: DatabaseConnection::default(),
+            public_url: public_url.to_owned(),
+            issuer: public_url.to_owned(),
+            routes: RouteTable::default(),
+        })
+    }
+
+    pub fn view(&self) -> arc_swap::Guard<Arc<View>> {
+        self.view.load()
+    }
+
+    /// Makes a change committed through this instance visible here at once.
+    pub async fn changed(&self) -> Result<()> {
+        let _one_at_a_time = self.reloading.lock().await;
+        let current = self.view.load_full();
+        let view = view::load(&self.db, &self.routes, Some(&current)).await?;
+        self.last_seen.store(view.version, Ordering::Release);
+        self.unknown_clients.clear();
+        self.view.store(Arc::new(view));
+        Ok(())
+    }
+
+    /// Reloads if another instance changed something since the last look.
+    pub async fn sync(&self) -> Result<bool> {
+        let version = store::change_version(&self.db).await?;
+        if version == self.last_seen.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        self.changed().await?;
+        Ok(true)
+    }
+
+    /// Keeps the view in step with other instances until `stop` changes: polls the change
+    /// counter, and on PostgreSQL also listens for their notifications (the poll stays as the
+    /// fallback when the listening connection drops).
+    pub fn spawn_sync(self: &Arc<Self>, stop: watch::Receiver<bool>) {
+        let every = Duration::from_millis(self.config.sync_interval_ms.max(50));
+        let app = Arc::clone(self);
+        let mut polling = stop.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(every);
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    _ = polling.changed() => break,
+                }
+                app.sync_logged().await;
+            }
+        });
+        if self.db.get_database_backend() == DbBackend::Postgres {
+            let app = Arc::clone(self);
+            tokio::spawn(async move { app.listen(stop).await });
+        }
+    }
+
+    async fn sync_logged(&self) {
+        match self.sync().await {
+            Ok(true) => tracing::debug!("picked up changes from another instance"),
+            Ok(false) => {}
+            Err(err) => tracing::warn!(error = %err, "could not check for changes"),
+        }
+    }
+
+    /// LISTEN for change notifications; reconnects after a pause when the connection drops.
+    async fn listen(&self, mut stop: watch::Receiver<bool>) {
+        use sea_orm::sqlx::postgres::PgListener;
+        loop {
+            let connected = async {
+                let mut listener = PgListener::connect(&self.config.database_url).await?;
+                listener.listen(store::CHANGES_CHANNEL).await?;
+                Ok::<_, sea_orm::sqlx::Error>(listener)
+            };
+            let mut listener = tokio::select! {
+                listener = connected => match listener {
+                    Ok(listener) => listener,
+                    Err(err) => {
+                        tracing::debug!(error = %err, "cannot listen for changes; polling only");
+                        tokio::select! {
+                            _ = tokio::time::sleep(Duration::from_secs(5)) => continue,
+                            _ = stop.changed() => return,
+                        }
+                    }
+                },
+                _ = stop.changed() => return,
+            };
+            loop {
+                tokio::select! {
+                    received = listener.recv() => match received {
+                        Ok(_) => self.sync_logged().await,
+                        Err(err) => {
+                            tracing::debug!(error = %err, "change listener dropped");
+                            break;
+                        }
+                    },
+                    _ = stop.changed() => return,
+                }
+            }
+        }
+    }
+
+    /// Token lifetimes and the issuer, for the token logic.
+    pub fn issuer_settings(&self, now: i64) -> crate::oauth::grants::Issuer<'_> {
+        crate::oauth::grants::Issuer {
+            issuer: &self.issuer,
+            audience: &self.issuer,
+            access_token_ttl: self.config.access_token_ttl,
+            now,
+        }
+    }
+}
+
+/// Whether the application can serve: the database answers.
+pub async fn ready(app: &App) -> Result<()> {
+    store::ping(&app.db).await
+}

@@ -1,0 +1,518 @@
+//! Process instances: create, read, delete, and every move the engine makes (start, reset,
+//! terminate, step actions, variables, messages, timers). Each move is one transaction: lock
+//! the row, load the instance, let the engine apply the operation, write the instance back with
+//! its query-side copies. Two concurrent moves of one step are serialised by the row lock
+//! (PostgreSQL) or the write lock (SQLite): one wins, the other meets the new step key.
+
+use chrono::{DateTime, Utc};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use tokio::sync::Mutex;
+
+use super::App;
+use super::audit;
+use super::diagrams::DiagramCache;
+use super::paging::Paging;
+use crate::caller::Actor;
+use crate::engine::{Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
+use crate::store::processes::{NewProcess, OpenSubscription, ProcessRow, SavedState};
+use crate::{Error, Result, now, store};
+
+pub const STATUSES: &[&str] = &["created", "running", "completed", "terminated", "error"];
+
+/// A process instance as the API shows it.
+#[derive(Clone, Debug)]
+pub struct ProcessView {
+    pub prcs_id: i64,
+    pub dgrm_id: i64,
+    pub name: String,
+    pub status: String,
+    pub business_ref: Option<String>,
+    pub init_ts: i64,
+    pub init_by: String,
+    pub instance: Instance,
+    /// Global step id of each engine subflow id.
+    pub step_ids: Vec<(SubflowId, i64)>,
+}
+
+impl ProcessView {
+    pub fn step_id(&self, local: SubflowId) -> Option<i64> {
+        self.step_ids
+            .iter()
+            .find(|(l, _)| *l == local)
+            .map(|(_, global)| *global)
+    }
+}
+
+/// What running instances needs besides the database: parsed diagrams, and one lane for
+/// engine writes. SQLite has a single writer; when several connections queue for it, its
+/// busy handler sleeps in growing steps and throughput collapses, so writers queue here.
+#[derive(Default)]
+pub struct Runtime {
+    pub diagrams: DiagramCache,
+    writes: Mutex<()>,
+}
+
+impl Runtime {
+    async fn write_lane(&self, db: &DatabaseConnection) -> Option<tokio::sync::MutexGuard<'_, ()>> {
+        match db.get_database_backend() {
+            DbBackend::Sqlite => Some(self.writes.lock().await),
+            _ => None,
+        }
+    }
+}
+
+/// A call that takes several elements failed, because of the element at `index` or (`None`)
+/// as a whole; nothing was applied.
+#[derive(Debug)]
+pub struct ElementFailed {
+    pub index: Option<usize>,
+    pub error: Error,
+}
+
+impl ElementFailed {
+    fn at(index: usize) -> impl Fn(Error) -> ElementFailed {
+        move |error| ElementFailed {
+            index: Some(index),
+            error,
+        }
+    }
+
+    fn whole(error: Error) -> ElementFailed {
+        ElementFailed { index: None, error }
+    }
+}
+
+fn item_not_found() -> Error {
+    Error::not_found("Item not found")
+}
+
+fn refused(err: EngineError) -> Error {
+    Error::Conflict(err.to_string())
+}
+
+/// A fresh step key: random, so a stale view can never guess the next one.
+fn step_key() -> String {
+    crate::oauth::secret::random_token()[..16].to_owned()
+}
+
+fn instance_of(row: &ProcessRow) -> Result<Instance> {
+    serde_json::from_str(&row.state)
+        .map_err(|e| Error::internal(format!("process {} state does not load: {e}", row.id)))
+}
+
+fn state_json(instance: &Instance) -> Result<String> {
+    serde_json::to_string(instance).map_err(Error::internal)
+}
+
+async fn view(db: &impl ConnectionTrait, row: ProcessRow) -> Result<ProcessView> {
+    let instance = instance_of(&row)?;
+    Ok(ProcessView {
+        step_ids: store::processes::step_ids(db, row.id).await?,
+        prcs_id: row.id,
+        dgrm_id: row.dgrm_id,
+        name: row.name,
+        status: row.status,
+        business_ref: row.business_ref,
+        init_ts: row.init_ts,
+        init_by: row.init_by,
+        instance,
+    })
+}
+
+/// What a new instance is given.
+#[derive(Clone, Debug, Default)]
+pub struct NewInstance {
+    pub name: Option<String>,
+    /// The version the caller expects the diagram to have.
+    pub version: Option<i64>,
+    /// Stored as the variable `BUSINESS_REF`.
+    pub business_ref: Option<String>,
+}
+
+/// Creates an instance (status `created`) of a released diagram, initiated by `init_by`.
+pub async fn create(
+    app: &App,
+    dgrm_id: i64,
+    new: NewInstance,
+    init_by: &str,
+) -> Result<ProcessView> {
+    let txn = store::begin_write(&app.db).await?;
+    let diagram = store::diagrams::find(&txn, dgrm_id)
+        .await?
+        .ok_or_else(item_not_found)?;
+    if new.version.is_some_and(|v| v != i64::from(diagram.version)) {
+        return Err(Error::attribute(
+            "version",
+            format!("diagram {dgrm_id} is version {}", diagram.version),
+        ));
+    }
+    if diagram.status != "released" {
+        return Err(Error::conflict(format!(
+            "Diagram {dgrm_id} is not released"
+        )));
+    }
+    let mut instance = Instance::new();
+    if let Some(reference) = &new.business_ref {
+        instance
+            .set_variables(vec![(
+                "BUSINESS_REF".into(),
+                VariableValue::Varchar(reference.clone()),
+            )])
+            .map_err(refused)?;
+    }
+    let name = new.name.unwrap_or_else(|| {
+        format!(
+            "{} - {}",
+            diagram.name,
+            Utc::now().format("%Y-%m-%d %H:%M:%S")
+        )
+    });
+    let row = store::processes::insert(
+        &txn,
+        NewProcess {
+            dgrm_id,
+            name,
+            status: instance.status().as_str().to_owned(),
+            business_ref: new.business_ref,
+            init_ts: now(),
+            init_by: init_by.to_owned(),
+            state: state_json(&instance)?,
+        },
+    )
+    .await?;
+    let created = view(&txn, row).await?;
+    txn.commit().await?;
+    Ok(created)
+}
+
+pub async fn show(app: &App, prcs_id: i64) -> Result<ProcessView> {
+    let row = store::processes::find(&app.db, prcs_id)
+        .await?
+        .ok_or_else(item_not_found)?;
+    view(&app.db, row).await
+}
+
+/// The instance a global step id belongs to, and the step's engine id.
+pub async fn step(app: &App, sbfl_id: i64) -> Result<(ProcessView, SubflowId)> {
+    let (prcs_id, local) = store::processes::resolve_step(&app.db, sbfl_id)
+        .await?
+        .ok_or_else(item_not_found)?;
+    Ok((show(app, prcs_id).await?, local))
+}
+
+/// Instances of a diagram with `status` (one of [`STATUSES`] or `all`): a page and the total.
+pub async fn list_for_diagram(
+    app: &App,
+    dgrm_id: i64,
+    status: &str,
+    paging: Paging,
+) -> Result<(Vec<ProcessView>, u64)> {
+    store::diagrams::find(&app.db, dgrm_id)
+        .await?
+        .ok_or_else(item_not_found)?;
+    let status = if status == "all" {
+        None
+    } else if STATUSES.contains(&status) {
+        Some(status)
+    } else {
+        return Err(Error::attribute(
+            "status",
+            format!("unknown status {status:?} (all, {})", STATUSES.join(", ")),
+        ));
+    };
+    let (rows, total) =
+        store::processes::page_for_diagram(&app.db, dgrm_id, status, paging.limit, paging.offset)
+            .await?;
+    let mut views = Vec::with_capacity(rows.len());
+    for row in rows {
+        views.push(view(&app.db, row).await?);
+    }
+    Ok((views, total))
+}
+
+/// Deletes an instance and everything it holds.
+pub async fn delete(app: &App, actor: &Actor, prcs_id: i64, comment: Option<String>) -> Result<()> {
+    let _lane = app.runtime.write_lane(&app.db).await;
+    let txn = store::begin_write(&app.db).await?;
+    store::processes::lock(&txn, prcs_id)
+        .await?
+        .ok_or_else(item_not_found)?;
+    store::processes::delete(&txn, prcs_id).await?;
+    let target = prcs_id.to_string();
+    audit::record(&txn, actor, "process.delete", Some(&target), comment, true).await?;
+    txn.commit().await?;
+    Ok(())
+}
+
+/// What can be done to a whole instance.
+#[derive(Clone, Copy, Debug)]
+pub enum ProcessAction {
+    Start,
+    Reset,
+    Terminate,
+}
+
+pub async fn act(app: &App, prcs_id: i64, action: ProcessAction) -> Result<Outcome> {
+    apply(app, prcs_id, |instance, ctx| match action {
+        ProcessAction::Start => instance.start(ctx),
+        ProcessAction::Reset => Ok(instance.reset()),
+        ProcessAction::Terminate => instance.terminate(ctx),
+    })
+    .await
+}
+
+/// What can be done to one step (subflow).
+#[derive(Clone, Debug)]
+pub enum StepAction {
+    Start,
+    Reserve {
+        reservation: String,
+    },
+    Release,
+    Complete,
+    Restart,
+    /// Fire now, or move the timer to `new_timestamp` (RFC 3339).
+    RescheduleTimer {
+        is_immediate: bool,
+        new_timestamp: Option<String>,
+    },
+}
+
+/// Applies a step action, refused when `step_key` is not the step's current key.
+pub async fn act_on_step(
+    app: &App,
+    sbfl_id: i64,
+    step_key: &str,
+    action: StepAction,
+) -> Result<Outcome> {
+    let at = match &action {
+        StepAction::RescheduleTimer {
+            new_timestamp: Some(text),
+            ..
+        } => Some(
+            DateTime::parse_from_rfc3339(text)
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|_| {
+                    Error::attribute(
+                        "new_timestamp",
+                        "new_timestamp is not an RFC 3339 timestamp",
+                    )
+                })?,
+        ),
+        _ => None,
+    };
+    let (prcs_id, id) = store::processes::resolve_step(&app.db, sbfl_id)
+        .await?
+        .ok_or_else(item_not_found)?;
+    apply(app, prcs_id, move |i, ctx| match action {
+        StepAction::Start => i.start_step(ctx, id, step_key),
+        StepAction::Reserve { reservation } => i.reserve(ctx, id, step_key, &reservation),
+        StepAction::Release => i.release(ctx, id, step_key),
+        StepAction::Complete => i.complete_step(ctx, id, step_key),
+        StepAction::Restart => i.restart_step(ctx, id, step_key),
+        StepAction::RescheduleTimer { is_immediate, .. } => {
+            i.reschedule_timer(ctx, id, step_key, is_immediate, at)
+        }
+    })
+    .await
+}
+
+/// One variable to set: `type` (varchar, number, date, clob, json) and `value` as sent, and
+/// its scope, named by `scope` or by a step of the instance (`sbfl_id`), as JSON values.
+#[derive(Clone, Debug)]
+pub struct VariableInput {
+    pub name: String,
+    pub type_name: String,
+    pub value: serde_json::Value,
+    pub scope: Option<serde_json::Value>,
+    pub sbfl_id: Option<serde_json::Value>,
+}
+
+/// Checks a variable's scope and converts its value. Without call activities every step of an
+/// instance runs in scope 0, so `scope: 0` and any step of the instance name the process
+/// level, and anything else does not exist.
+fn variable(input: VariableInput, own_steps: &[i64]) -> Result<(String, VariableValue)> {
+    use serde_json::Value;
+    match &input.scope {
+        None | Some(Value::Null) => {}
+        Some(scope) if scope.as_i64() == Some(0) => {}
+        Some(scope) => {
+            return Err(Error::attribute(
+                "scope",
+                format!("scope {scope} does not exist in this process"),
+            ));
+        }
+    }
+    match &input.sbfl_id {
+        None | Some(Value::Null) => {}
+        Some(step) if step.as_i64().is_some_and(|id| own_steps.contains(&id)) => {}
+        Some(step) => {
+            return Err(Error::attribute(
+                "sbfl_id",
+                format!("step {step} is not a step of this process"),
+            ));
+        }
+    }
+    let value = VariableValue::from_api(&input.type_name, &input.value)
+        .map_err(|e| Error::attribute("value", e.0))?;
+    Ok((input.name, value))
+}
+
+/// Sets variables, all or none: the first element that fails fails the call.
+pub async fn set_variables(
+    app: &App,
+    prcs_id: i64,
+    inputs: Vec<VariableInput>,
+) -> Result<(), ElementFailed> {
+    let own_steps = if inputs.iter().any(|input| input.sbfl_id.is_some()) {
+        store::processes::step_ids(&app.db, prcs_id)
+            .await
+            .map_err(ElementFailed::whole)?
+            .into_iter()
+            .map(|(_, global)| global)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let mut values = Vec::with_capacity(inputs.len());
+    for (index, input) in inputs.into_iter().enumerate() {
+        values.push(variable(input, &own_steps).map_err(ElementFailed::at(index))?);
+    }
+    apply(app, prcs_id, |i, _| i.set_variables(values))
+        .await
+        .map_err(ElementFailed::whole)?;
+    Ok(())
+}
+
+/// One message of `PUT /v1/messages/:name`.
+#[derive(Clone, Debug)]
+pub struct Message {
+    pub key: Option<String>,
+    pub value: Option<String>,
+    pub payload: Option<serde_json::Value>,
+}
+
+/// Delivers messages, all or none: one transaction; the first message that no open
+/// subscription awaits fails the whole call. Returns how many subscriptions were met.
+pub async fn correlate(
+    app: &App,
+    name: &str,
+    messages: &[Message],
+) -> Result<usize, ElementFailed> {
+    let _lane = app.runtime.write_lane(&app.db).await;
+    let txn = store::begin_write(&app.db)
+        .await
+        .map_err(ElementFailed::whole)?;
+    let mut moved = 0;
+    for (index, message) in messages.iter().enumerate() {
+        let fail = ElementFailed::at(index);
+        let candidates = store::processes::awaiting(
+            &txn,
+            name,
+            message.key.as_deref(),
+            message.value.as_deref(),
+        )
+        .await
+        .map_err(&fail)?;
+        let mut matched = 0;
+        for prcs_id in candidates {
+            let outcome = apply_in(&txn, &app.runtime.diagrams, prcs_id, |instance, ctx| {
+                instance.correlate_message(
+                    ctx,
+                    name,
+                    message.key.as_deref(),
+                    message.value.as_deref(),
+                    message.payload.as_ref(),
+                )
+            })
+            .await
+            .map_err(&fail)?;
+            matched += outcome.correlated.len();
+        }
+        if matched == 0 {
+            return Err(fail(Error::conflict("Message could not be correlated")));
+        }
+        moved += matched;
+    }
+    txn.commit()
+        .await
+        .map_err(|e| ElementFailed::whole(e.into()))?;
+    Ok(moved)
+}
+
+/// Fires every timer due now. Several instances may race for one process: the row lock
+/// serialises them and the loser finds nothing due.
+pub async fn fire_due_timers(app: &App) -> Result<()> {
+    for prcs_id in store::processes::with_due_timers(&app.db, now()).await? {
+        if let Err(err) = apply(app, prcs_id, |instance, ctx| instance.fire_due_timers(ctx)).await {
+            tracing::warn!(prcs_id, error = %err, "timer could not fire");
+        }
+    }
+    Ok(())
+}
+
+/// Applies an engine operation to one instance, in its own transaction.
+async fn apply<F>(app: &App, prcs_id: i64, op: F) -> Result<Outcome>
+where
+    F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
+{
+    let _lane = app.runtime.write_lane(&app.db).await;
+    let txn = store::begin_write(&app.db).await?;
+    let outcome = apply_in(&txn, &app.runtime.diagrams, prcs_id, op).await?;
+    txn.commit().await?;
+    Ok(outcome)
+}
+
+/// Applies an engine operation inside the caller's transaction.
+async fn apply_in<F>(
+    txn: &impl ConnectionTrait,
+    cache: &DiagramCache,
+    prcs_id: i64,
+    op: F,
+) -> Result<Outcome>
+where
+    F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
+{
+    let row = store::processes::lock(txn, prcs_id)
+        .await?
+        .ok_or_else(item_not_found)?;
+    let diagram = cache.get(txn, row.dgrm_id).await?;
+    let mut instance = instance_of(&row)?;
+    // Every subflow of a saved instance has its step id already, so only new ones need rows;
+    // and the subscription rows change only when the subscriptions do.
+    let registered: Vec<SubflowId> = instance.subflows().iter().map(|s| s.id).collect();
+    let subscriptions_before = instance.subscriptions().to_vec();
+    // The context borrows a step-key closure that is not `Send`: keep it off the awaits.
+    let outcome = {
+        let mut keys = step_key;
+        let mut ctx = Context::new(&diagram, Utc::now(), &mut keys);
+        op(&mut instance, &mut ctx).map_err(refused)?
+    };
+    let saved = SavedState {
+        status: instance.status().as_str().to_owned(),
+        state: state_json(&instance)?,
+        next_timer_due: instance.next_timer_due().map(|due| due.timestamp()),
+        updated_at: now(),
+    };
+    store::processes::save(txn, row, saved).await?;
+    let new_steps: Vec<SubflowId> = instance
+        .subflows()
+        .iter()
+        .map(|s| s.id)
+        .filter(|id| !registered.contains(id))
+        .collect();
+    store::processes::insert_step_ids(txn, prcs_id, &new_steps).await?;
+    if instance.subscriptions() != subscriptions_before.as_slice() {
+        let open = instance
+            .subscriptions()
+            .iter()
+            .map(|s| OpenSubscription {
+                message_name: s.message_name.clone(),
+                correlation_key: s.correlation_key.clone(),
+                correlation_value: s.correlation_value.clone(),
+            })
+            .collect();
+        store::processes::replace_subscriptions(txn, prcs_id, open).await?;
+    }
+    Ok(outcome)
+}

@@ -1,0 +1,77 @@
+//! The in-memory view of what authorized requests need, as the database said it at one
+//! change-counter version: clients, signing keys, revoked tokens and the policy decisions.
+//! It is swapped atomically, so requests never touch the database.
+
+use hashbrown::{HashMap, HashSet};
+use sea_orm::DatabaseConnection;
+
+use crate::authz::{Decisions, RouteTable, Rule};
+use crate::oauth::client_auth::ClientAuth;
+use crate::oauth::grants::Directory;
+use crate::oauth::keys::{KeyRing, StoredKey};
+use crate::{Result, now, store};
+
+pub struct View {
+    pub version: i64,
+    pub clients: HashMap<String, ClientAuth>,
+    pub keys: KeyRing,
+    pub revoked: HashSet<String>,
+    pub rules: Vec<Rule>,
+    pub decisions: Decisions,
+}
+
+impl Directory for View {
+    fn client(&self, client_id: &str) -> Option<&ClientAuth> {
+        self.clients.get(client_id)
+    }
+
+    fn keys(&self) -> &KeyRing {
+        &self.keys
+    }
+}
+
+impl View {
+    /// A view of nothing, signed by a throwaway key (a server without a database).
+    pub fn empty() -> View {
+        let key = StoredKey::generate(0);
+        View {
+            version: 0,
+            clients: HashMap::new(),
+            keys: KeyRing::single(&key),
+            revoked: HashSet::new(),
+            rules: Vec::new(),
+            decisions: Decisions::default(),
+        }
+    }
+}
+
+/// Reads everything the view holds. The version is read first, so a change racing with the
+/// load is seen again at the next look.
+pub(super) async fn load(
+    db: &DatabaseConnection,
+    routes: &RouteTable,
+    previous: Option<&View>,
+) -> Result<View> {
+    let at = now();
+    let version = store::change_version(db).await?;
+    let clients = store::clients::all_auth(db).await?;
+    let keys = KeyRing::new(&store::keys::published(db, at).await?)?;
+    let revoked = store::revocations::live(db, at).await?;
+    let rules = store::policy::list(db).await?;
+    // Deciding runs casbin a few hundred times: skip it when the rules did not change.
+    let decisions = match previous {
+        Some(view) if view.rules == rules => view.decisions.clone(),
+        _ => Decisions::decide(routes, &rules).await?,
+    };
+    Ok(View {
+        version,
+        clients: clients
+            .into_iter()
+            .map(|c| (c.client_id.clone(), c))
+            .collect(),
+        keys,
+        revoked: revoked.into_iter().collect(),
+        rules,
+        decisions,
+    })
+}

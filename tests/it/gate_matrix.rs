@@ -1,0 +1,295 @@
+//! The gate denies what it does not know (SPEC §3): every operation the server has, for every
+//! role, with GET, HEAD and every other method; path variants the router would still route;
+//! paths and methods no handler serves; the holes that HEAD and empty segments once opened.
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::kit::Kit;
+use crate::on_both_backends;
+
+on_both_backends!(
+    every_operation_role_and_method,
+    head_is_decided_as_get,
+    path_variants_are_decided_as_the_route_they_reach,
+    unknown_paths_and_methods,
+    offsets_beyond_the_integer_range,
+);
+
+const FORBIDDEN_BODY: &str = "Necessary privilege not granted";
+const METHODS: [Method; 6] = [
+    Method::GET,
+    Method::HEAD,
+    Method::POST,
+    Method::PUT,
+    Method::DELETE,
+    Method::PATCH,
+];
+
+/// Who the default policy (SPEC §3) lets in, written out independently of the seed.
+fn expected_roles(template: &str, method: &str) -> &'static [&'static str] {
+    const ANY: &[&str] = &["Read", "Write", "Messages", "Admin"];
+    match (method, template) {
+        ("GET", "/v1/utils/ping" | "/v1/me") => ANY,
+        ("GET", "/v1/utils/roles" | "/v1/utils/print_cgi") => &["Admin"],
+        (_, t) if t.starts_with("/v1/admin/") => &["Admin"],
+        (
+            "GET",
+            "/v1/diagrams"
+            | "/v1/diagrams/:dgrm_id"
+            | "/v1/diagrams/:dgrm_id/export"
+            | "/v1/diagrams/:dgrm_id/processes"
+            | "/v1/processes/:prcs_id"
+            | "/v1/processes/:prcs_id/steps"
+            | "/v1/processes/:prcs_id/activities"
+            | "/v1/processes/:prcs_id/process_vars"
+            | "/v1/steps/:sbfl_id",
+        ) => &["Read"],
+        ("POST", "/v1/diagrams/:dgrm_id/processes") => &["Write"],
+        (
+            "PUT",
+            "/v1/processes/:prcs_id/start"
+            | "/v1/processes/:prcs_id/reset"
+            | "/v1/processes/:prcs_id/terminate"
+            | "/v1/processes/:prcs_id/process_vars",
+        ) => &["Write"],
+        ("PUT", t) if t.starts_with("/v1/steps/:sbfl_id/") => &["Write"],
+        ("PUT", "/v1/messages/:message_name") => &["Messages"],
+        ("DELETE", "/v1/processes/:prcs_id") => &["Admin"],
+        ("GET", "/v1/processes/:prcs_id/message_subscriptions") => &["Admin"],
+        (method, other) => panic!("{method} {other} has no expectation in the role matrix: add it"),
+    }
+}
+
+fn concrete(template: &str) -> String {
+    template
+        .split('/')
+        .map(|part| {
+            if part.starts_with(':') {
+                "999999"
+            } else {
+                part
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+/// A token for one client with each role.
+async fn role_tokens(kit: &Kit) -> Vec<(&'static str, String)> {
+    let mut tokens = Vec::new();
+    for role in ["Read", "Write", "Messages", "Admin"] {
+        let client = kit.client_with(&[role]).await;
+        tokens.push((role, kit.token(&client, None).await));
+    }
+    tokens
+}
+
+fn is_empty_collection(status: StatusCode, body: &Value) -> bool {
+    status == StatusCode::OK
+        && body["items"] == json!([])
+        && body["count"] == 0
+        && body["hasMore"] == false
+        && body["offset"] == 0
+        && body["limit"] == 100
+}
+
+async fn every_operation_role_and_method(kit: &Kit) {
+    let tokens = role_tokens(kit).await;
+    let routes = kit.server.app.routes.routes().to_vec();
+    assert!(routes.len() >= 30, "the route table comes from the API");
+    for route in &routes {
+        let path = concrete(&route.template);
+        for method in METHODS {
+            let served = route.methods.iter().any(|m| m.as_str() == method.as_str());
+            let decided_as = match (&method, served) {
+                (_, true) => Some(method.as_str()),
+                (m, false)
+                    if *m == Method::HEAD && route.methods.iter().any(|m| m.as_str() == "GET") =>
+                {
+                    Some("GET")
+                }
+                _ => None,
+            };
+            for (role, token) in &tokens {
+                let response = kit.send(method.clone(), &path, Some(token), None).await;
+                let status = response.status();
+                let allow = response.headers().get("allow").cloned();
+                let text = response.text().await.unwrap_or_default();
+                let body: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+                let what = format!("{role} {method} {path}: {status} {text}");
+                let Some(decided_as) = decided_as else {
+                    assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{what}");
+                    if method != Method::HEAD {
+                        assert_eq!(
+                            body,
+                            json!({"success": false, "message": "Method not allowed"}),
+                            "{what}"
+                        );
+                    }
+                    let allow = allow.expect("an Allow header");
+                    for m in &route.methods {
+                        assert!(
+                            allow.to_str().unwrap().contains(m.as_str()),
+                            "{what}: {allow:?}"
+                        );
+                    }
+                    continue;
+                };
+                let allowed = expected_roles(&route.template, decided_as).contains(role);
+                if method == Method::HEAD {
+                    assert!(text.is_empty(), "HEAD answers carry no body: {what}");
+                    if !allowed {
+                        assert_eq!(status, StatusCode::OK, "{what}");
+                    }
+                } else if allowed {
+                    assert_ne!(status, StatusCode::FORBIDDEN, "{what}");
+                    assert!(!is_empty_collection(status, &body), "{what}");
+                } else if method == Method::GET {
+                    assert!(is_empty_collection(status, &body), "{what}");
+                    assert_eq!(body["links"][0]["rel"], "self", "{what}");
+                } else {
+                    assert_eq!(status, StatusCode::FORBIDDEN, "{what}");
+                    assert_eq!(
+                        body,
+                        json!({"success": false, "message": FORBIDDEN_BODY}),
+                        "{what}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+async fn head_is_decided_as_get(kit: &Kit) {
+    let tokens = role_tokens(kit).await;
+    let token = |role: &str| tokens.iter().find(|(r, _)| *r == role).unwrap().1.clone();
+    let admin = kit.admin_token().await;
+    let (_, listed) = kit
+        .call(Method::GET, "/v1/admin/clients", Some(&admin), None)
+        .await;
+    let existing = listed["items"][0]["client_id"].as_str().unwrap().to_owned();
+    // Without Admin, an existing client and a missing one look the same.
+    for id in [existing.as_str(), "no-such-client"] {
+        let response = kit
+            .send(
+                Method::HEAD,
+                &format!("/v1/admin/clients/{id}"),
+                Some(&token("Read")),
+                None,
+            )
+            .await;
+        assert_eq!(response.status(), StatusCode::OK, "{id}");
+    }
+    // Without Read, the export says nothing of the file.
+    let response = kit
+        .send(
+            Method::HEAD,
+            "/v1/diagrams/1/export",
+            Some(&token("Write")),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("content-disposition").is_none());
+    // With Read it is the GET answer without its body.
+    let response = kit
+        .send(
+            Method::HEAD,
+            "/v1/diagrams/1/export",
+            Some(&token("Read")),
+            None,
+        )
+        .await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert!(response.headers().get("content-disposition").is_some());
+}
+
+async fn path_variants_are_decided_as_the_route_they_reach(kit: &Kit) {
+    let tokens = role_tokens(kit).await;
+    let read = &tokens[0].1;
+    for (method, path) in [
+        (Method::POST, "/v1/admin/clients//secret"),
+        (Method::PUT, "/v1/admin/clients//enable"),
+        (Method::DELETE, "/v1/admin/clients//roles"),
+        (Method::PUT, "/v1/steps//complete"),
+        (Method::DELETE, "/v1/processes//"),
+    ] {
+        let (status, body) = kit.call(method.clone(), path, Some(read), None).await;
+        assert!(
+            status == StatusCode::FORBIDDEN || status == StatusCode::NOT_FOUND,
+            "{method} {path}: {status} {body}"
+        );
+        assert_ne!(
+            body["message"], "client  not found",
+            "{method} {path} reached a handler"
+        );
+        if status == StatusCode::FORBIDDEN {
+            assert_eq!(body["message"], FORBIDDEN_BODY);
+        }
+    }
+    // The same variants with the role reach the handler and are answered there.
+    let admin = kit.admin_token().await;
+    let (status, _) = kit
+        .call(
+            Method::POST,
+            "/v1/admin/clients//secret",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    // A trailing slash is a path of its own: no handler serves it.
+    for path in ["/v1/diagrams/", "/v1/utils/ping/", "/v1/admin/clients/"] {
+        let (status, body) = kit.call(Method::GET, path, Some(&admin), None).await;
+        assert_eq!(status, StatusCode::NOT_FOUND, "{path}: {body}");
+        assert_eq!(body["success"], false);
+    }
+}
+
+async fn unknown_paths_and_methods(kit: &Kit) {
+    let admin = kit.admin_token().await;
+    for path in ["/v1/nowhere", "/v1/diagrams/1/2/3", "/v1/", "/v1//diagrams"] {
+        let (status, body) = kit.call(Method::GET, path, Some(&admin), None).await;
+        assert_eq!(
+            (status, body.clone()),
+            (
+                StatusCode::NOT_FOUND,
+                json!({"success": false, "message": "Resource not found"})
+            ),
+            "{path}"
+        );
+    }
+    let response = kit
+        .send(Method::OPTIONS, "/v1/diagrams", Some(&admin), None)
+        .await;
+    assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
+    assert_eq!(response.headers()["allow"], "GET, HEAD");
+}
+
+async fn offsets_beyond_the_integer_range(kit: &Kit) {
+    let admin = kit.admin_token().await;
+    for path in [
+        "/v1/diagrams/1/processes?offset=9223372036854775808",
+        "/v1/diagrams?offset=18446744073709551615",
+        "/v1/admin/clients?offset=9223372036854775808",
+        "/v1/admin/audit?offset=9223372036854775808",
+    ] {
+        let (status, body) = kit.call(Method::GET, path, Some(&admin), None).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{path}: {body}");
+        assert_eq!(body["success"], false, "{path}");
+        assert!(
+            body["message"].as_str().unwrap().contains("offset"),
+            "{path}: {body}"
+        );
+    }
+    let (status, _) = kit
+        .call(
+            Method::GET,
+            "/v1/diagrams/1/processes?offset=9223372036854775807",
+            Some(&admin),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the largest offset is fine");
+}
