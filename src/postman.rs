@@ -388,7 +388,12 @@ fn request(step: &Step, doc: &Value, operation: &Value) -> Value {
             None => {}
         },
         Body::Text(raw) => {
-            request["header"] = json!([{"key": "Content-Type", "value": "text/plain"}]);
+            // The first media type the document declares for the body (XML for uploads).
+            let media_type = operation["requestBody"]["content"]
+                .as_object()
+                .and_then(|content| content.keys().next())
+                .map_or("text/plain", String::as_str);
+            request["header"] = json!([{"key": "Content-Type", "value": media_type}]);
             request["body"] =
                 json!({"mode": "raw", "raw": raw, "options": {"raw": {"language": "xml"}}});
         }
@@ -441,7 +446,13 @@ pub fn generate(doc: &Value) -> (Value, Value) {
     for step in walk() {
         let method = step.method.to_lowercase();
         let operation = &doc["paths"][step.path][&method];
-        let summary = operation["summary"].as_str().unwrap_or(step.path);
+        // One line: a summary wrapped in the doc comment would wrap the name in every tool.
+        let summary = operation["summary"]
+            .as_str()
+            .unwrap_or(step.path)
+            .split_whitespace()
+            .collect::<Vec<_>>()
+            .join(" ");
         let folder = if step.path == "/oauth/token" && step.expect == 200 && folders.is_empty() {
             "Auth".to_owned()
         } else {

@@ -1,5 +1,5 @@
 //! The Flows for APEX dialect of the process API: `{"success": false, "message": M}` with
-//! Flows' messages and proper statuses (SPEC §4), plus the extras Flows echoes (`item`,
+//! Flows' messages and proper statuses (docs/contract.md §4), plus the extras Flows echoes (`item`,
 //! `items`, `payload`). A missing item is Flows' `Item not found`.
 
 use poem_openapi::ApiResponse;
@@ -63,6 +63,7 @@ impl FlowsError {
     pub fn message(&self) -> String {
         match &self.error {
             Error::NotFound(_) => "Item not found".into(),
+            Error::UnsupportedMediaType { .. } => "Unsupported Media Type".into(),
             other => super::public_message(other),
         }
     }

@@ -1,4 +1,4 @@
-//! The gate's answers (SPEC §3): 401 with a `Bearer` challenge, 403, the empty collection a GET
+//! The gate's answers (docs/contract.md §3): 401 with a `Bearer` challenge, 403, the empty collection a GET
 //! without the role gets, and 404/405 for what no handler serves.
 
 use poem::http::{HeaderValue, Method, StatusCode, header};

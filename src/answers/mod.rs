@@ -53,6 +53,9 @@ pub fn public_message(err: &Error) -> String {
         Error::Unavailable(_) => "Service temporarily unavailable".into(),
         Error::Internal(_) => "Internal error".into(),
         Error::RateLimited { .. } => "Too many requests; retry later".into(),
+        Error::UnsupportedMediaType { accepted } => {
+            format!("Unsupported Media Type: send {}", accepted.join(", "))
+        }
         other => other.to_string(),
     }
 }

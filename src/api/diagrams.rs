@@ -29,9 +29,12 @@ pub struct DiagramsApi {
 
 #[OpenApi(tag = "Tag::Diagrams")]
 impl DiagramsApi {
-    /// List diagrams (`status` defaults to `released`; `all` for any; `name` is a
-    /// case-insensitive substring).
-    #[oai(path = "/v1/diagrams", method = "get")]
+    /// List diagrams.
+    ///
+    /// Needs the Read role; without it the answer is an empty collection. `status` defaults to
+    /// `released` (`all` for any); `name` is a case-insensitive substring. `limit` (default 100,
+    /// at most 1000) and `offset` page the list. An unknown `status` is refused with 400.
+    #[oai(path = "/v1/diagrams", method = "get", operation_id = "listDiagrams")]
     async fn diagrams(
         &self,
         _auth: BearerAuth,
@@ -50,7 +53,15 @@ impl DiagramsApi {
     }
 
     /// One diagram.
-    #[oai(path = "/v1/diagrams/:dgrm_id", method = "get")]
+    ///
+    /// Needs the Read role; without it the answer is an empty collection. Answers a collection of
+    /// one item with links to its export and its instances; 404 `Item not found` for an unknown
+    /// diagram.
+    #[oai(
+        path = "/v1/diagrams/:dgrm_id",
+        method = "get",
+        operation_id = "getDiagram"
+    )]
     async fn diagram(
         &self,
         _auth: BearerAuth,
@@ -63,7 +74,15 @@ impl DiagramsApi {
     }
 
     /// The diagram's BPMN XML.
-    #[oai(path = "/v1/diagrams/:dgrm_id/export", method = "get")]
+    ///
+    /// Needs the Read role; without it the answer is an empty JSON collection, not XML. Answers the
+    /// XML as imported, as an attachment named `<name>_v<version>.bpmn`; 404 `Item not found` for
+    /// an unknown diagram.
+    #[oai(
+        path = "/v1/diagrams/:dgrm_id/export",
+        method = "get",
+        operation_id = "exportDiagram"
+    )]
     async fn export(&self, _auth: BearerAuth, dgrm_id: Path<i64>) -> FlowsResult<Export> {
         let (d, xml) = diagrams::export(&self.app, dgrm_id.0).await?;
         let file: String = d

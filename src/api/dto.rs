@@ -93,7 +93,10 @@ pub fn diagram_item(base: &str, d: DiagramInfo) -> DiagramItem {
     DiagramItem {
         links: vec![
             link("self", href.clone(), "GET"),
-            link("export", format!("{href}/export"), "GET"),
+            Link {
+                types: Some(vec!["application/xml".into()]),
+                ..link("export", format!("{href}/export"), "GET")
+            },
             link("processes", format!("{href}/processes"), "GET"),
             link("create-process", format!("{href}/processes"), "POST"),
         ],

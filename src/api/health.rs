@@ -24,7 +24,9 @@ pub struct HealthApi {
 #[OpenApi(tag = "Tag::Health")]
 impl HealthApi {
     /// The process is up.
-    #[oai(path = "/health/live", method = "get")]
+    ///
+    /// Public, no token needed. Answers 200 `{"status": "ok"}` while the process runs.
+    #[oai(path = "/health/live", method = "get", operation_id = "getLiveness")]
     async fn live(&self) -> Json<Ping> {
         Json(Ping {
             status: "ok".into(),
@@ -32,7 +34,10 @@ impl HealthApi {
     }
 
     /// The process can serve: the database answers.
-    #[oai(path = "/health/ready", method = "get")]
+    ///
+    /// Public, no token needed. Answers 200 `{"status": "ok"}` when the database answers, 503
+    /// `{"status": "database unavailable"}` otherwise.
+    #[oai(path = "/health/ready", method = "get", operation_id = "getReadiness")]
     async fn ready(&self) -> Readiness {
         match services::ready(&self.app).await {
             Ok(()) => Readiness::Ready(Json(Ping {
@@ -45,7 +50,11 @@ impl HealthApi {
     }
 
     /// Prometheus metrics.
-    #[oai(path = "/metrics", method = "get")]
+    ///
+    /// Public, no token needed. Counters of issued and refused tokens, gate refusals, audit rows
+    /// dropped and responses by status class, and request durations, in the Prometheus text format
+    /// 0.0.4.
+    #[oai(path = "/metrics", method = "get", operation_id = "getMetrics")]
     async fn metrics(&self) -> MetricsText {
         MetricsText::Ok(PlainText(METRICS.render()))
     }

@@ -70,9 +70,17 @@ impl InstancesApi {
 #[allow(clippy::too_many_arguments)]
 #[OpenApi(tag = "Tag::Processes")]
 impl InstancesApi {
-    /// Instances of a diagram (`status`: created, running (default), completed, terminated,
-    /// error, all).
-    #[oai(path = "/v1/diagrams/:dgrm_id/processes", method = "get")]
+    /// Instances of a diagram.
+    ///
+    /// Needs the Read role; without it the answer is an empty collection. `status` is one of
+    /// created, running (the default), completed, terminated, error or all. Each instance comes
+    /// with its variables; `limit` (default 100, at most 1000) and `offset` page the list. 404
+    /// `Item not found` for an unknown diagram, 400 for an unknown `status`.
+    #[oai(
+        path = "/v1/diagrams/:dgrm_id/processes",
+        method = "get",
+        operation_id = "listDiagramProcesses"
+    )]
     async fn processes(
         &self,
         _auth: BearerAuth,
@@ -91,9 +99,18 @@ impl InstancesApi {
         Ok(Json(Collection::page(items, total, paging, base, req)))
     }
 
-    /// Create an instance of a released diagram (status `created`; start it with
-    /// `PUT /v1/processes/:prcs_id/start`).
-    #[oai(path = "/v1/diagrams/:dgrm_id/processes", method = "post")]
+    /// Create an instance of a released diagram.
+    ///
+    /// Needs the Write role (403 without it). The instance starts in status `created`; start it
+    /// with `PUT /v1/processes/:prcs_id/start`. The optional JSON body gives `name`,
+    /// `business_ref` (stored as the variable `BUSINESS_REF`) and `version`, which must be the
+    /// diagram's (400 otherwise). Answers 201 with the instance and its `Location`; 404 `Item not found` for an
+    /// unknown diagram, 409 if the diagram is not released.
+    #[oai(
+        path = "/v1/diagrams/:dgrm_id/processes",
+        method = "post",
+        operation_id = "createProcess"
+    )]
     async fn create(
         &self,
         auth: BearerAuth,
@@ -125,7 +142,14 @@ impl InstancesApi {
     }
 
     /// Start an instance: the token leaves the start event and runs to its first wait.
-    #[oai(path = "/v1/processes/:prcs_id/start", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). The body is optional (`{comment}`). 404
+    /// `Item not found` for an unknown instance, 409 if it has been started already.
+    #[oai(
+        path = "/v1/processes/:prcs_id/start",
+        method = "put",
+        operation_id = "startProcess"
+    )]
     async fn start(
         &self,
         _auth: BearerAuth,
@@ -136,7 +160,15 @@ impl InstancesApi {
     }
 
     /// Reset an instance to `created` (variables are kept).
-    #[oai(path = "/v1/processes/:prcs_id/reset", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). Steps, subscriptions, timers and the activity record
+    /// are cleared; the body is optional (`{comment}`). 404 `Item not found` for an unknown
+    /// instance.
+    #[oai(
+        path = "/v1/processes/:prcs_id/reset",
+        method = "put",
+        operation_id = "resetProcess"
+    )]
     async fn reset(
         &self,
         _auth: BearerAuth,
@@ -147,7 +179,15 @@ impl InstancesApi {
     }
 
     /// Terminate an instance.
-    #[oai(path = "/v1/processes/:prcs_id/terminate", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). Every step completes and open subscriptions and
+    /// timers are closed; the body is optional (`{comment}`). 404 `Item not found` for an unknown
+    /// instance, 409 if it has ended already.
+    #[oai(
+        path = "/v1/processes/:prcs_id/terminate",
+        method = "put",
+        operation_id = "terminateProcess"
+    )]
     async fn terminate(
         &self,
         _auth: BearerAuth,
@@ -158,7 +198,15 @@ impl InstancesApi {
     }
 
     /// One instance with its variables.
-    #[oai(path = "/v1/processes/:prcs_id", method = "get")]
+    ///
+    /// Needs the Read role; without it the answer is an empty collection. Answers a collection of
+    /// one item, with `process_vars` and links to its steps and actions; 404 `Item not found` for
+    /// an unknown instance.
+    #[oai(
+        path = "/v1/processes/:prcs_id",
+        method = "get",
+        operation_id = "getProcess"
+    )]
     async fn process(
         &self,
         _auth: BearerAuth,
@@ -171,7 +219,14 @@ impl InstancesApi {
     }
 
     /// Delete an instance and everything it holds.
-    #[oai(path = "/v1/processes/:prcs_id", method = "delete")]
+    ///
+    /// Needs the Admin role (403 without it). The optional body's `comment` is written to the audit
+    /// log. 404 `Item not found` for an unknown instance.
+    #[oai(
+        path = "/v1/processes/:prcs_id",
+        method = "delete",
+        operation_id = "deleteProcess"
+    )]
     async fn delete(
         &self,
         auth: BearerAuth,
@@ -185,7 +240,14 @@ impl InstancesApi {
     }
 
     /// BPMN element ids by state: one item `{current, completed, error}`.
-    #[oai(path = "/v1/processes/:prcs_id/activities", method = "get")]
+    ///
+    /// Needs the Read role; without it the answer is an empty collection. Answers a collection of
+    /// one item; 404 `Item not found` for an unknown instance.
+    #[oai(
+        path = "/v1/processes/:prcs_id/activities",
+        method = "get",
+        operation_id = "getProcessActivities"
+    )]
     async fn activities(
         &self,
         _auth: BearerAuth,

@@ -44,7 +44,15 @@ pub struct MessagesApi {
 #[OpenApi(tag = "Tag::Messages")]
 impl MessagesApi {
     /// Open message subscriptions of an instance.
-    #[oai(path = "/v1/processes/:prcs_id/message_subscriptions", method = "get")]
+    ///
+    /// Needs the Admin role; without it the answer is an empty collection. Each item names the
+    /// message and the correlation `key` and `value` it expects; `limit` (default 100, at most
+    /// 1000) and `offset` page the list. 404 `Item not found` for an unknown instance.
+    #[oai(
+        path = "/v1/processes/:prcs_id/message_subscriptions",
+        method = "get",
+        operation_id = "listMessageSubscriptions"
+    )]
     async fn subscriptions(
         &self,
         _auth: BearerAuth,
@@ -73,9 +81,17 @@ impl MessagesApi {
         )))
     }
 
-    /// Send a message: one object or an array of `{key, value, payload}`, all or nothing. Each
-    /// must be awaited by an open subscription.
-    #[oai(path = "/v1/messages/:message_name", method = "put")]
+    /// Send a message: one object or an array of `{key, value, payload}`, all or nothing.
+    ///
+    /// Needs the Messages role (403 without it). Each message must be awaited by an open
+    /// subscription of a running instance; its `payload` is stored in the catch event's payload
+    /// variable. A message nobody awaits is refused with 409 `Message could not be correlated`, or,
+    /// in an array, with 422 `Processing Error` marking the element.
+    #[oai(
+        path = "/v1/messages/:message_name",
+        method = "put",
+        operation_id = "sendMessage"
+    )]
     async fn message(
         &self,
         _auth: BearerAuth,

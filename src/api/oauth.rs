@@ -76,9 +76,15 @@ impl OAuthApi {
 
 #[OpenApi(tag = "Tag::Oauth")]
 impl OAuthApi {
-    /// Token endpoint (RFC 6749 §3.2): `client_credentials` with `client_secret_basic` or
-    /// `client_secret_post`.
-    #[oai(path = "/oauth/token", method = "post")]
+    /// Token endpoint (RFC 6749 §3.2): `client_credentials`.
+    ///
+    /// No Bearer token needed: the client authenticates with HTTP Basic (`client_secret_basic`)
+    /// or with `client_id` and `client_secret` in the form (`client_secret_post`). `scope` (space-separated `read write messages admin`) narrows
+    /// the token to some of the client's roles; without it the token carries them all. Refusals are
+    /// RFC 6749 §5.2 errors: 401 `invalid_client` (unknown, disabled or wrong secret), otherwise
+    /// 400 (e.g. `invalid_scope`, `unsupported_grant_type`, `unauthorized_client` for a public
+    /// client).
+    #[oai(path = "/oauth/token", method = "post", operation_id = "requestToken")]
     async fn token(&self, req: &Request, form: RawForm<TokenForm>) -> TokenAnswer {
         match tokens::issue(&self.app, &Self::request(req, &form)).await {
             Ok(issued) => {
@@ -95,7 +101,12 @@ impl OAuthApi {
     }
 
     /// Token revocation (RFC 7009) for access tokens issued to the calling client.
-    #[oai(path = "/oauth/revoke", method = "post")]
+    ///
+    /// No Bearer token needed: the client authenticates as at `/oauth/token`, and may revoke only
+    /// its own tokens (400 `unauthorized_client` otherwise). An unknown, malformed or expired token
+    /// still answers 200 (RFC 7009 §2.2); a revoked token is refused by every instance within two
+    /// seconds.
+    #[oai(path = "/oauth/revoke", method = "post", operation_id = "revokeToken")]
     async fn revoke(&self, req: &Request, form: RawForm<RevokeForm>) -> RevokeAnswer {
         match tokens::revoke(&self.app, &Self::request(req, &form)).await {
             Ok(()) => RevokeAnswer::done(),
@@ -105,7 +116,14 @@ impl OAuthApi {
     }
 
     /// Authorization server metadata (RFC 8414).
-    #[oai(path = "/.well-known/oauth-authorization-server", method = "get")]
+    ///
+    /// Public, no token needed. Names the issuer, the token, revocation and JWKS endpoints, the
+    /// grant (`client_credentials`), the client authentication methods and the scopes.
+    #[oai(
+        path = "/.well-known/oauth-authorization-server",
+        method = "get",
+        operation_id = "getServerMetadata"
+    )]
     async fn metadata(&self) -> Json<serde_json::Value> {
         let base = &self.app.public_url;
         Json(serde_json::json!({
@@ -123,7 +141,14 @@ impl OAuthApi {
     }
 
     /// The public keys that sign access tokens (RFC 7517).
-    #[oai(path = "/.well-known/jwks.json", method = "get")]
+    ///
+    /// Public, no token needed. The Ed25519 keys that verify access tokens, by `kid`; a retired key
+    /// stays here until the last token it signed has expired.
+    #[oai(
+        path = "/.well-known/jwks.json",
+        method = "get",
+        operation_id = "getJwks"
+    )]
     async fn jwks(&self) -> Json<serde_json::Value> {
         Json(self.app.view().keys.jwks().clone())
     }

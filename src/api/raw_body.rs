@@ -9,9 +9,9 @@ use poem_openapi::registry::{MetaMediaType, MetaRequest, Registry};
 use poem_openapi::types::Type;
 use poem_openapi::{ApiExtractor, ApiExtractorType, ExtractParamOptions};
 
-/// The media type a raw body is documented with, and whether the body is required.
+/// The media types a raw body is documented with and taken in, and whether it is required.
 pub trait BodyKind {
-    const CONTENT_TYPE: &'static str;
+    const CONTENT_TYPES: &'static [&'static str];
     const REQUIRED: bool;
 }
 
@@ -19,7 +19,7 @@ pub trait BodyKind {
 pub struct Form;
 
 impl BodyKind for Form {
-    const CONTENT_TYPE: &'static str = "application/x-www-form-urlencoded";
+    const CONTENT_TYPES: &'static [&'static str] = &["application/x-www-form-urlencoded"];
     const REQUIRED: bool = true;
 }
 
@@ -27,8 +27,16 @@ impl BodyKind for Form {
 pub struct JsonBody;
 
 impl BodyKind for JsonBody {
-    const CONTENT_TYPE: &'static str = "application/json";
+    const CONTENT_TYPES: &'static [&'static str] = &["application/json"];
     const REQUIRED: bool = false;
+}
+
+/// BPMN XML: `application/xml`, `text/xml`, or (as earlier clients send it) `text/plain`.
+pub struct XmlBody;
+
+impl BodyKind for XmlBody {
+    const CONTENT_TYPES: &'static [&'static str] = &["application/xml", "text/xml", "text/plain"];
+    const REQUIRED: bool = true;
 }
 
 /// A body of kind `K`, documented by `Doc`.
@@ -41,6 +49,14 @@ pub struct RawBody<Doc, K> {
 
 pub type RawForm<Doc> = RawBody<Doc, Form>;
 pub type RawJson<Doc> = RawBody<Doc, JsonBody>;
+pub type RawXml = RawBody<String, XmlBody>;
+
+impl<Doc, K: BodyKind> RawBody<Doc, K> {
+    /// The media types this body may be sent as.
+    pub fn accepted() -> &'static [&'static str] {
+        K::CONTENT_TYPES
+    }
+}
 
 impl<'a, Doc: Type, K: BodyKind + Send> ApiExtractor<'a> for RawBody<Doc, K> {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::RequestObject];
@@ -54,10 +70,13 @@ impl<'a, Doc: Type, K: BodyKind + Send> ApiExtractor<'a> for RawBody<Doc, K> {
     fn request_meta() -> Option<MetaRequest> {
         Some(MetaRequest {
             description: None,
-            content: vec![MetaMediaType {
-                content_type: K::CONTENT_TYPE,
-                schema: Doc::schema_ref(),
-            }],
+            content: K::CONTENT_TYPES
+                .iter()
+                .map(|content_type| MetaMediaType {
+                    content_type,
+                    schema: Doc::schema_ref(),
+                })
+                .collect(),
             required: K::REQUIRED,
         })
     }
@@ -70,7 +89,11 @@ impl<'a, Doc: Type, K: BodyKind + Send> ApiExtractor<'a> for RawBody<Doc, K> {
         let declared = request
             .content_type()
             .and_then(|ct| ct.split(';').next())
-            .is_some_and(|ct| ct.trim().eq_ignore_ascii_case(K::CONTENT_TYPE));
+            .is_some_and(|ct| {
+                K::CONTENT_TYPES
+                    .iter()
+                    .any(|accepted| ct.trim().eq_ignore_ascii_case(accepted))
+            });
         let bytes = body.take()?.into_vec().await?;
         Ok(RawBody {
             declared,

@@ -59,7 +59,15 @@ impl StepsApi {
 #[OpenApi(tag = "Tag::Steps")]
 impl StepsApi {
     /// The steps (subflows) of an instance.
-    #[oai(path = "/v1/processes/:prcs_id/steps", method = "get")]
+    ///
+    /// Needs the Read role; without it the answer is an empty collection. Each step carries its
+    /// current `step_key`, which every step action must send back; `limit` (default 100, at most
+    /// 1000) and `offset` page the list. 404 `Item not found` for an unknown instance.
+    #[oai(
+        path = "/v1/processes/:prcs_id/steps",
+        method = "get",
+        operation_id = "listProcessSteps"
+    )]
     async fn steps(
         &self,
         _auth: BearerAuth,
@@ -81,7 +89,11 @@ impl StepsApi {
     }
 
     /// One step.
-    #[oai(path = "/v1/steps/:sbfl_id", method = "get")]
+    ///
+    /// Needs the Read role; without it the answer is an empty collection. Answers a collection of
+    /// one item with the current `step_key` and links to the step actions; 404 `Item not found` for
+    /// an unknown step.
+    #[oai(path = "/v1/steps/:sbfl_id", method = "get", operation_id = "getStep")]
     async fn step(
         &self,
         _auth: BearerAuth,
@@ -102,7 +114,15 @@ impl StepsApi {
     }
 
     /// Mark a waiting task as started.
-    #[oai(path = "/v1/steps/:sbfl_id/start", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). The body is `{step_key}`; the time of the first start
+    /// is kept. 404 `Item not found` for an unknown step; 409 if the `step_key` is stale or the
+    /// step is not a task waiting in a running instance.
+    #[oai(
+        path = "/v1/steps/:sbfl_id/start",
+        method = "put",
+        operation_id = "startStep"
+    )]
     async fn start_step(
         &self,
         _auth: BearerAuth,
@@ -113,7 +133,16 @@ impl StepsApi {
     }
 
     /// Reserve a step for someone (`reservation`).
-    #[oai(path = "/v1/steps/:sbfl_id/reserve", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). The body is `{step_key, reservation}` (400
+    /// `Attribute not found` without `reservation`). 404 `Item not found` for an unknown step; 409
+    /// if the `step_key` is stale, the step is reserved already or is not a task waiting in a
+    /// running instance.
+    #[oai(
+        path = "/v1/steps/:sbfl_id/reserve",
+        method = "put",
+        operation_id = "reserveStep"
+    )]
     async fn reserve(
         &self,
         _auth: BearerAuth,
@@ -129,7 +158,15 @@ impl StepsApi {
     }
 
     /// Release a reservation.
-    #[oai(path = "/v1/steps/:sbfl_id/release", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). The body is `{step_key}`; releasing an unreserved
+    /// step changes nothing. 404 `Item not found` for an unknown step; 409 if the `step_key` is
+    /// stale or the step is not a task waiting in a running instance.
+    #[oai(
+        path = "/v1/steps/:sbfl_id/release",
+        method = "put",
+        operation_id = "releaseStep"
+    )]
     async fn release(
         &self,
         _auth: BearerAuth,
@@ -141,7 +178,15 @@ impl StepsApi {
     }
 
     /// Complete a step; the token moves on to its next wait.
-    #[oai(path = "/v1/steps/:sbfl_id/complete", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). The body is `{step_key}`; read the instance's steps
+    /// again afterwards for the new keys. 404 `Item not found` for an unknown step; 409 if the
+    /// `step_key` is stale or the step is not a task waiting in a running instance.
+    #[oai(
+        path = "/v1/steps/:sbfl_id/complete",
+        method = "put",
+        operation_id = "completeStep"
+    )]
     async fn complete(
         &self,
         _auth: BearerAuth,
@@ -153,7 +198,15 @@ impl StepsApi {
     }
 
     /// Retry a step in error (e.g. after setting the variable a gateway needed).
-    #[oai(path = "/v1/steps/:sbfl_id/restart", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). The body is `{step_key}`. 404 `Item not found` for an
+    /// unknown step; 409 if the `step_key` is stale, the step is not in error, or it fails again
+    /// (nothing is then changed).
+    #[oai(
+        path = "/v1/steps/:sbfl_id/restart",
+        method = "put",
+        operation_id = "restartStep"
+    )]
     async fn restart(
         &self,
         _auth: BearerAuth,
@@ -165,7 +218,16 @@ impl StepsApi {
     }
 
     /// Fire a waiting timer now (`is_immediate`) or move it (`new_timestamp`).
-    #[oai(path = "/v1/steps/:sbfl_id/reschedule_timer", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). The body is `{step_key}` with `is_immediate: true` or
+    /// a `new_timestamp` (RFC 3339; 400 if it does not parse). 404 `Item not found` for an unknown
+    /// step; 409 if the `step_key` is stale, the instance is not running, the step does not wait
+    /// for a timer, or neither `is_immediate` nor `new_timestamp` is given.
+    #[oai(
+        path = "/v1/steps/:sbfl_id/reschedule_timer",
+        method = "put",
+        operation_id = "rescheduleStepTimer"
+    )]
     async fn reschedule_timer(
         &self,
         _auth: BearerAuth,

@@ -61,7 +61,10 @@ pub struct UtilsApi {
 #[OpenApi(tag = "Tag::Utils")]
 impl UtilsApi {
     /// Is the gateway up and does my token work? (any role)
-    #[oai(path = "/v1/utils/ping", method = "get")]
+    ///
+    /// Any valid Bearer token with at least one role gets `{"status": "ok"}`; a missing, expired or
+    /// revoked token gets 401.
+    #[oai(path = "/v1/utils/ping", method = "get", operation_id = "ping")]
     async fn ping(&self, _auth: BearerAuth) -> ApiResult<Json<Ping>> {
         Ok(Json(Ping {
             status: "ok".into(),
@@ -69,7 +72,11 @@ impl UtilsApi {
     }
 
     /// The caller's roles.
-    #[oai(path = "/v1/utils/roles", method = "get")]
+    ///
+    /// Needs the Admin role; without it the answer is an empty collection. Lists the roles in force
+    /// for this token (those it carries that the client still holds) as `{role_name}` items;
+    /// `limit` (default 100, at most 1000) and `offset` page the list.
+    #[oai(path = "/v1/utils/roles", method = "get", operation_id = "listMyRoles")]
     async fn roles(
         &self,
         auth: BearerAuth,
@@ -95,7 +102,15 @@ impl UtilsApi {
     }
 
     /// The request as the gateway saw it (credentials redacted).
-    #[oai(path = "/v1/utils/print_cgi", method = "get")]
+    ///
+    /// Needs the Admin role; without it the answer is an empty collection, not this object. Echoes
+    /// the method, path, query, remote address and headers (`Authorization`, `Cookie` and
+    /// `Proxy-Authorization` redacted), with the caller's client id and roles.
+    #[oai(
+        path = "/v1/utils/print_cgi",
+        method = "get",
+        operation_id = "printCgi"
+    )]
     async fn print_cgi(&self, auth: BearerAuth, req: &Request) -> ApiResult<Json<Cgi>> {
         let headers = req
             .headers()
@@ -121,7 +136,10 @@ impl UtilsApi {
     }
 
     /// Who the token belongs to: client, roles, scopes, user if any. (any role)
-    #[oai(path = "/v1/me", method = "get")]
+    ///
+    /// Any valid Bearer token with at least one role. `roles` are those in force (the token's roles
+    /// that the client still holds); `exp` is the token's expiry in Unix seconds.
+    #[oai(path = "/v1/me", method = "get", operation_id = "getMe")]
     async fn me(&self, auth: BearerAuth) -> ApiResult<Json<Me>> {
         let caller = &auth.0;
         Ok(Json(Me {

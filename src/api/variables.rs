@@ -51,7 +51,15 @@ pub struct VariablesApi {
 #[OpenApi(tag = "Tag::ProcessVariables")]
 impl VariablesApi {
     /// Process variables, filtered by `scope` and `name`.
-    #[oai(path = "/v1/processes/:prcs_id/process_vars", method = "get")]
+    ///
+    /// Needs the Read role; without it the answer is an empty collection. All variables are at
+    /// process level (`scope` 0) and `name` matches case-insensitively; `limit` (default 100, at
+    /// most 1000) and `offset` page the list. 404 `Item not found` for an unknown instance.
+    #[oai(
+        path = "/v1/processes/:prcs_id/process_vars",
+        method = "get",
+        operation_id = "getProcessVariables"
+    )]
     async fn process_vars(
         &self,
         _auth: BearerAuth,
@@ -82,7 +90,17 @@ impl VariablesApi {
     }
 
     /// Set process variables: one object or an array, all or nothing.
-    #[oai(path = "/v1/processes/:prcs_id/process_vars", method = "put")]
+    ///
+    /// Needs the Write role (403 without it). Each element is `{name, type, value}` (`type`:
+    /// varchar, number, date, clob, json), optionally with `scope` 0 or the `sbfl_id` of a step of
+    /// this instance; the answer echoes them. 400 for a bad single object (e.g.
+    /// `Attribute not found`), 422 `Processing Error` when an array element fails (echoed with its
+    /// `errors`), 404 `Item not found` for an unknown instance.
+    #[oai(
+        path = "/v1/processes/:prcs_id/process_vars",
+        method = "put",
+        operation_id = "setProcessVariables"
+    )]
     async fn set_vars(
         &self,
         _auth: BearerAuth,

@@ -104,14 +104,35 @@ async fn run(cli: Cli) -> Result<()> {
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
-            open(&config).await?;
+            let app = open(&config, Notice::Stdout).await?;
+            setup::close(&app).await;
             println!("database is up to date");
             Ok(())
         }
-        Command::Clients(command) => clients::run(&*open(&config).await?, command).await,
-        Command::Policy(command) => manage::policy(&*open(&config).await?, command).await,
-        Command::Keys(command) => manage::keys(&*open(&config).await?, command).await,
-        Command::Diagrams(command) => manage::diagrams(&*open(&config).await?, command).await,
+        Command::Clients(command) => {
+            let app = open(&config, Notice::Stderr).await?;
+            let done = clients::run(&app, command).await;
+            setup::close(&app).await;
+            done
+        }
+        Command::Policy(command) => {
+            let app = open(&config, Notice::Stderr).await?;
+            let done = manage::policy(&app, command).await;
+            setup::close(&app).await;
+            done
+        }
+        Command::Keys(command) => {
+            let app = open(&config, Notice::Stderr).await?;
+            let done = manage::keys(&app, command).await;
+            setup::close(&app).await;
+            done
+        }
+        Command::Diagrams(command) => {
+            let app = open(&config, Notice::Stderr).await?;
+            let done = manage::diagrams(&app, command).await;
+            setup::close(&app).await;
+            done
+        }
         Command::Openapi { .. } | Command::Postman { .. } => Ok(()),
     }
 }
@@ -136,32 +157,42 @@ fn write_postman(out: &std::path::Path) -> Result<()> {
 async fn serve(config: Config) -> Result<()> {
     let acceptor = http::bind(&config.listen).await?;
     let (db, bootstrap) = setup::open(&config).await?;
-    print_bootstrap(bootstrap.as_ref());
+    print_bootstrap(bootstrap.as_ref(), Notice::Stdout);
     let running = http::serve(config, acceptor, db, None).await?;
     running.wait_for_signal().await;
     Ok(())
 }
 
-/// The one time the bootstrap secret is shown: on standard output, never in the log.
-fn print_bootstrap(bootstrap: Option<&Bootstrap>) {
-    if let Some(b) = bootstrap {
-        println!(
-            "Created the bootstrap admin client (all four roles). Its secret is shown only now:"
-        );
-        println!("  client_id:     {}", b.client_id);
-        println!("  client_secret: {}", b.client_secret);
-        println!(
-            "If it is lost: flowgate clients rotate-secret {} prints a new one.",
-            b.client_id
-        );
+/// Where the bootstrap notice goes: standard output for `serve` and `migrate`; standard error
+/// for the management commands, whose output scripts read. Never the log.
+#[derive(Clone, Copy)]
+enum Notice {
+    Stdout,
+    Stderr,
+}
+
+/// The one time the bootstrap secret is shown.
+fn print_bootstrap(bootstrap: Option<&Bootstrap>, to: Notice) {
+    let Some(b) = bootstrap else { return };
+    let notice = format!(
+        "Created the bootstrap admin client (all four roles). Its secret is shown only now:\n\
+         \x20 client_id:     {id}\n\
+         \x20 client_secret: {secret}\n\
+         If it is lost, `flowgate clients rotate-secret {id}` prints a new one.",
+        id = b.client_id,
+        secret = b.client_secret,
+    );
+    match to {
+        Notice::Stdout => println!("{notice}"),
+        Notice::Stderr => eprintln!("{notice}"),
     }
 }
 
 /// Opens (migrating and, on a new database, seeding: whichever command comes first prints the
 /// bootstrap credentials) and gives the services to work with.
-async fn open(config: &Config) -> Result<Arc<App>> {
+async fn open(config: &Config, notice: Notice) -> Result<Arc<App>> {
     let (db, bootstrap) = setup::open(config).await?;
-    print_bootstrap(bootstrap.as_ref());
+    print_bootstrap(bootstrap.as_ref(), notice);
     let public_url = config
         .public_url
         .clone()

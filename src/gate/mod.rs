@@ -1,4 +1,4 @@
-//! The role gate in front of `/v1/` (SPEC §3). It checks the Bearer token, finds the route
+//! The role gate in front of `/v1/` (docs/contract.md §3). It checks the Bearer token, finds the route
 //! template the router would send the path to, and looks up the casbin decision for (template,
 //! method, roles). It denies what it does not know: a path no template matches is 404, a
 //! method no handler serves is 405, `HEAD` is decided as `GET`, and a (template, method) with

@@ -1,5 +1,5 @@
 //! Opening the database: migrations and, on the very first start, seeding (roles, the default
-//! policy of SPEC §3, a signing key, the sample diagrams and the bootstrap admin client), all
+//! policy of docs/contract.md §3, a signing key, the sample diagrams and the bootstrap admin client), all
 //! under one lock so that instances starting together cannot race, and all in one transaction
 //! so that a first start either seeds everything or nothing.
 
@@ -26,8 +26,15 @@ pub async fn open(config: &Config) -> Result<(DatabaseConnection, Option<Bootstr
     let lock = SetupLock::before_connect(&config.database_url).await?;
     let db = store::connect(config).await?;
     let lock = lock.after_connect(&db).await?;
-    store::migrate(&db).await?;
-    let bootstrap = seed_if_empty(&db).await?;
+    store::migrate(&db, &config.database_url).await?;
+    store::check_writable(&db, &config.database_url).await?;
+    let bootstrap = seed_if_empty(&db).await.map_err(|err| match err {
+        crate::Error::Internal(cause) => crate::Error::Unavailable(format!(
+            "cannot seed {}: {cause}",
+            store::diagnose::masked(&config.database_url)
+        )),
+        other => other,
+    })?;
     lock.release().await?;
     Ok((db, bootstrap))
 }

@@ -3,6 +3,7 @@
 
 pub mod audit;
 pub mod clients;
+pub mod diagnose;
 pub mod diagrams;
 pub mod keys;
 pub mod policy;
@@ -26,7 +27,13 @@ use crate::{Error, Result};
 pub const CHANGES_CHANNEL: &str = "flowgate_changes";
 
 /// Opens the pool. SQLite runs in WAL mode with a busy timeout so readers never block writers.
+/// A failure says what was tried, why it failed and what to do.
 pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
+    let url = config.database_url.as_str();
+    diagnose::check_url(url)?;
+    if let Some(path) = sqlite_path(url) {
+        diagnose::check_sqlite_folder(url, path)?;
+    }
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .max_connections(if is_sqlite(&config.database_url) {
@@ -44,7 +51,10 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
                 .busy_timeout(Duration::from_secs(5))
                 .foreign_keys(true)
         });
-    Ok(Database::connect(options).await?)
+    match Database::connect(options).await {
+        Ok(db) => Ok(db),
+        Err(err) => Err(diagnose::open_failure(url, err).await),
+    }
 }
 
 pub fn is_sqlite(url: &str) -> bool {
@@ -77,10 +87,16 @@ impl SetupLock {
         let Some(path) = sqlite_path(url).map(str::to_owned) else {
             return Ok(SetupLock::None);
         };
+        diagnose::check_url(url)?;
+        diagnose::check_sqlite_folder(url, &path)?;
         // Blocks until the other instance is done: keep it off the async threads.
         tokio::task::spawn_blocking(move || -> Result<SetupLock> {
-            let file = std::fs::File::create(format!("{path}.lock"))
-                .map_err(|e| Error::internal(format!("cannot create {path}.lock: {e}")))?;
+            let file = std::fs::File::create(format!("{path}.lock")).map_err(|e| {
+                Error::Unavailable(format!(
+                    "cannot create the lock file {path}.lock beside the database: {e}. The \
+                     database's folder must be writable."
+                ))
+            })?;
             file.lock()
                 .map_err(|e| Error::internal(format!("cannot lock {path}.lock: {e}")))?;
             Ok(SetupLock::File(file))
@@ -109,8 +125,23 @@ impl SetupLock {
 }
 
 /// Applies pending migrations.
-pub async fn migrate(db: &DatabaseConnection) -> Result<()> {
-    Ok(Migrator::up(db, None).await?)
+pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<()> {
+    Migrator::up(db, None)
+        .await
+        .map_err(|err| diagnose::failure(url, "migrate", err))
+}
+
+/// Fails, saying why, when the database cannot be written (a read-only file or mode).
+pub async fn check_writable(db: &DatabaseConnection, url: &str) -> Result<()> {
+    let probe = async {
+        let txn = begin_immediate(db).await?;
+        txn.execute_unprepared("UPDATE change_counter SET version = version WHERE id = 1")
+            .await?;
+        txn.rollback().await
+    };
+    probe
+        .await
+        .map_err(|err| diagnose::failure(url, "write to", err))
 }
 
 /// Whether the database was seeded (the change counter exists from the first start on).
@@ -166,11 +197,15 @@ pub async fn bump_version(db: &impl ConnectionTrait) -> Result<()> {
 /// (`BEGIN IMMEDIATE`): a deferred transaction that reads first cannot upgrade once another
 /// connection has committed (SQLITE_BUSY_SNAPSHOT), whatever the busy timeout.
 pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction> {
+    Ok(begin_immediate(db).await?)
+}
+
+async fn begin_immediate(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
     let options = TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..TransactionOptions::default()
     };
-    Ok(db.begin_with_options(options).await?)
+    db.begin_with_options(options).await
 }
 
 /// Writes SQLite's write-ahead log into the database file and empties it (no-op elsewhere).

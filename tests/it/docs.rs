@@ -37,14 +37,28 @@ fn every_operation_is_documented() {
     );
     assert_eq!(schemes["BearerAuth"]["scheme"], "bearer");
     let mut operations = 0;
+    let mut operation_ids = std::collections::HashSet::new();
     for (path, item) in doc["paths"].as_object().unwrap() {
         for (method, op) in item.as_object().unwrap() {
             operations += 1;
             let what = format!("{method} {path}");
             assert!(
-                op["summary"].as_str().is_some_and(|s| !s.is_empty()),
-                "{what} has no summary"
+                op["summary"]
+                    .as_str()
+                    .is_some_and(|s| !s.is_empty() && !s.contains('\n')),
+                "{what} has no one-line summary"
             );
+            assert!(
+                op["description"].as_str().is_some_and(|d| d.len() > 20),
+                "{what} has no description"
+            );
+            let id = op["operationId"].as_str().unwrap_or_default();
+            assert!(
+                id.chars().next().is_some_and(|c| c.is_ascii_lowercase())
+                    && id.chars().all(|c| c.is_ascii_alphanumeric()),
+                "{what} has no camelCase operationId: {id:?}"
+            );
+            assert!(operation_ids.insert(id.to_owned()), "{what}: {id} twice");
             assert!(
                 op["tags"].as_array().is_some_and(|t| t.len() == 1),
                 "{what} has no tag"
@@ -66,6 +80,13 @@ fn every_operation_is_documented() {
         }
     }
     assert!(operations >= 50, "{operations} operations");
+    let upload = &doc["paths"]["/v1/admin/diagrams"]["post"]["requestBody"]["content"];
+    let first = upload.as_object().and_then(|c| c.keys().next().cloned());
+    assert_eq!(
+        first.as_deref(),
+        Some("application/xml"),
+        "the upload is XML: {upload}"
+    );
     let tags: Vec<&str> = doc["tags"]
         .as_array()
         .unwrap()
@@ -138,6 +159,14 @@ fn committed_postman_matches_the_document() {
         "operations the Postman walk does not run"
     );
     let (collection, environment) = flowgate::postman::generate(&doc);
+    let text = collection.to_string();
+    for name in text.split("\"name\":").skip(1) {
+        let name = name.split("\",").next().unwrap_or_default();
+        assert!(
+            !name.contains("\\n"),
+            "a request name with a line break: {name}"
+        );
+    }
     for (file, generated) in [
         (flowgate::postman::COLLECTION_FILE, collection),
         (flowgate::postman::ENVIRONMENT_FILE, environment),

@@ -1,4 +1,4 @@
-//! The role gate (SPEC §3): every row of its table, the role matrix over the default policy for
+//! The role gate (docs/contract.md §3): every row of its table, the role matrix over the default policy for
 //! every route the server has, and changes to roles, clients and policy taking effect at once.
 
 use flowgate::oauth::jwt::{self, AccessClaims};

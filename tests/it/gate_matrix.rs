@@ -1,4 +1,4 @@
-//! The gate denies what it does not know (SPEC §3): every operation the server has, for every
+//! The gate denies what it does not know (docs/contract.md §3): every operation the server has, for every
 //! role, with GET, HEAD and every other method; path variants the router would still route;
 //! paths and methods no handler serves; the holes that HEAD and empty segments once opened.
 
@@ -26,7 +26,7 @@ const METHODS: [Method; 6] = [
     Method::PATCH,
 ];
 
-/// Who the default policy (SPEC §3) lets in, written out independently of the seed.
+/// Who the default policy (docs/contract.md §3) lets in, written out independently of the seed.
 fn expected_roles(template: &str, method: &str) -> &'static [&'static str] {
     const ANY: &[&str] = &["Read", "Write", "Messages", "Admin"];
     match (method, template) {

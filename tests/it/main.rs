@@ -8,6 +8,7 @@ mod admin;
 mod cli;
 mod diagrams;
 mod docs;
+mod first_hour;
 mod gate;
 mod gate_matrix;
 mod multi;

@@ -1,4 +1,4 @@
-//! The process API (SPEC §4, §5) over HTTP: full runs of the sample diagrams, Flows' error
+//! The process API (docs/contract.md §4, §5) over HTTP: full runs of the sample diagrams, Flows' error
 //! answers, all-or-nothing arrays, timers, admin uploads and one step completed twice at once.
 
 use reqwest::{Method, StatusCode};

@@ -32,7 +32,15 @@ pub struct AuditApi {
 #[OpenApi(tag = "Tag::Admin")]
 impl AuditApi {
     /// The audit log, newest first.
-    #[oai(path = "/v1/admin/audit", method = "get")]
+    ///
+    /// Needs the Admin role; without it the answer is an empty collection. Changes to clients,
+    /// policy, keys and diagrams, deleted instances, revoked tokens and failed authentications,
+    /// with `at` in Unix seconds; `limit` (default 100, at most 1000) and `offset` page the list.
+    #[oai(
+        path = "/v1/admin/audit",
+        method = "get",
+        operation_id = "listAuditEntries"
+    )]
     async fn audit(
         &self,
         _auth: BearerAuth,

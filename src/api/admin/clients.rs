@@ -145,7 +145,11 @@ fn secret_answer(message: &str, created: clients::Created) -> Json<SecretAnswer>
 #[OpenApi(tag = "Tag::Admin", prefix_path = "/v1/admin/clients")]
 impl ClientsApi {
     /// List clients.
-    #[oai(path = "/", method = "get")]
+    ///
+    /// Needs the Admin role; without it the answer is an empty collection. One page of clients,
+    /// oldest first, never with their secrets; `limit` (default 100, at most 1000) and `offset`
+    /// page the list.
+    #[oai(path = "/", method = "get", operation_id = "listClients")]
     async fn list(
         &self,
         _auth: BearerAuth,
@@ -166,7 +170,12 @@ impl ClientsApi {
     }
 
     /// Create a client; a confidential client's secret is shown once, in this answer.
-    #[oai(path = "/", method = "post")]
+    ///
+    /// Needs the Admin role (403 without it). The body needs `name`; `roles` are `Read`, `Write`,
+    /// `Messages`, `Admin`, and an unknown field, role, URL or e-mail address is refused with 400.
+    /// Answers 201 with the client and, unless `public`, its `client_secret`, which cannot be read
+    /// again.
+    #[oai(path = "/", method = "post", operation_id = "createClient")]
     async fn create(&self, auth: BearerAuth, body: Json<CreateClient>) -> ApiResult<Created> {
         let body = body.0;
         let new = NewClient {
@@ -184,7 +193,10 @@ impl ClientsApi {
     }
 
     /// One client.
-    #[oai(path = "/:client_id", method = "get")]
+    ///
+    /// Needs the Admin role; without it the answer is an empty collection. Answers a collection of
+    /// one client, never with its secret; 404 for an unknown client.
+    #[oai(path = "/:client_id", method = "get", operation_id = "getClient")]
     async fn show(
         &self,
         _auth: BearerAuth,
@@ -200,7 +212,11 @@ impl ClientsApi {
     }
 
     /// Change a client's descriptive fields.
-    #[oai(path = "/:client_id", method = "put")]
+    ///
+    /// Needs the Admin role (403 without it). Only the fields sent change; roles, secret and the
+    /// enabled state have their own operations. 400 for an invalid value or an unknown field, 404
+    /// for an unknown client.
+    #[oai(path = "/:client_id", method = "put", operation_id = "updateClient")]
     async fn update(
         &self,
         auth: BearerAuth,
@@ -221,14 +237,23 @@ impl ClientsApi {
     }
 
     /// Delete a client; its tokens stop working at once.
-    #[oai(path = "/:client_id", method = "delete")]
+    ///
+    /// Needs the Admin role (403 without it). 404 for an unknown client.
+    #[oai(path = "/:client_id", method = "delete", operation_id = "deleteClient")]
     async fn delete(&self, auth: BearerAuth, client_id: Path<String>) -> ApiResult<Json<Done>> {
         clients::delete(&self.app, &auth.0.actor(), &client_id.0).await?;
         Ok(Done::new("client deleted"))
     }
 
     /// Enable a client.
-    #[oai(path = "/:client_id/enable", method = "put")]
+    ///
+    /// Needs the Admin role (403 without it). The client can get tokens again; answers the client,
+    /// 404 for an unknown client.
+    #[oai(
+        path = "/:client_id/enable",
+        method = "put",
+        operation_id = "enableClient"
+    )]
     async fn enable(
         &self,
         auth: BearerAuth,
@@ -239,7 +264,14 @@ impl ClientsApi {
     }
 
     /// Disable a client; its tokens stop working at once.
-    #[oai(path = "/:client_id/disable", method = "put")]
+    ///
+    /// Needs the Admin role (403 without it). The client gets no tokens until enabled again;
+    /// answers the client, 404 for an unknown client.
+    #[oai(
+        path = "/:client_id/disable",
+        method = "put",
+        operation_id = "disableClient"
+    )]
     async fn disable(
         &self,
         auth: BearerAuth,
@@ -250,7 +282,15 @@ impl ClientsApi {
     }
 
     /// A new secret (shown once); the old one stops working.
-    #[oai(path = "/:client_id/secret", method = "post")]
+    ///
+    /// Needs the Admin role (403 without it). Answers the client with its new `client_secret`,
+    /// which cannot be read again. 400 for a public client (it has no secret), 404 for an unknown
+    /// client.
+    #[oai(
+        path = "/:client_id/secret",
+        method = "post",
+        operation_id = "rotateClientSecret"
+    )]
     async fn rotate_secret(
         &self,
         auth: BearerAuth,
@@ -261,7 +301,15 @@ impl ClientsApi {
     }
 
     /// Grant roles.
-    #[oai(path = "/:client_id/roles", method = "post")]
+    ///
+    /// Needs the Admin role (403 without it). The body lists role names (`Read`, `Write`,
+    /// `Messages`, `Admin`) to add; tokens issued before keep the roles they had. 400 for an
+    /// unknown role, 404 for an unknown client.
+    #[oai(
+        path = "/:client_id/roles",
+        method = "post",
+        operation_id = "grantClientRoles"
+    )]
     async fn grant(
         &self,
         auth: BearerAuth,
@@ -275,7 +323,14 @@ impl ClientsApi {
     }
 
     /// Revoke roles; tokens already issued lose them at once.
-    #[oai(path = "/:client_id/roles", method = "delete")]
+    ///
+    /// Needs the Admin role (403 without it). The body lists role names to remove; answers the
+    /// client. 400 for an unknown role, 404 for an unknown client.
+    #[oai(
+        path = "/:client_id/roles",
+        method = "delete",
+        operation_id = "revokeClientRoles"
+    )]
     async fn revoke(
         &self,
         auth: BearerAuth,

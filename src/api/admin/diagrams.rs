@@ -3,11 +3,13 @@
 use std::sync::Arc;
 
 use poem_openapi::param::{Path, Query};
-use poem_openapi::payload::{Json, PlainText};
+use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 
+use crate::Error;
 use crate::answers::admin::ApiResult;
 use crate::api::dto::{DiagramItem, diagram_item};
+use crate::api::raw_body::RawXml;
 use crate::api::{BearerAuth, Tag};
 use crate::services::{App, diagrams};
 
@@ -38,19 +40,35 @@ pub struct DiagramsAdminApi {
 
 #[OpenApi(tag = "Tag::Admin")]
 impl DiagramsAdminApi {
-    /// Upload BPMN 2.0 XML. A diagram the engine cannot run is refused with the element and
-    /// the reason. `status` defaults to `draft`.
-    #[oai(path = "/v1/admin/diagrams", method = "post")]
+    /// Upload BPMN 2.0 XML.
+    ///
+    /// Needs the Admin role (403 without it). The body is the XML, sent as `application/xml`,
+    /// `text/xml` or `text/plain` (other types get 415 naming these); it becomes the next version
+    /// of its process name, with `status` (default `draft`) and an optional `category`. A
+    /// diagram the engine cannot run is refused with 400, naming the element and the reason.
+    #[oai(
+        path = "/v1/admin/diagrams",
+        method = "post",
+        operation_id = "uploadDiagram"
+    )]
     async fn upload(
         &self,
         auth: BearerAuth,
-        xml: PlainText<String>,
+        xml: RawXml,
         status: Query<Option<String>>,
         category: Query<Option<String>>,
     ) -> ApiResult<Imported> {
+        if !xml.declared {
+            return Err(Error::UnsupportedMediaType {
+                accepted: RawXml::accepted(),
+            }
+            .into());
+        }
+        let xml = String::from_utf8(xml.bytes)
+            .map_err(|_| Error::attribute("bpmn", "the BPMN XML is not valid UTF-8"))?;
         let status = status.0.unwrap_or_else(|| "draft".into());
         let imported =
-            diagrams::import(&self.app, &auth.0.actor(), &xml.0, &status, category.0).await?;
+            diagrams::import(&self.app, &auth.0.actor(), &xml, &status, category.0).await?;
         Ok(Imported::Created(Json(DiagramAnswer {
             success: true,
             message: "diagram imported".into(),
@@ -59,7 +77,15 @@ impl DiagramsAdminApi {
     }
 
     /// Change a diagram's status.
-    #[oai(path = "/v1/admin/diagrams/:dgrm_id/status", method = "put")]
+    ///
+    /// Needs the Admin role (403 without it). The body is `{status}`: draft, released, deprecated
+    /// or archived; only released diagrams take new instances. 400 for an unknown status, 404
+    /// `Item not found` for an unknown diagram.
+    #[oai(
+        path = "/v1/admin/diagrams/:dgrm_id/status",
+        method = "put",
+        operation_id = "setDiagramStatus"
+    )]
     async fn set_status(
         &self,
         auth: BearerAuth,

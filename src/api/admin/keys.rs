@@ -39,7 +39,15 @@ pub struct KeysApi {
 #[OpenApi(tag = "Tag::Admin")]
 impl KeysApi {
     /// Published signing keys, newest first.
-    #[oai(path = "/v1/admin/keys", method = "get")]
+    ///
+    /// Needs the Admin role; without it the answer is an empty collection. The active key comes
+    /// first; a retired key is listed until `publish_until`. `limit` (default 100, at most 1000)
+    /// and `offset` page the list.
+    #[oai(
+        path = "/v1/admin/keys",
+        method = "get",
+        operation_id = "listSigningKeys"
+    )]
     async fn keys(
         &self,
         _auth: BearerAuth,
@@ -69,7 +77,14 @@ impl KeysApi {
     }
 
     /// A new signing key; the old one stays published until its last token expires.
-    #[oai(path = "/v1/admin/keys/rotate", method = "post")]
+    ///
+    /// Needs the Admin role (403 without it). New tokens are signed with the new key, whose `kid`
+    /// the answer gives; tokens already issued stay valid.
+    #[oai(
+        path = "/v1/admin/keys/rotate",
+        method = "post",
+        operation_id = "rotateSigningKey"
+    )]
     async fn rotate_key(&self, auth: BearerAuth) -> ApiResult<Json<KeyAnswer>> {
         let kid = keys::rotate(&self.app, &auth.0.actor()).await?;
         Ok(Json(KeyAnswer {

@@ -71,7 +71,15 @@ pub struct PolicyApi {
 #[OpenApi(tag = "Tag::Admin")]
 impl PolicyApi {
     /// The casbin policy.
-    #[oai(path = "/v1/admin/policy", method = "get")]
+    ///
+    /// Needs the Admin role; without it the answer is an empty collection. Each rule lets `role`
+    /// (`*`: any role) call `method` (`*`: any) on `path`, a keyMatch2 pattern; `limit` (default
+    /// 100, at most 1000) and `offset` page the list.
+    #[oai(
+        path = "/v1/admin/policy",
+        method = "get",
+        operation_id = "listPolicyRules"
+    )]
     async fn policy(
         &self,
         _auth: BearerAuth,
@@ -94,7 +102,15 @@ impl PolicyApi {
     }
 
     /// Add a rule; every instance applies it within two seconds.
-    #[oai(path = "/v1/admin/policy", method = "post")]
+    ///
+    /// Needs the Admin role (403 without it). The body is `{role, path, method}`; answers 201 with
+    /// the rule and its `id`. 400 for an unknown role or method or a malformed path, 409 if the
+    /// rule exists already.
+    #[oai(
+        path = "/v1/admin/policy",
+        method = "post",
+        operation_id = "addPolicyRule"
+    )]
     async fn add_rule(&self, auth: BearerAuth, body: Json<NewRule>) -> ApiResult<RuleCreated> {
         let rule = policy::add(
             &self.app,
@@ -108,7 +124,14 @@ impl PolicyApi {
     }
 
     /// Remove a rule.
-    #[oai(path = "/v1/admin/policy/:rule_id", method = "delete")]
+    ///
+    /// Needs the Admin role (403 without it). Answers the removed rule; every instance applies the
+    /// change within two seconds. 404 for an unknown rule id.
+    #[oai(
+        path = "/v1/admin/policy/:rule_id",
+        method = "delete",
+        operation_id = "removePolicyRule"
+    )]
     async fn remove_rule(
         &self,
         auth: BearerAuth,
