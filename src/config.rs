@@ -29,6 +29,10 @@ pub struct Config {
     pub issuer: Option<String>,
     /// Access-token lifetime in seconds.
     pub access_token_ttl: i64,
+    /// Refresh-token lifetime in seconds.
+    pub refresh_token_ttl: i64,
+    /// How long a login lasts, in seconds.
+    pub session_ttl: i64,
     pub log_format: LogFormat,
     /// Largest request body accepted, in bytes.
     pub max_body_bytes: usize,
@@ -48,6 +52,8 @@ impl Default for Config {
             public_url: None,
             issuer: None,
             access_token_ttl: 3600,
+            refresh_token_ttl: 30 * 86_400,
+            session_ttl: 12 * 3600,
             log_format: LogFormat::Human,
             max_body_bytes: 1024 * 1024,
             sync_interval_ms: 1000,
@@ -121,6 +127,16 @@ impl Config {
         if !(60..=86_400).contains(&self.access_token_ttl) {
             return Err(Error::invalid(
                 "access_token_ttl must be between 60 and 86400 seconds",
+            ));
+        }
+        if !(60..=365 * 86_400).contains(&self.refresh_token_ttl) {
+            return Err(Error::invalid(
+                "refresh_token_ttl must be between 60 seconds and 365 days",
+            ));
+        }
+        if !(60..=30 * 86_400).contains(&self.session_ttl) {
+            return Err(Error::invalid(
+                "session_ttl must be between 60 seconds and 30 days",
             ));
         }
         if self.max_connections == 0 {

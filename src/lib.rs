@@ -24,6 +24,7 @@ pub mod error;
 pub mod gate;
 pub mod http;
 pub mod oauth;
+pub mod pages;
 pub mod postman;
 pub mod roles;
 pub mod scope;

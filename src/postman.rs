@@ -78,6 +78,9 @@ const RUNNING_STEP: &[(&str, &str)] = &[
     ),
 ];
 const SPARE: &[(&str, &str)] = &[("prcs_id", "spare_prcs_id")];
+/// An app id nobody registered (apps are registered by people in the developer portal, which
+/// the collection cannot do).
+const NO_APP: &[(&str, &str)] = &[("client_id", "unknown_app_id")];
 
 fn walk() -> Vec<Step> {
     let key = Body::Example;
@@ -229,6 +232,46 @@ fn walk() -> Vec<Step> {
             ..step("DELETE", "/v1/admin/clients/{client_id}/roles", 200)
         },
         step("DELETE", "/v1/admin/clients/{client_id}", 200),
+        step("GET", "/v1/admin/users", 200),
+        Step {
+            body: Body::Example,
+            store: &[("user_id", "body.item.user_id")],
+            ..step("POST", "/v1/admin/users", 201)
+        },
+        step("GET", "/v1/admin/users/{user}", 200),
+        Step {
+            body: Body::Example,
+            ..step("POST", "/v1/admin/users/{user}/roles", 200)
+        },
+        Step {
+            body: Body::Example,
+            ..step("DELETE", "/v1/admin/users/{user}/roles", 200)
+        },
+        step("PUT", "/v1/admin/users/{user}/disable", 200),
+        step("PUT", "/v1/admin/users/{user}/enable", 200),
+        Step {
+            body: Body::Example,
+            ..step("POST", "/v1/admin/users/{user}/password", 200)
+        },
+        Step {
+            body: Body::Example,
+            check: "pm.expect(body.item.admin).to.be.true;",
+            ..step("PUT", "/v1/admin/users/{user}/admin", 200)
+        },
+        Step {
+            query: "status=pending",
+            ..step("GET", "/v1/admin/apps", 200)
+        },
+        Step {
+            note: " (refused: no such app; apps are registered in the portal)",
+            vars: NO_APP,
+            ..step("PUT", "/v1/admin/apps/{client_id}/approve", 404)
+        },
+        Step {
+            note: " (refused: no such app)",
+            vars: NO_APP,
+            ..step("PUT", "/v1/admin/apps/{client_id}/reject", 404)
+        },
         step("GET", "/v1/admin/policy", 200),
         Step {
             body: Body::Example,
@@ -269,6 +312,12 @@ fn walk() -> Vec<Step> {
             ..step("GET", "/.well-known/jwks.json", 200)
         },
         Step {
+            auth: Auth::Basic,
+            body: Body::Example,
+            check: "pm.expect(body.active).to.be.true;",
+            ..step("POST", "/oauth/introspect", 200)
+        },
+        Step {
             note: " (the walk's own token, last)",
             auth: Auth::Basic,
             body: Body::Example,
@@ -278,10 +327,11 @@ fn walk() -> Vec<Step> {
 }
 
 /// Path variables by path-parameter name (admin's `client_id` is the client the walk creates,
-/// not the credential).
+/// not the credential; `user` is the person it creates).
 fn variable_for(param: &str) -> &str {
     match param {
         "client_id" => "new_client_id",
+        "user" => "user_id",
         other => other,
     }
 }
@@ -496,10 +546,15 @@ pub fn generate(doc: &Value) -> (Value, Value) {
         "sbfl_id",
         "step_key",
         "new_client_id",
+        "user_id",
         "rule_id",
     ] {
         values.push(default(name, ""));
     }
+    values.push(default(
+        "unknown_app_id",
+        "00000000-0000-0000-0000-000000000000",
+    ));
     values.push(default("message_name", "payment-received"));
     let environment =
         json!({"name": "flowgate", "values": values, "_postman_variable_scope": "environment"});

@@ -20,6 +20,12 @@ pub struct Model {
     pub enabled: bool,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The person who registered it as a developer app (`users.id`); `None` for admins' clients.
+    pub owner_user_pk: Option<i64>,
+    /// `approved` (every admin-made client), or a developer app's `pending` / `rejected`.
+    pub approval: String,
+    /// When the developer agreed to the terms (developer apps).
+    pub terms_accepted_at: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261124_000001_gateway_core;
 mod m20261124_000002_process_api;
+mod m20261201_000003_people_and_apps;
 
 pub struct Migrator;
 
@@ -14,6 +15,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261124_000001_gateway_core::Migration),
             Box::new(m20261124_000002_process_api::Migration),
+            Box::new(m20261201_000003_people_and_apps::Migration),
         ]
     }
 }

@@ -7,13 +7,14 @@ use poem::http::{HeaderValue, StatusCode, header};
 
 use crate::Error;
 
-/// Headers of every HTML page: no framing, no sniffing, no referrer, nothing but our own
-/// stylesheet and forms posting back to us.
+/// Headers of every HTML page: no framing, no sniffing, no referrer, no script, nothing loaded
+/// but our own stylesheet. (No `form-action`: browsers apply it to the redirects after a form,
+/// and the consent form's answer must go on to the app.)
 pub const PAGE_HEADERS: &[(&str, &str)] = &[
     (
         "content-security-policy",
-        "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; \
-         frame-ancestors 'none'; base-uri 'none'",
+        "default-src 'none'; style-src 'self'; img-src 'self'; frame-ancestors 'none'; \
+         base-uri 'none'",
     ),
     ("x-content-type-options", "nosniff"),
     ("referrer-policy", "no-referrer"),
@@ -31,6 +32,14 @@ pub fn page(status: StatusCode, html: String) -> Response {
     for (name, value) in PAGE_HEADERS {
         headers.insert(*name, HeaderValue::from_static(value));
     }
+    response
+}
+
+/// A page shown again because of a problem with what was sent (a form with its message): the
+/// status and headers of the error's kind.
+pub fn problem_page(err: &Error, html: String) -> Response {
+    let mut response = page(super::status(err), html);
+    super::add_headers(err, &mut response);
     response
 }
 

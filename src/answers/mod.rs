@@ -61,8 +61,12 @@ pub fn public_message(err: &Error) -> String {
 }
 
 /// The headers an error kind calls for: `Retry-After`, `Accept` (RFC 9110 §15.5.16),
-/// `WWW-Authenticate`.
+/// `WWW-Authenticate` (not on pages: a browser would ask for Basic credentials).
 fn add_headers(err: &Error, response: &mut Response) {
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .is_some_and(|ct| ct.as_bytes().starts_with(b"text/html"));
     let headers = response.headers_mut();
     match err {
         Error::RateLimited { retry_after } => {
@@ -73,7 +77,7 @@ fn add_headers(err: &Error, response: &mut Response) {
                 headers.insert(header::ACCEPT, value);
             }
         }
-        Error::Unauthenticated(_) => {
+        Error::Unauthenticated(_) if !is_page => {
             headers.insert(
                 header::WWW_AUTHENTICATE,
                 HeaderValue::from_static(r#"Bearer realm="flowgate""#),

@@ -13,12 +13,35 @@ const NO_CACHE: &str = "no-cache";
 
 /// RFC 6749 §5.1
 #[derive(Object)]
+#[oai(skip_serializing_if_is_none)]
 pub struct TokenBody {
     pub access_token: String,
     /// Always `Bearer`.
     pub token_type: String,
     pub expires_in: i64,
     pub scope: String,
+    /// With the authorization-code and refresh grants: the next refresh token (the one sent,
+    /// if any, is used up).
+    pub refresh_token: Option<String>,
+}
+
+/// RFC 7662 §2.2: `active`, and for an active token what it is.
+#[derive(Object, Default)]
+#[oai(skip_serializing_if_is_none)]
+pub struct IntrospectionBody {
+    pub active: bool,
+    pub scope: Option<String>,
+    pub client_id: Option<String>,
+    /// The person, for a token that acts for one.
+    pub username: Option<String>,
+    /// `Bearer` or `refresh_token`.
+    pub token_type: Option<String>,
+    pub exp: Option<i64>,
+    pub iat: Option<i64>,
+    pub sub: Option<String>,
+    pub aud: Option<String>,
+    pub iss: Option<String>,
+    pub jti: Option<String>,
 }
 
 /// RFC 6749 §5.2
@@ -51,6 +74,28 @@ pub enum TokenAnswer {
         #[oai(header = "Pragma")] String,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
+    /// `temporarily_unavailable`: the database could not be reached; retry.
+    #[oai(status = 503)]
+    Unavailable(
+        Json<OAuthErrorBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+    ),
+}
+
+/// Our own failure under an OAuth endpoint, logged; the client is told to retry.
+fn unavailable(err: &Error) -> Json<OAuthErrorBody> {
+    super::log_internal(err);
+    Json(OAuthErrorBody {
+        error: "temporarily_unavailable".into(),
+        error_description: "The request could not be completed; retry".into(),
+    })
+}
+
+impl From<Error> for TokenAnswer {
+    fn from(err: Error) -> Self {
+        TokenAnswer::Unavailable(unavailable(&err), NO_STORE.into(), NO_CACHE.into())
+    }
 }
 
 impl TokenAnswer {
@@ -128,10 +173,56 @@ impl From<OAuthError> for RevokeAnswer {
 /// A failure of ours under an OAuth endpoint (the database, say): `temporarily_unavailable`.
 impl From<Error> for RevokeAnswer {
     fn from(err: Error) -> Self {
-        super::log_internal(&err);
-        RevokeAnswer::Unavailable(Json(OAuthErrorBody {
-            error: "temporarily_unavailable".into(),
-            error_description: "The revocation could not be stored; retry".into(),
-        }))
+        RevokeAnswer::Unavailable(unavailable(&err))
+    }
+}
+
+#[derive(ApiResponse)]
+pub enum IntrospectAnswer {
+    /// What the token is, or `{"active": false}`.
+    #[oai(status = 200)]
+    Done(
+        Json<IntrospectionBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+    ),
+    #[oai(status = 400)]
+    BadRequest(
+        Json<OAuthErrorBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+    ),
+    /// Client authentication failed (introspection is for confidential clients).
+    #[oai(status = 401)]
+    Unauthorized(
+        Json<OAuthErrorBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+        #[oai(header = "WWW-Authenticate")] Option<String>,
+    ),
+    #[oai(status = 503)]
+    Unavailable(Json<OAuthErrorBody>),
+}
+
+impl IntrospectAnswer {
+    pub fn done(body: IntrospectionBody) -> IntrospectAnswer {
+        IntrospectAnswer::Done(Json(body), NO_STORE.into(), NO_CACHE.into())
+    }
+}
+
+impl From<OAuthError> for IntrospectAnswer {
+    fn from(err: OAuthError) -> Self {
+        match error_parts(err) {
+            (body, Some(challenge)) => {
+                IntrospectAnswer::Unauthorized(body, NO_STORE.into(), NO_CACHE.into(), challenge)
+            }
+            (body, None) => IntrospectAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
+        }
+    }
+}
+
+impl From<Error> for IntrospectAnswer {
+    fn from(err: Error) -> Self {
+        IntrospectAnswer::Unavailable(unavailable(&err))
     }
 }

@@ -48,7 +48,7 @@ pub enum Tag {
     /// Utilities
     #[oai(rename = "utils")]
     Utils,
-    /// Management of clients, policy, signing keys, diagrams and the audit log
+    /// Management of clients, people, developer apps, policy, signing keys, diagrams and audit log
     #[oai(rename = "admin")]
     Admin,
     /// OAuth 2.0 authorization server
@@ -72,6 +72,8 @@ pub type Services = (
     (
         utils::UtilsApi,
         admin::clients::ClientsApi,
+        admin::users::UsersApi,
+        admin::apps::AppsApi,
         admin::policy::PolicyApi,
         admin::keys::KeysApi,
         admin::audit::AuditApi,
@@ -94,6 +96,8 @@ pub fn services(app: &Arc<App>) -> Services {
         (
             utils::UtilsApi { app: app() },
             admin::clients::ClientsApi { app: app() },
+            admin::users::UsersApi { app: app() },
+            admin::apps::AppsApi { app: app() },
             admin::policy::PolicyApi { app: app() },
             admin::keys::KeysApi { app: app() },
             admin::audit::AuditApi { app: app() },
@@ -139,10 +143,10 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
     type ParamRawType = ();
 
     fn register(registry: &mut Registry) {
-        let flow = |token_url| MetaOAuthFlow {
-            authorization_url: None,
-            token_url: Some(token_url),
-            refresh_url: None,
+        let flow = |authorization_url, refresh_url| MetaOAuthFlow {
+            authorization_url,
+            token_url: Some("/oauth/token"),
+            refresh_url,
             scopes: Role::ALL
                 .into_iter()
                 .map(|role| MetaOAuthScope {
@@ -155,7 +159,11 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
             "OAuth2",
             MetaSecurityScheme {
                 ty: "oauth2",
-                description: Some("client_credentials with HTTP Basic or form-posted secrets; scopes narrow the roles"),
+                description: Some(
+                    "client_credentials with HTTP Basic or form-posted secrets, or the \
+                     authorization code flow with PKCE (S256) for apps acting for people; \
+                     scopes narrow the roles",
+                ),
                 name: None,
                 key_in: None,
                 scheme: None,
@@ -163,8 +171,8 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
                 flows: Some(MetaOAuthFlows {
                     implicit: None,
                     password: None,
-                    client_credentials: Some(flow("/oauth/token")),
-                    authorization_code: None,
+                    client_credentials: Some(flow(None, None)),
+                    authorization_code: Some(flow(Some("/oauth/authorize"), Some("/oauth/token"))),
                 }),
                 openid_connect_url: None,
             },

@@ -42,8 +42,9 @@ pub struct Cgi {
 #[oai(skip_serializing_if_is_none)]
 pub struct Me {
     pub client_id: String,
-    /// The token's subject: the user for delegated tokens, the client otherwise.
+    /// The token's subject: the person's id for delegated tokens, the client otherwise.
     pub sub: String,
+    /// The person's username, for delegated tokens.
     pub user: Option<String>,
     /// Roles in force: those of the token that the client still holds.
     pub roles: Vec<String>,
@@ -145,7 +146,9 @@ impl UtilsApi {
         Ok(Json(Me {
             client_id: caller.client_id.clone(),
             sub: caller.sub().to_owned(),
-            user: caller.person().map(str::to_owned),
+            user: caller
+                .person()
+                .and_then(|sub| self.app.view().people.get(sub).map(|p| p.username.clone())),
             roles: caller.roles.names(),
             scope: caller.scopes.to_string(),
             exp: caller.exp,

@@ -1,8 +1,10 @@
 //! The `flowgate` command line: the server, and the management tasks, which call the same
 //! services as the admin API (running instances pick the changes up within two seconds).
 
+mod apps;
 mod clients;
 mod manage;
+mod users;
 
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -37,6 +39,12 @@ enum Command {
     /// Manage OAuth clients.
     #[command(subcommand)]
     Clients(clients::ClientsCommand),
+    /// Manage people (who log in and let apps act for them).
+    #[command(subcommand)]
+    Users(users::UsersCommand),
+    /// Approve or reject developer apps.
+    #[command(subcommand)]
+    Apps(apps::AppsCommand),
     /// Manage the casbin policy.
     #[command(subcommand)]
     Policy(manage::PolicyCommand),
@@ -115,6 +123,18 @@ async fn run(cli: Cli) -> Result<()> {
             setup::close(&app).await;
             done
         }
+        Command::Users(command) => {
+            let app = open(&config, Notice::Stderr).await?;
+            let done = users::run(&app, command).await;
+            setup::close(&app).await;
+            done
+        }
+        Command::Apps(command) => {
+            let app = open(&config, Notice::Stderr).await?;
+            let done = apps::run(&app, command).await;
+            setup::close(&app).await;
+            done
+        }
         Command::Policy(command) => {
             let app = open(&config, Notice::Stderr).await?;
             let done = manage::policy(&app, command).await;
@@ -178,9 +198,15 @@ fn print_bootstrap(bootstrap: Option<&Bootstrap>, to: Notice) {
         "Created the bootstrap admin client (all four roles). Its secret is shown only now:\n\
          \x20 client_id:     {id}\n\
          \x20 client_secret: {secret}\n\
-         If it is lost, `flowgate clients rotate-secret {id}` prints a new one.",
+         If it is lost, `flowgate clients rotate-secret {id}` prints a new one.\n\
+         Created the bootstrap admin person (console and login). Their password is shown only now:\n\
+         \x20 username:      {user}\n\
+         \x20 password:      {password}\n\
+         If it is lost, `flowgate users reset-password {user} --password-stdin` sets a new one.",
         id = b.client_id,
         secret = b.client_secret,
+        user = b.admin_username,
+        password = b.admin_password,
     );
     match to {
         Notice::Stdout => println!("{notice}"),

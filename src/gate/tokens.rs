@@ -133,13 +133,24 @@ impl TokenCache {
             .ok_or(Refusal::Invalid(
                 "The client of this token is disabled or gone",
             ))?;
+        let mut roles = verified.roles.intersection(client.roles);
+        if let Subject::Person { sub } = &verified.subject {
+            let person = view
+                .people
+                .get(sub)
+                .filter(|p| p.enabled)
+                .ok_or(Refusal::Invalid(
+                    "The person of this token is disabled or gone",
+                ))?;
+            roles = roles.intersection(person.roles);
+        }
         Ok(Caller {
             client_id: verified.client_id.clone(),
             subject: verified.subject.clone(),
             jti: verified.jti.clone(),
             exp: verified.exp,
             scopes: verified.scopes,
-            roles: verified.roles.intersection(client.roles),
+            roles,
         })
     }
 }

@@ -19,6 +19,7 @@ use crate::api::{self, Services};
 use crate::authz::RouteTable;
 use crate::config::Config;
 use crate::gate::Gate;
+use crate::pages;
 use crate::services::setup::{self, Bootstrap};
 use crate::services::{self, App};
 use crate::telemetry::RequestLog;
@@ -155,7 +156,7 @@ const STYLESHEET: &str = include_str!("../../static/flowgate.css");
 pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
     let api = api::openapi(api::services(app), &app.public_url);
     let max_body = app.config.max_body_bytes;
-    let routes = poem::Route::new()
+    let routes = pages::mount(poem::Route::new())
         .at("/openapi.json", api.spec_endpoint())
         .at("/openapi.yaml", api.spec_endpoint_yaml())
         .nest("/docs", api.swagger_ui())
@@ -168,7 +169,8 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
                     .body(STYLESHEET)
             }),
         )
-        .nest("/", api);
+        .nest("/", api)
+        .data(Arc::clone(app));
     let gated = Gate::new(routes, Arc::clone(app));
     let limited = BodyLimit::new(gated, max_body);
     RequestLog(

@@ -9,14 +9,28 @@ use super::form::{FormParams, decode_component};
 use super::{OAuthError, secret};
 use crate::roles::RoleSet;
 
-/// What the token endpoint and the gate keep in memory about every client.
+/// What the token endpoint, the authorization endpoint and the gate keep in memory about every
+/// client.
 #[derive(Clone, Debug)]
 pub struct ClientAuth {
     pub client_id: String,
+    pub name: String,
     /// `None` for public clients.
     pub secret_hash: Option<String>,
     pub enabled: bool,
+    /// A developer app an admin has not approved (pending or rejected) may not get tokens.
+    pub approved: bool,
+    /// Registered by a person as a developer app: it acts for people, never for itself.
+    pub is_app: bool,
+    /// The roles it may hold (for an app: the scopes it registered for).
     pub roles: RoleSet,
+    pub redirect_uris: Vec<String>,
+}
+
+impl ClientAuth {
+    pub fn is_public(&self) -> bool {
+        self.secret_hash.is_none()
+    }
 }
 
 /// How the client presented itself.
@@ -114,6 +128,7 @@ pub fn authenticate<'c>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::roles::RoleSet;
 
     fn basic(id: &str, secret: &str) -> Vec<u8> {
         format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))).into_bytes()
@@ -173,9 +188,13 @@ mod tests {
         let secret = secret::random_token();
         let client = ClientAuth {
             client_id: "a".into(),
+            name: "A".into(),
             secret_hash: Some(secret::hash(&secret)),
             enabled: true,
+            approved: true,
+            is_app: false,
             roles: RoleSet::all(),
+            redirect_uris: vec![],
         };
         let good = Presented::Post {
             client_id: "a".into(),

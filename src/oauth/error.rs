@@ -52,6 +52,18 @@ impl OAuthError {
         Self::new("unsupported_token_type", description)
     }
 
+    pub fn unsupported_response_type(description: impl Into<String>) -> Self {
+        Self::new("unsupported_response_type", description)
+    }
+
+    pub fn access_denied(description: impl Into<String>) -> Self {
+        Self::new("access_denied", description)
+    }
+
+    pub fn temporarily_unavailable(description: impl Into<String>) -> Self {
+        Self::new("temporarily_unavailable", description)
+    }
+
     /// 401 for `invalid_client`, 400 for the rest.
     pub fn status(&self) -> u16 {
         if self.code == "invalid_client" {

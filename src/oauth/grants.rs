@@ -30,12 +30,47 @@ pub trait Directory {
     fn keys(&self) -> &KeyRing;
 }
 
+impl<D: Directory + ?Sized> Directory for &D {
+    fn client(&self, client_id: &str) -> Option<&ClientAuth> {
+        (**self).client(client_id)
+    }
+
+    fn keys(&self) -> &KeyRing {
+        (**self).keys()
+    }
+}
+
 #[derive(Debug)]
 pub struct Issued {
     pub access_token: String,
     pub expires_in: i64,
     pub scope: String,
     pub client_id: String,
+    /// The access token's id and expiry (a refresh token records them, to revoke them with it).
+    pub jti: String,
+    pub exp: i64,
+    /// For the authorization-code and refresh grants.
+    pub refresh_token: Option<String>,
+}
+
+/// What a token request asks for once its client has authenticated.
+#[derive(Debug)]
+pub enum TokenGrant {
+    /// `client_credentials`, issued already: nothing to look up.
+    Issued(Issued),
+    /// `authorization_code`: a code to redeem (RFC 6749 §4.1.3).
+    Code {
+        client: ClientAuth,
+        code: String,
+        redirect_uri: Option<String>,
+        code_verifier: Option<String>,
+    },
+    /// `refresh_token`: a refresh token to rotate (§6), optionally narrowed.
+    Refresh {
+        client: ClientAuth,
+        refresh_token: String,
+        scope: Option<ScopeSet>,
+    },
 }
 
 /// A failed request, with the client id it claimed (for the audit log) if any.
@@ -86,20 +121,101 @@ pub fn token(
     directory: &impl Directory,
     issuer: &Issuer,
     request: &TokenRequest,
-) -> Result<Issued, Refused> {
+) -> Result<TokenGrant, Refused> {
     let form = parse_form(request.is_form, request.body)?;
     let grant_type = form.require("grant_type")?;
+    if !matches!(
+        grant_type,
+        "client_credentials" | "authorization_code" | "refresh_token"
+    ) {
+        return Err(OAuthError::unsupported_grant_type(grant_type).into());
+    }
+    let (client, _) = authenticate(directory, request.authorization, &form)?;
+    if !client.approved {
+        return Err(OAuthError::unauthorized_client(
+            "This app has not been approved by an administrator",
+        )
+        .into());
+    }
     match grant_type {
-        "client_credentials" => {
-            let (client, _) = authenticate(directory, request.authorization, &form)?;
-            Ok(client_credentials(
-                directory.keys(),
-                issuer,
-                client,
-                form.get("scope"),
-            )?)
+        "client_credentials" => Ok(TokenGrant::Issued(client_credentials(
+            directory.keys(),
+            issuer,
+            client,
+            form.get("scope"),
+        )?)),
+        "authorization_code" => Ok(TokenGrant::Code {
+            client: client.clone(),
+            code: form.require("code")?.to_owned(),
+            redirect_uri: form.get("redirect_uri").map(str::to_owned),
+            code_verifier: form.get("code_verifier").map(str::to_owned),
+        }),
+        _ => {
+            let scope = form
+                .get("scope")
+                .map(|scope| {
+                    ScopeSet::parse(scope).map_err(|name| {
+                        OAuthError::invalid_scope(format!("Unknown scope {name:?}"))
+                    })
+                })
+                .transpose()?;
+            Ok(TokenGrant::Refresh {
+                client: client.clone(),
+                refresh_token: form.require("refresh_token")?.to_owned(),
+                scope,
+            })
         }
-        other => Err(OAuthError::unsupported_grant_type(other).into()),
+    }
+}
+
+/// A person's grant to a client, as a token needs it.
+pub struct Delegation<'a> {
+    pub client: &'a ClientAuth,
+    /// The person's stable id: the token's `sub`.
+    pub sub: &'a str,
+    pub person_roles: RoleSet,
+    /// What the person granted.
+    pub scopes: ScopeSet,
+}
+
+impl Delegation<'_> {
+    /// The roles the token carries: what was granted, that the app may hold and the person
+    /// holds.
+    pub fn roles(&self) -> RoleSet {
+        self.scopes
+            .roles()
+            .intersection(self.client.roles)
+            .intersection(self.person_roles)
+    }
+}
+
+/// An access token acting for a person (authorization code and refresh grants).
+pub fn delegated(keys: &KeyRing, issuer: &Issuer, delegation: &Delegation) -> Issued {
+    let roles = delegation.roles();
+    sign(keys, issuer, delegation.client, delegation.sub, roles)
+}
+
+fn sign(keys: &KeyRing, issuer: &Issuer, client: &ClientAuth, sub: &str, roles: RoleSet) -> Issued {
+    let scope = ScopeSet::of_roles(roles).to_string();
+    let claims = AccessClaims {
+        iss: issuer.issuer.to_owned(),
+        sub: sub.to_owned(),
+        aud: issuer.audience.to_owned(),
+        client_id: client.client_id.clone(),
+        exp: issuer.now + issuer.access_token_ttl,
+        iat: issuer.now,
+        jti: uuid::Uuid::new_v4().simple().to_string(),
+        scope: scope.clone(),
+        roles: roles.names(),
+    };
+    Issued {
+        access_token: jwt::encode(keys, &claims),
+        expires_in: issuer.access_token_ttl,
+        scope,
+        client_id: client.client_id.clone(),
+        jti: claims.jti,
+        exp: claims.exp,
+        refresh_token: None,
     }
 }
 
@@ -110,30 +226,18 @@ fn client_credentials(
     client: &ClientAuth,
     scope: Option<&str>,
 ) -> Result<Issued, OAuthError> {
-    if client.secret_hash.is_none() {
+    if client.is_public() {
         return Err(OAuthError::unauthorized_client(
             "Public clients may not use the client_credentials grant",
         ));
     }
+    if client.is_app {
+        return Err(OAuthError::unauthorized_client(
+            "A developer app acts for people: use the authorization_code grant",
+        ));
+    }
     let roles = narrow(client.roles, scope)?;
-    let scope = ScopeSet::of_roles(roles).to_string();
-    let claims = AccessClaims {
-        iss: issuer.issuer.to_owned(),
-        sub: client.client_id.clone(),
-        aud: issuer.audience.to_owned(),
-        client_id: client.client_id.clone(),
-        exp: issuer.now + issuer.access_token_ttl,
-        iat: issuer.now,
-        jti: uuid::Uuid::new_v4().simple().to_string(),
-        scope: scope.clone(),
-        roles: roles.names(),
-    };
-    Ok(Issued {
-        access_token: jwt::encode(keys, &claims),
-        expires_in: issuer.access_token_ttl,
-        scope,
-        client_id: client.client_id.clone(),
-    })
+    Ok(sign(keys, issuer, client, &client.client_id, roles))
 }
 
 /// The roles a `scope` asks for, which must all be held; no scope means all held roles.
@@ -162,6 +266,8 @@ pub enum Revocation {
         client_id: String,
         expires_at: i64,
     },
+    /// Not an access token: perhaps a refresh token of this client's (looked up by the caller).
+    Refresh { token: String, client_id: String },
     /// Nothing to do: the token is unknown, malformed or already expired (still a 200).
     Nothing,
 }
@@ -182,8 +288,16 @@ pub fn revoke(
         ))
         .into());
     }
-    let Ok(claims) = jwt::decode_signed(directory.keys(), token) else {
-        return Ok(Revocation::Nothing);
+    let claims = match jwt::decode_signed(directory.keys(), token) {
+        Ok(claims) => claims,
+        // Refresh tokens are opaque: no dots.
+        Err(_) if !token.contains('.') => {
+            return Ok(Revocation::Refresh {
+                token: token.to_owned(),
+                client_id: client.client_id.clone(),
+            });
+        }
+        Err(_) => return Ok(Revocation::Nothing),
     };
     if claims.client_id != client.client_id {
         return Err(
@@ -197,6 +311,39 @@ pub fn revoke(
         jti: claims.jti,
         client_id: claims.client_id,
         expires_at: claims.exp,
+    })
+}
+
+/// What an introspection request (RFC 7662) is about, once its client has authenticated.
+#[derive(Debug)]
+pub enum Introspection {
+    /// An access token whose signature verifies; the caller checks it is still active.
+    Access(AccessClaims),
+    /// Perhaps a refresh token (opaque).
+    Refresh(String),
+    /// Neither: `{"active": false}`.
+    Inactive,
+}
+
+pub fn introspect(
+    directory: &impl Directory,
+    request: &TokenRequest,
+) -> Result<Introspection, Refused> {
+    let form = parse_form(request.is_form, request.body)?;
+    let token = form.require("token")?;
+    let (client, presented) = authenticate(directory, request.authorization, &form)?;
+    if client.is_public() {
+        // A public client has nothing to authenticate with, and introspection is not for it.
+        return Err(Refused {
+            error: OAuthError::invalid_client(presented.used_basic()),
+            claimed_client: Some(client.client_id.clone()),
+            unknown_client: false,
+        });
+    }
+    Ok(match jwt::decode_signed(directory.keys(), token) {
+        Ok(claims) => Introspection::Access(claims),
+        Err(_) if !token.contains('.') => Introspection::Refresh(token.to_owned()),
+        Err(_) => Introspection::Inactive,
     })
 }
 

@@ -1,12 +1,15 @@
 //! The OAuth 2.0 authorization server, free of HTTP types: request parsing (strict forms,
 //! client authentication), grants, token signing and the key ring.
 
+pub mod authorize;
 pub mod client_auth;
 pub mod error;
 pub mod form;
 pub mod grants;
 pub mod jwt;
 pub mod keys;
+pub mod password;
+pub mod pkce;
 pub mod secret;
 
 pub use error::OAuthError;

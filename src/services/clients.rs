@@ -91,7 +91,7 @@ pub fn parse_roles(names: &str) -> Result<RoleSet> {
     })
 }
 
-fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
+pub(super) fn check_text(field: &str, value: &str, max: usize) -> Result<()> {
     if value.trim().is_empty() {
         return Err(Error::attribute(
             field,
@@ -117,19 +117,38 @@ fn check_optional(field: &str, value: &Option<String>, max: usize) -> Result<()>
 /// Longest description: room for a developer app's 511 words.
 const MAX_DESCRIPTION: usize = 5000;
 
-fn check_redirect_uris(uris: &[String]) -> Result<()> {
+/// Redirect URIs are absolute `https` URLs without a fragment, or `http` to a loopback
+/// address (native apps, RFC 8252 §7.3); at most 20, each at most 2000 characters.
+pub(super) fn check_redirect_uris(uris: &[String]) -> Result<()> {
+    let refuse = |why: String| Error::attribute("redirect_uris", why);
+    if uris.len() > 20 {
+        return Err(refuse("at most 20 redirect URIs".into()));
+    }
     for uri in uris {
-        let parsed = url::Url::parse(uri).map_err(|_| {
-            Error::attribute(
-                "redirect_uris",
-                format!("redirect URI {uri:?} is not an absolute URL"),
-            )
-        })?;
+        let shown: String = uri.chars().take(100).collect();
+        if uri.len() > 2000 {
+            return Err(refuse(format!(
+                "redirect URI {shown:?}… is longer than 2000 characters"
+            )));
+        }
+        let parsed = url::Url::parse(uri)
+            .map_err(|_| refuse(format!("redirect URI {shown:?} is not an absolute URL")))?;
+        let loopback = matches!(parsed.host(), Some(url::Host::Domain("localhost")))
+            || matches!(parsed.host(), Some(url::Host::Ipv4(ip)) if ip.is_loopback())
+            || matches!(parsed.host(), Some(url::Host::Ipv6(ip)) if ip.is_loopback());
+        match parsed.scheme() {
+            "https" => {}
+            "http" if loopback => {}
+            _ => {
+                return Err(refuse(format!(
+                    "redirect URI {shown:?} must use https (http only to a loopback address)"
+                )));
+            }
+        }
         if parsed.fragment().is_some() {
-            return Err(Error::attribute(
-                "redirect_uris",
-                format!("redirect URI {uri:?} must not have a fragment"),
-            ));
+            return Err(refuse(format!(
+                "redirect URI {shown:?} must not have a fragment"
+            )));
         }
     }
     Ok(())
@@ -195,6 +214,9 @@ pub(super) fn new_row(new: NewClient) -> Result<(ClientRow, Option<String>)> {
         roles: new.roles,
         created_at: at,
         updated_at: at,
+        owner_user_pk: None,
+        approval: "approved".into(),
+        terms_accepted_at: None,
     };
     Ok((row, secret))
 }
@@ -213,7 +235,8 @@ pub async fn create(app: &App, actor: &Actor, new: NewClient) -> Result<Created>
 
 /// One page of clients, oldest first, and the total.
 pub async fn list(app: &App, paging: Paging) -> Result<(Vec<ClientView>, u64)> {
-    let (rows, total) = store::clients::page(&app.db, paging.limit, paging.offset).await?;
+    let filter = store::clients::ClientFilter::default();
+    let (rows, total) = store::clients::page(&app.db, &filter, paging.limit, paging.offset).await?;
     Ok((rows.into_iter().map(ClientView::from).collect(), total))
 }
 

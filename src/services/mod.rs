@@ -9,15 +9,21 @@
 //! decisions), reloaded on every change made here or, through the change counter (and
 //! LISTEN/NOTIFY on PostgreSQL), on another instance.
 
+pub mod apps;
 pub mod audit;
+pub mod authorization;
 pub mod clients;
+pub mod delegation;
 pub mod diagrams;
 pub mod keys;
+pub mod limits;
 pub mod paging;
 pub mod policy;
 pub mod processes;
+pub mod sessions;
 pub mod setup;
 pub mod tokens;
+pub mod users;
 mod view;
 
 use std::sync::Arc;
@@ -28,7 +34,7 @@ use arc_swap::ArcSwap;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::{Mutex, watch};
 
-pub use view::View;
+pub use view::{PersonAuth, View};
 
 use crate::authz::RouteTable;
 use crate::config::Config;
@@ -47,6 +53,8 @@ pub struct App {
     /// Parsed diagrams and the engine's write lane.
     pub runtime: processes::Runtime,
     pub(crate) unknown_clients: tokens::UnknownClients,
+    /// Failed logins, slowed per username and address.
+    pub login_limits: limits::LoginLimits,
     view: ArcSwap<View>,
     last_seen: AtomicI64,
     reloading: Mutex<()>,
@@ -66,6 +74,7 @@ impl App {
             failures: audit::FailureLog::start(db.clone()),
             runtime: processes::Runtime::default(),
             unknown_clients: tokens::UnknownClients::default(),
+            login_limits: limits::LoginLimits::default(),
             last_seen: AtomicI64::new(view.version),
             view: ArcSwap::from_pointee(view),
             reloading: Mutex::new(()),
@@ -84,6 +93,7 @@ impl App {
             failures: audit::FailureLog::detached(),
             runtime: processes::Runtime::default(),
             unknown_clients: tokens::UnknownClients::default(),
+            login_limits: limits::LoginLimits::default(),
             last_seen: AtomicI64::new(0),
             view: ArcSwap::from_pointee(View::empty()),
             reloading: Mutex::new(()),

@@ -1,5 +1,6 @@
 //! Opening the database: migrations and, on the very first start, seeding (roles, the default
-//! policy of docs/contract.md §3, a signing key, the sample diagrams and the bootstrap admin client), all
+//! policy of docs/contract.md §3, a signing key, the sample diagrams, the bootstrap admin client
+//! and the bootstrap admin person), all
 //! under one lock so that instances starting together cannot race, and all in one transaction
 //! so that a first start either seeds everything or nothing.
 
@@ -13,12 +14,18 @@ use crate::roles::{Role, RoleSet};
 use crate::store::SetupLock;
 use crate::{Result, now, store};
 
-/// The bootstrap admin's credentials, shown once on the very first start.
+/// The bootstrap admin client's and admin person's credentials, shown once on the very first
+/// start.
 #[derive(Clone, Debug)]
 pub struct Bootstrap {
     pub client_id: String,
     pub client_secret: String,
+    pub admin_username: String,
+    pub admin_password: String,
 }
+
+/// The username of the admin person created on first start.
+pub const BOOTSTRAP_ADMIN: &str = "admin";
 
 /// Connects, migrates and seeds an empty database; returns the bootstrap credentials when this
 /// call seeded.
@@ -112,6 +119,15 @@ async fn seed_if_empty(db: &DatabaseConnection) -> Result<Option<Bootstrap>> {
         ..NewClient::default()
     })?;
     let row = store::clients::insert(&txn, row).await?;
+    let admin_password = crate::oauth::secret::random_token();
+    let person = super::users::new_row(super::users::NewUser {
+        username: BOOTSTRAP_ADMIN.into(),
+        password: admin_password.clone(),
+        roles: RoleSet::all(),
+        is_admin: true,
+    })
+    .await?;
+    store::users::insert(&txn, person).await?;
     for xml in SAMPLE_DIAGRAMS {
         diagrams::insert(&txn, xml, "released", Some("samples".into())).await?;
     }
@@ -121,5 +137,7 @@ async fn seed_if_empty(db: &DatabaseConnection) -> Result<Option<Bootstrap>> {
     Ok(Some(Bootstrap {
         client_id: row.client_id,
         client_secret: secret.unwrap_or_default(),
+        admin_username: BOOTSTRAP_ADMIN.into(),
+        admin_password,
     }))
 }

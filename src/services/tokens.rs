@@ -10,9 +10,12 @@ use hashbrown::HashMap;
 
 use super::App;
 use super::audit::commit_change;
+use super::delegation::{self, GrantFailed};
 use crate::caller::Actor;
 use crate::oauth::client_auth::ClientAuth;
-use crate::oauth::grants::{self, Directory, Issued, Refused, Revocation, TokenRequest};
+use crate::oauth::grants::{
+    self, Directory, Introspection, Issued, Refused, Revocation, TokenGrant, TokenRequest,
+};
 use crate::oauth::keys::KeyRing;
 use crate::{Error, Result, now, store};
 
@@ -95,12 +98,15 @@ async fn newer_client(app: &App, refused: &Refused) -> Option<ClientAuth> {
     }
 }
 
-/// Issues a token for a token request.
-pub async fn issue(app: &App, request: &TokenRequest<'_>) -> Result<Issued, Refused> {
-    let settings = app.issuer_settings(now());
+/// Decides a request against the view, or (for a client the view does not know yet) against
+/// the view and that client read from the database.
+async fn decide<T>(
+    app: &App,
+    decide: impl Fn(&dyn Directory) -> Result<T, Refused>,
+) -> Result<T, Refused> {
     let refused = {
         let view = app.view();
-        match grants::token(&**view, &settings, request) {
+        match decide(&**view) {
             Err(refused) if refused.unknown_client => refused,
             answered => return answered,
         }
@@ -109,11 +115,44 @@ pub async fn issue(app: &App, request: &TokenRequest<'_>) -> Result<Issued, Refu
         return Err(refused);
     };
     let view = app.view();
-    let directory = WithClient {
+    decide(&WithClient {
         view: &**view,
         client: &client,
-    };
-    grants::token(&directory, &settings, request)
+    })
+}
+
+/// Issues a token for a token request: `client_credentials` from memory; a code or a refresh
+/// token through the database.
+pub async fn issue(app: &App, request: &TokenRequest<'_>) -> Result<Issued, GrantFailed> {
+    let settings = app.issuer_settings(now());
+    let grant = decide(app, |directory| {
+        grants::token(&directory, &settings, request)
+    })
+    .await
+    .map_err(GrantFailed::Refused)?;
+    match grant {
+        TokenGrant::Issued(issued) => Ok(issued),
+        TokenGrant::Code {
+            client,
+            code,
+            redirect_uri,
+            code_verifier,
+        } => {
+            delegation::redeem_code(
+                app,
+                &client,
+                &code,
+                redirect_uri.as_deref(),
+                code_verifier.as_deref(),
+            )
+            .await
+        }
+        TokenGrant::Refresh {
+            client,
+            refresh_token,
+            scope,
+        } => delegation::rotate(app, &client, &refresh_token, scope).await,
+    }
 }
 
 /// What a refused revocation or a failed store means for the caller.
@@ -122,28 +161,13 @@ pub enum RevokeFailed {
     Failed(Error),
 }
 
-/// Revokes an access token of the calling client; every instance refuses it within two
-/// seconds, this one at once.
+/// Revokes an access token of the calling client (every instance refuses it within two
+/// seconds, this one at once), or the family of one of its refresh tokens.
 pub async fn revoke(app: &App, request: &TokenRequest<'_>) -> Result<(), RevokeFailed> {
-    let decided = {
-        let view = app.view();
-        grants::revoke(&**view, request, now())
-    };
-    let decided = match decided {
-        Err(refused) if refused.unknown_client => match newer_client(app, &refused).await {
-            Some(client) => {
-                let view = app.view();
-                let directory = WithClient {
-                    view: &**view,
-                    client: &client,
-                };
-                grants::revoke(&directory, request, now())
-            }
-            None => Err(refused),
-        },
-        other => other,
-    };
-    match decided.map_err(RevokeFailed::Refused)? {
+    let decided = decide(app, |directory| grants::revoke(&directory, request, now()))
+        .await
+        .map_err(RevokeFailed::Refused)?;
+    match decided {
         Revocation::Nothing => Ok(()),
         Revocation::Revoke {
             jti,
@@ -152,6 +176,92 @@ pub async fn revoke(app: &App, request: &TokenRequest<'_>) -> Result<(), RevokeF
         } => store_revocation(app, &jti, &client_id, expires_at)
             .await
             .map_err(RevokeFailed::Failed),
+        Revocation::Refresh { token, client_id } => {
+            match delegation::revoke_refresh(app, &client_id, &token).await {
+                Ok(Ok(())) => Ok(()),
+                Ok(Err(error)) => Err(RevokeFailed::Refused(Refused {
+                    error,
+                    claimed_client: Some(client_id),
+                    unknown_client: false,
+                })),
+                Err(err) => Err(RevokeFailed::Failed(err)),
+            }
+        }
+    }
+}
+
+/// What introspection (RFC 7662) reports of an active token.
+#[derive(Clone, Debug, Default)]
+pub struct ActiveToken {
+    pub token_type: &'static str,
+    pub scope: String,
+    pub client_id: String,
+    pub username: Option<String>,
+    pub sub: String,
+    pub exp: i64,
+    pub iat: i64,
+    pub aud: Option<String>,
+    pub iss: Option<String>,
+    pub jti: Option<String>,
+}
+
+/// Introspects an access or refresh token; `None` when it is not active.
+pub async fn introspect(
+    app: &App,
+    request: &TokenRequest<'_>,
+) -> Result<Option<ActiveToken>, RevokeFailed> {
+    let found = decide(app, |directory| grants::introspect(&directory, request))
+        .await
+        .map_err(RevokeFailed::Refused)?;
+    let at = now();
+    match found {
+        Introspection::Inactive => Ok(None),
+        Introspection::Access(claims) => {
+            let view = app.view();
+            let client_ok = view
+                .clients
+                .get(&claims.client_id)
+                .is_some_and(|c| c.enabled);
+            let person = (claims.sub != claims.client_id).then(|| view.people.get(&claims.sub));
+            let person_ok = match &person {
+                None => true,
+                Some(found) => found.is_some_and(|p| p.enabled),
+            };
+            let active = claims.iss == app.issuer
+                && claims.exp > at
+                && !view.revoked.contains(&claims.jti)
+                && client_ok
+                && person_ok;
+            Ok(active.then(|| ActiveToken {
+                token_type: "Bearer",
+                username: person.flatten().map(|p| p.username.clone()),
+                scope: claims.scope,
+                client_id: claims.client_id,
+                sub: claims.sub,
+                exp: claims.exp,
+                iat: claims.iat,
+                aud: Some(claims.aud),
+                iss: Some(claims.iss),
+                jti: Some(claims.jti),
+            }))
+        }
+        Introspection::Refresh(token) => {
+            let active = delegation::active_refresh(app, &token)
+                .await
+                .map_err(RevokeFailed::Failed)?;
+            Ok(active.map(|(row, person)| ActiveToken {
+                token_type: "refresh_token",
+                scope: row.scopes,
+                client_id: row.client_id,
+                username: Some(person.username),
+                sub: person.user_id,
+                exp: row.expires_at,
+                iat: row.created_at,
+                aud: None,
+                iss: Some(app.issuer.clone()),
+                jti: None,
+            }))
+        }
     }
 }
 

@@ -9,11 +9,22 @@ use crate::authz::{Decisions, RouteTable, Rule};
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::grants::Directory;
 use crate::oauth::keys::{KeyRing, StoredKey};
+use crate::roles::RoleSet;
 use crate::{Result, now, store};
+
+/// What the gate and introspection need of a person.
+#[derive(Clone, Debug)]
+pub struct PersonAuth {
+    pub username: String,
+    pub enabled: bool,
+    pub roles: RoleSet,
+}
 
 pub struct View {
     pub version: i64,
     pub clients: HashMap<String, ClientAuth>,
+    /// People by their stable id (the `sub` of delegated tokens).
+    pub people: HashMap<String, PersonAuth>,
     pub keys: KeyRing,
     pub revoked: HashSet<String>,
     pub rules: Vec<Rule>,
@@ -37,6 +48,7 @@ impl View {
         View {
             version: 0,
             clients: HashMap::new(),
+            people: HashMap::new(),
             keys: KeyRing::single(&key),
             revoked: HashSet::new(),
             rules: Vec::new(),
@@ -55,6 +67,7 @@ pub(super) async fn load(
     let at = now();
     let version = store::change_version(db).await?;
     let clients = store::clients::all_auth(db).await?;
+    let people = store::users::all(db).await?;
     let keys = KeyRing::new(&store::keys::published(db, at).await?)?;
     let revoked = store::revocations::live(db, at).await?;
     let rules = store::policy::list(db).await?;
@@ -68,6 +81,17 @@ pub(super) async fn load(
         clients: clients
             .into_iter()
             .map(|c| (c.client_id.clone(), c))
+            .collect(),
+        people: people
+            .into_iter()
+            .map(|p| {
+                let auth = PersonAuth {
+                    username: p.username,
+                    enabled: p.enabled,
+                    roles: p.roles,
+                };
+                (p.user_id, auth)
+            })
             .collect(),
         keys,
         revoked: revoked.into_iter().collect(),

@@ -27,6 +27,11 @@ pub struct ClientRow {
     pub roles: RoleSet,
     pub created_at: i64,
     pub updated_at: i64,
+    /// The person who registered it as a developer app.
+    pub owner_user_pk: Option<i64>,
+    /// `approved`, or a developer app's `pending` / `rejected`.
+    pub approval: String,
+    pub terms_accepted_at: Option<i64>,
 }
 
 fn row(model: client::Model, roles: RoleSet) -> ClientRow {
@@ -44,6 +49,9 @@ fn row(model: client::Model, roles: RoleSet) -> ClientRow {
         roles,
         created_at: model.created_at,
         updated_at: model.updated_at,
+        owner_user_pk: model.owner_user_pk,
+        approval: model.approval,
+        terms_accepted_at: model.terms_accepted_at,
     }
 }
 
@@ -90,6 +98,9 @@ pub async fn insert(db: &impl ConnectionTrait, new: ClientRow) -> Result<ClientR
         enabled: Set(new.enabled),
         created_at: Set(new.created_at),
         updated_at: Set(new.updated_at),
+        owner_user_pk: Set(new.owner_user_pk),
+        approval: Set(new.approval.clone()),
+        terms_accepted_at: Set(new.terms_accepted_at),
         ..Default::default()
     }
     .insert(db)
@@ -113,6 +124,9 @@ pub async fn save(db: &impl ConnectionTrait, client: &ClientRow) -> Result<()> {
         enabled: Set(client.enabled),
         created_at: Set(client.created_at),
         updated_at: Set(client.updated_at),
+        owner_user_pk: Set(client.owner_user_pk),
+        approval: Set(client.approval.clone()),
+        terms_accepted_at: Set(client.terms_accepted_at),
     }
     .update(db)
     .await?;
@@ -146,14 +160,36 @@ pub async fn delete(db: &impl ConnectionTrait, client: &ClientRow) -> Result<()>
     Ok(())
 }
 
+/// Which clients a listing shows.
+#[derive(Clone, Debug, Default)]
+pub struct ClientFilter {
+    /// Only developer apps (clients registered by a person).
+    pub apps_only: bool,
+    /// Only those with this approval.
+    pub approval: Option<String>,
+    /// Only those registered by this person.
+    pub owner_user_pk: Option<i64>,
+}
+
 /// One page of rows, oldest first, and the total.
 pub async fn page(
     db: &impl ConnectionTrait,
+    filter: &ClientFilter,
     limit: u64,
     offset: u64,
 ) -> Result<(Vec<ClientRow>, u64)> {
-    let total = client::Entity::find().count(db).await?;
-    let models = client::Entity::find()
+    let mut query = client::Entity::find();
+    if filter.apps_only {
+        query = query.filter(client::Column::OwnerUserPk.is_not_null());
+    }
+    if let Some(approval) = &filter.approval {
+        query = query.filter(client::Column::Approval.eq(approval.as_str()));
+    }
+    if let Some(owner) = filter.owner_user_pk {
+        query = query.filter(client::Column::OwnerUserPk.eq(owner));
+    }
+    let total = query.clone().count(db).await?;
+    let models = query
         .order_by_asc(client::Column::Id)
         .limit(limit)
         .offset(offset)
@@ -169,6 +205,10 @@ pub async fn page(
 
 fn auth(row: ClientRow) -> ClientAuth {
     ClientAuth {
+        approved: row.approval == "approved",
+        is_app: row.owner_user_pk.is_some(),
+        redirect_uris: row.redirect_uris,
+        name: row.name,
         client_id: row.client_id,
         secret_hash: row.secret_hash,
         enabled: row.enabled,

@@ -5,10 +5,13 @@ pub mod audit;
 pub mod clients;
 pub mod diagnose;
 pub mod diagrams;
+pub mod grants;
 pub mod keys;
 pub mod policy;
 pub mod processes;
 pub mod revocations;
+pub mod sessions;
+pub mod users;
 
 use std::time::Duration;
 

@@ -5,7 +5,10 @@
 mod kit;
 
 mod admin;
+mod authorize;
+mod browser;
 mod cli;
+mod delegated;
 mod diagrams;
 mod docs;
 mod first_hour;
@@ -13,5 +16,6 @@ mod gate;
 mod gate_matrix;
 mod multi;
 mod oauth;
+mod people;
 mod process;
 mod process_errors;

@@ -493,6 +493,7 @@ async fn metadata_describes_the_server(kit: &Kit) {
     );
     assert_eq!(
         meta["token_endpoint_auth_methods_supported"],
-        serde_json::json!(["client_secret_basic", "client_secret_post"])
+        serde_json::json!(["client_secret_basic", "client_secret_post", "none"]),
+        "none: public clients, with PKCE"
     );
 }
