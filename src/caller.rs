@@ -86,3 +86,12 @@ impl fmt::Display for Actor {
         f.write_str(&self.0)
     }
 }
+
+/// A peer address as logs and audit rows show it (`127.0.0.1:53211`, not poem's
+/// `socket://…`).
+pub fn peer(addr: &poem::web::RemoteAddr) -> String {
+    match addr.as_socket_addr() {
+        Some(socket) => socket.to_string(),
+        None => addr.to_string(),
+    }
+}

@@ -42,6 +42,14 @@ pub struct Config {
     pub token_cache_capacity: u64,
     /// Database pool size (PostgreSQL; SQLite gets a small pool of its own).
     pub max_connections: u32,
+    /// Open client connections at most; more wait to be accepted.
+    pub connection_limit: usize,
+    /// A request's head must arrive within this many milliseconds.
+    pub header_timeout_ms: u64,
+    /// A request's body must arrive within this many milliseconds.
+    pub body_timeout_ms: u64,
+    /// A connection with no traffic for this many milliseconds is closed.
+    pub idle_timeout_ms: u64,
 }
 
 impl Default for Config {
@@ -59,6 +67,10 @@ impl Default for Config {
             sync_interval_ms: 1000,
             token_cache_capacity: 100_000,
             max_connections: 16,
+            connection_limit: 4096,
+            header_timeout_ms: 10_000,
+            body_timeout_ms: 30_000,
+            idle_timeout_ms: 60_000,
         }
     }
 }
@@ -138,6 +150,20 @@ impl Config {
             return Err(Error::invalid(
                 "session_ttl must be between 60 seconds and 30 days",
             ));
+        }
+        for (name, ms) in [
+            ("header_timeout_ms", self.header_timeout_ms),
+            ("body_timeout_ms", self.body_timeout_ms),
+            ("idle_timeout_ms", self.idle_timeout_ms),
+        ] {
+            if !(100..=3_600_000).contains(&ms) {
+                return Err(Error::invalid(format!(
+                    "{name} must be between 100 and 3600000 milliseconds"
+                )));
+            }
+        }
+        if self.connection_limit == 0 {
+            return Err(Error::invalid("connection_limit must be at least 1"));
         }
         if self.max_connections == 0 {
             return Err(Error::invalid("max_connections must be at least 1"));

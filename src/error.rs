@@ -24,6 +24,9 @@ pub enum Error {
     /// A body over the size limit.
     #[error("Payload too large")]
     TooLarge,
+    /// A body that did not arrive in time.
+    #[error("The request body did not arrive in time")]
+    TimedOut,
     /// The request conflicts with the current state (a duplicate, or the engine's refusal with
     /// its reason).
     #[error("{0}")]

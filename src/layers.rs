@@ -166,6 +166,7 @@ fn error_answers_are_built_in_answers_alone() {
             "StatusCode::UNSUPPORTED_MEDIA_TYPE",
             "StatusCode::UNPROCESSABLE_ENTITY",
             "StatusCode::TOO_MANY_REQUESTS",
+            "StatusCode::REQUEST_TIMEOUT",
             "StatusCode::INTERNAL_SERVER_ERROR",
             "StatusCode::SERVICE_UNAVAILABLE",
             "RETRY_AFTER",

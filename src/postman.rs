@@ -209,6 +209,17 @@ fn walk() -> Vec<Step> {
             body: Body::Example,
             ..step("PUT", "/v1/messages/{message_name}", 409)
         },
+        Step {
+            body: Body::Example,
+            store: &[("process_id", "body.process_id")],
+            ..step("POST", "/v1/flow_requests", 201)
+        },
+        step("GET", "/v1/flow_requests", 200),
+        step("GET", "/v1/flow_requests/{process_id}", 200),
+        Step {
+            note: " (refused: no person has confirmed it in a browser yet)",
+            ..step("DELETE", "/v1/flow_requests/{process_id}", 409)
+        },
         step("GET", "/v1/admin/clients", 200),
         Step {
             body: Body::Example,

@@ -8,6 +8,7 @@ pub mod client;
 pub mod client_role;
 pub mod consent;
 pub mod diagram;
+pub mod flow_request;
 pub mod policy_rule;
 pub mod process;
 pub mod refresh_token;

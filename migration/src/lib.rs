@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261124_000001_gateway_core;
 mod m20261124_000002_process_api;
 mod m20261201_000003_people_and_apps;
+mod m20261201_000004_flow_requests;
 
 pub struct Migrator;
 
@@ -16,6 +17,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_gateway_core::Migration),
             Box::new(m20261124_000002_process_api::Migration),
             Box::new(m20261201_000003_people_and_apps::Migration),
+            Box::new(m20261201_000004_flow_requests::Migration),
         ]
     }
 }

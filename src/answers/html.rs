@@ -61,7 +61,9 @@ pub fn error_page(err: &Error) -> Response {
         Error::Forbidden(_) => "Not allowed",
         Error::RateLimited { .. } => "Too many attempts",
         Error::Unavailable(_) | Error::Internal(_) => "Something went wrong on our side",
-        Error::UnsupportedMediaType { .. } | Error::TooLarge => "This request cannot be handled",
+        Error::UnsupportedMediaType { .. } | Error::TooLarge | Error::TimedOut => {
+            "This request cannot be handled"
+        }
     };
     let message = super::public_message(err);
     let html = ErrorPage {

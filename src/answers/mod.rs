@@ -27,6 +27,7 @@ pub fn status(err: &Error) -> StatusCode {
         Error::Invalid { .. } => StatusCode::BAD_REQUEST,
         Error::UnsupportedMediaType { .. } => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         Error::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        Error::TimedOut => StatusCode::REQUEST_TIMEOUT,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::Unprocessable(_) => StatusCode::UNPROCESSABLE_ENTITY,
         Error::Unauthenticated(_) => StatusCode::UNAUTHORIZED,

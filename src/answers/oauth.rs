@@ -74,6 +74,14 @@ pub enum TokenAnswer {
         #[oai(header = "Pragma")] String,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
+    /// Too many failed attempts from this client or address; retry after the time given.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<OAuthErrorBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+        #[oai(header = "Retry-After")] String,
+    ),
     /// `temporarily_unavailable`: the database could not be reached; retry.
     #[oai(status = 503)]
     Unavailable(
@@ -104,26 +112,43 @@ impl TokenAnswer {
     }
 }
 
-/// The body of an OAuth error and, for `invalid_client`, its optional Basic challenge.
-fn error_parts(err: OAuthError) -> (Json<OAuthErrorBody>, Option<Option<String>>) {
-    let unauthorized = err.status() == 401;
+/// An OAuth error sorted by the answer it needs.
+enum Parts {
+    /// 400
+    Bad(Json<OAuthErrorBody>),
+    /// 401, with `WWW-Authenticate: Basic` when the client tried Basic.
+    Unauthorized(Json<OAuthErrorBody>, Option<String>),
+    /// 429, with `Retry-After`.
+    TooMany(Json<OAuthErrorBody>, String),
+}
+
+fn error_parts(err: OAuthError) -> Parts {
+    let status = err.status();
     let challenge = err
         .basic_challenge
         .then(|| r#"Basic realm="flowgate""#.to_owned());
+    let retry_after = err.retry_after.unwrap_or(1).to_string();
     let body = Json(OAuthErrorBody {
         error: err.code.to_owned(),
         error_description: err.description,
     });
-    (body, unauthorized.then_some(challenge))
+    match status {
+        429 => Parts::TooMany(body, retry_after),
+        401 => Parts::Unauthorized(body, challenge),
+        _ => Parts::Bad(body),
+    }
 }
 
 impl From<OAuthError> for TokenAnswer {
     fn from(err: OAuthError) -> Self {
         match error_parts(err) {
-            (body, Some(challenge)) => {
+            Parts::Unauthorized(body, challenge) => {
                 TokenAnswer::Unauthorized(body, NO_STORE.into(), NO_CACHE.into(), challenge)
             }
-            (body, None) => TokenAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
+            Parts::TooMany(body, wait) => {
+                TokenAnswer::TooManyRequests(body, NO_STORE.into(), NO_CACHE.into(), wait)
+            }
+            Parts::Bad(body) => TokenAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
         }
     }
 }
@@ -149,6 +174,14 @@ pub enum RevokeAnswer {
         #[oai(header = "Pragma")] String,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
+    /// Too many failed attempts from this client or address.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<OAuthErrorBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+        #[oai(header = "Retry-After")] String,
+    ),
     #[oai(status = 503)]
     Unavailable(Json<OAuthErrorBody>),
 }
@@ -162,10 +195,13 @@ impl RevokeAnswer {
 impl From<OAuthError> for RevokeAnswer {
     fn from(err: OAuthError) -> Self {
         match error_parts(err) {
-            (body, Some(challenge)) => {
+            Parts::Unauthorized(body, challenge) => {
                 RevokeAnswer::Unauthorized(body, NO_STORE.into(), NO_CACHE.into(), challenge)
             }
-            (body, None) => RevokeAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
+            Parts::TooMany(body, wait) => {
+                RevokeAnswer::TooManyRequests(body, NO_STORE.into(), NO_CACHE.into(), wait)
+            }
+            Parts::Bad(body) => RevokeAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
         }
     }
 }
@@ -200,6 +236,14 @@ pub enum IntrospectAnswer {
         #[oai(header = "Pragma")] String,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
+    /// Too many failed attempts from this client or address.
+    #[oai(status = 429)]
+    TooManyRequests(
+        Json<OAuthErrorBody>,
+        #[oai(header = "Cache-Control")] String,
+        #[oai(header = "Pragma")] String,
+        #[oai(header = "Retry-After")] String,
+    ),
     #[oai(status = 503)]
     Unavailable(Json<OAuthErrorBody>),
 }
@@ -213,10 +257,15 @@ impl IntrospectAnswer {
 impl From<OAuthError> for IntrospectAnswer {
     fn from(err: OAuthError) -> Self {
         match error_parts(err) {
-            (body, Some(challenge)) => {
+            Parts::Unauthorized(body, challenge) => {
                 IntrospectAnswer::Unauthorized(body, NO_STORE.into(), NO_CACHE.into(), challenge)
             }
-            (body, None) => IntrospectAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
+            Parts::TooMany(body, wait) => {
+                IntrospectAnswer::TooManyRequests(body, NO_STORE.into(), NO_CACHE.into(), wait)
+            }
+            Parts::Bad(body) => {
+                IntrospectAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into())
+            }
         }
     }
 }

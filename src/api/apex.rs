@@ -63,9 +63,19 @@ impl<Doc> RawJson<Doc> {
     }
 }
 
-/// The item echoed beside an error about it.
+/// Echoes larger than this are not sent back.
+const MAX_ECHO: usize = 4096;
+
+/// The item echoed beside an error about it (as Flows does), unless it is large: a client
+/// learns nothing from its own megabyte coming back.
 pub fn echo(item: &Map<String, Value>, error: Error) -> FlowsError {
-    FlowsError::from(error).with("item", Value::Object(item.clone()))
+    let size = serde_json::to_vec(item).map_or(usize::MAX, |bytes| bytes.len());
+    let echoed = if size <= MAX_ECHO {
+        Value::Object(item.clone())
+    } else {
+        json!({"omitted": format!("the item has {size} bytes; it is not echoed")})
+    };
+    FlowsError::from(error).with("item", echoed)
 }
 
 /// A required string attribute, or Flows' "Attribute not found" echoing the item.

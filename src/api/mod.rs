@@ -6,6 +6,7 @@ pub mod admin;
 pub mod apex;
 pub mod diagrams;
 pub mod dto;
+pub mod flow_requests;
 pub mod health;
 pub mod instances;
 pub mod messages;
@@ -48,6 +49,9 @@ pub enum Tag {
     /// Utilities
     #[oai(rename = "utils")]
     Utils,
+    /// Flow requests: a client asks, a person confirms in the browser
+    #[oai(rename = "flow requests")]
+    FlowRequests,
     /// Management of clients, people, developer apps, policy, signing keys, diagrams and audit log
     #[oai(rename = "admin")]
     Admin,
@@ -68,6 +72,7 @@ pub type Services = (
         steps::StepsApi,
         variables::VariablesApi,
         messages::MessagesApi,
+        flow_requests::FlowRequestsApi,
     ),
     (
         utils::UtilsApi,
@@ -92,6 +97,7 @@ pub fn services(app: &Arc<App>) -> Services {
             steps::StepsApi { app: app() },
             variables::VariablesApi { app: app() },
             messages::MessagesApi { app: app() },
+            flow_requests::FlowRequestsApi { app: app() },
         ),
         (
             utils::UtilsApi { app: app() },

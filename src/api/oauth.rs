@@ -72,6 +72,10 @@ pub struct OAuthApi {
 impl OAuthApi {
     fn request<'a, D>(req: &'a Request, form: &'a RawForm<D>) -> TokenRequest<'a> {
         TokenRequest {
+            address: req
+                .remote_addr()
+                .as_socket_addr()
+                .map_or(std::net::IpAddr::from([0, 0, 0, 0]), |a| a.ip()),
             authorization: req
                 .headers()
                 .get(header::AUTHORIZATION)
@@ -89,7 +93,10 @@ impl OAuthApi {
             self.app.failures.report(
                 format!("client:{who}"),
                 "auth.client",
-                format!("client authentication failed from {}", req.remote_addr()),
+                format!(
+                    "client authentication failed from {}",
+                    crate::caller::peer(req.remote_addr())
+                ),
             );
         }
         refused.error

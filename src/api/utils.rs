@@ -129,7 +129,7 @@ impl UtilsApi {
             method: req.method().to_string(),
             path: req.uri().path().to_owned(),
             query: req.uri().query().map(str::to_owned),
-            remote_addr: req.remote_addr().to_string(),
+            remote_addr: crate::caller::peer(req.remote_addr()),
             headers,
             client_id: auth.0.client_id.clone(),
             roles: auth.0.roles.names(),

@@ -6,6 +6,17 @@ pub mod decisions;
 pub mod routes;
 
 pub use decisions::{Decisions, Grant};
+
+/// Paths under the gate.
+pub const GATED_PREFIX: &str = "/v1/";
+/// The browser page a person opens to confirm a flow request: under `/v1/`, but no Bearer
+/// token there.
+pub const UNGATED_PREFIX: &str = "/v1/flow_requests/confirm/";
+
+/// Whether the gate checks a path.
+pub fn is_gated(path: &str) -> bool {
+    path.starts_with(GATED_PREFIX) && !path.starts_with(UNGATED_PREFIX)
+}
 pub use routes::{Route, RouteId, RouteTable};
 
 use serde::Serialize;

@@ -175,10 +175,10 @@ fn write_postman(out: &std::path::Path) -> Result<()> {
 /// Binds first, so that a start that cannot serve never seeds; prints the bootstrap
 /// credentials as soon as the seeding transaction has committed.
 async fn serve(config: Config) -> Result<()> {
-    let acceptor = http::bind(&config.listen).await?;
+    let listener = http::bind(&config.listen).await?;
     let (db, bootstrap) = setup::open(&config).await?;
     print_bootstrap(bootstrap.as_ref(), Notice::Stdout);
-    let running = http::serve(config, acceptor, db, None).await?;
+    let running = http::serve(config, listener, db, None).await?;
     running.wait_for_signal().await;
     Ok(())
 }

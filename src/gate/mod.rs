@@ -15,13 +15,9 @@ use poem::{Endpoint, IntoResponse, Request, Response};
 pub use tokens::TokenCache;
 
 use crate::answers::gate::{self as answer, Refusal};
+use crate::oauth::jwt::Expectations;
 use crate::services::App;
 use crate::telemetry::METRICS;
-
-/// Paths under the gate.
-const GATED_PREFIX: &str = "/v1/";
-/// The browser page a person opens to confirm a flow request: no Bearer token there.
-const UNGATED_PREFIX: &str = "/v1/flow_requests/confirm/";
 
 pub struct Gate<E> {
     inner: E,
@@ -41,7 +37,7 @@ impl<E: Endpoint> Endpoint for Gate<E> {
 
     async fn call(&self, mut req: Request) -> poem::Result<Response> {
         let path = req.uri().path();
-        if !path.starts_with(GATED_PREFIX) || path.starts_with(UNGATED_PREFIX) {
+        if !crate::authz::is_gated(path) {
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
         let view = self.app.view();
@@ -49,16 +45,19 @@ impl<E: Endpoint> Endpoint for Gate<E> {
             .headers()
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        let caller = match self
-            .tokens
-            .check(&view, &self.app.issuer, authorization, crate::now())
-        {
+        let expect = Expectations {
+            issuer: &self.app.issuer,
+            audience: &self.app.issuer,
+            max_lifetime: self.app.config.access_token_ttl,
+            now: crate::now(),
+        };
+        let caller = match self.tokens.check(&view, &expect, authorization) {
             Ok(caller) => caller,
             Err(refusal) => {
                 METRICS.gate_unauthenticated.inc();
                 if let Refusal::Invalid(reason) = refusal {
                     self.app.failures.report(
-                        format!("remote:{}", req.remote_addr()),
+                        format!("remote:{}", crate::caller::peer(req.remote_addr())),
                         "auth.bearer",
                         reason,
                     );

@@ -8,7 +8,7 @@ use hashbrown::HashMap;
 
 use crate::answers::gate::Refusal;
 use crate::caller::{Caller, Subject};
-use crate::oauth::jwt::{self, TokenError};
+use crate::oauth::jwt::{self, Expectations, TokenError};
 use crate::roles::{Role, RoleSet};
 use crate::scope::ScopeSet;
 use crate::services::View;
@@ -16,6 +16,8 @@ use crate::services::View;
 /// What a verified token says.
 #[derive(Clone, Debug)]
 struct Verified {
+    /// The key that signed it: once no longer published, the token is refused, cached or not.
+    kid: String,
     client_id: String,
     subject: Subject,
     jti: String,
@@ -90,10 +92,10 @@ impl TokenCache {
     pub fn check(
         &self,
         view: &View,
-        issuer: &str,
+        expect: &Expectations,
         authorization: Option<&[u8]>,
-        now: i64,
     ) -> Result<Caller, Refusal> {
+        let now = expect.now;
         let token = bearer(authorization).ok_or(Refusal::Missing)?;
         let verified = match self.get(token) {
             Some(verified) => verified,
@@ -101,7 +103,7 @@ impl TokenCache {
                 if !is_token68(token) {
                     return Err(Refusal::Missing);
                 }
-                let claims = jwt::decode(&view.keys, token, issuer, now)
+                let (claims, kid) = jwt::decode(&view.keys, token, expect)
                     .map_err(|e: TokenError| Refusal::Invalid(e.description()))?;
                 let subject = if claims.sub == claims.client_id {
                     Subject::Client
@@ -109,6 +111,7 @@ impl TokenCache {
                     Subject::Person { sub: claims.sub }
                 };
                 let verified = Arc::new(Verified {
+                    kid,
                     roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
                     scopes: ScopeSet::parse(&claims.scope).unwrap_or_default(),
                     client_id: claims.client_id,
@@ -122,6 +125,9 @@ impl TokenCache {
         };
         if verified.exp <= now {
             return Err(Refusal::Invalid(TokenError::Expired.description()));
+        }
+        if view.keys.verifying_key(&verified.kid).is_none() {
+            return Err(Refusal::Invalid(TokenError::UnknownKey.description()));
         }
         if view.revoked.contains(&verified.jti) {
             return Err(Refusal::Invalid("The access token was revoked"));
@@ -178,7 +184,138 @@ fn is_token68(token: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
-    use super::{bearer, is_token68};
+    use super::*;
+    use base64::Engine;
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+
+    use crate::oauth::client_auth::ClientAuth;
+    use crate::oauth::jwt::AccessClaims;
+    use crate::oauth::keys::{KeyRing, StoredKey};
+
+    const ISSUER: &str = "https://gw.example";
+    const NOW: i64 = 1_000_000;
+
+    fn expect() -> Expectations<'static> {
+        Expectations {
+            issuer: ISSUER,
+            audience: ISSUER,
+            max_lifetime: 3600,
+            now: NOW,
+        }
+    }
+
+    fn key(kid: &str, seed: u8) -> StoredKey {
+        StoredKey {
+            kid: kid.into(),
+            seed: [seed; 32],
+            created_at: 0,
+            retired_at: None,
+            publish_until: None,
+        }
+    }
+
+    /// A view with one client `c1` holding Read and Admin, signing with `k1`.
+    fn view() -> View {
+        let mut view = View::empty();
+        view.keys = KeyRing::single(&key("k1", 1));
+        view.clients.insert(
+            "c1".into(),
+            ClientAuth {
+                client_id: "c1".into(),
+                name: "C1".into(),
+                secret_hash: Some("sha256$x".into()),
+                enabled: true,
+                approved: true,
+                is_app: false,
+                roles: RoleSet::parse_list("Read,Admin").unwrap(),
+                redirect_uris: vec![],
+            },
+        );
+        view
+    }
+
+    fn claims(jti: &str, roles: &[&str]) -> AccessClaims {
+        AccessClaims {
+            iss: ISSUER.into(),
+            sub: "c1".into(),
+            aud: ISSUER.into(),
+            client_id: "c1".into(),
+            exp: NOW + 600,
+            iat: NOW - 10,
+            nbf: None,
+            jti: jti.into(),
+            scope: "read".into(),
+            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+        }
+    }
+
+    fn header(token: &str) -> Vec<u8> {
+        format!("Bearer {token}").into_bytes()
+    }
+
+    /// A verified token is cached by its signature; a token that reuses the signature with
+    /// another payload is no hit, whatever is in the cache.
+    #[test]
+    fn the_cache_is_no_way_around_the_signature() {
+        let cache = TokenCache::new(1000);
+        let view = view();
+        let genuine = jwt::encode(&view.keys, &claims("j1", &["Read"]));
+        let caller = cache
+            .check(&view, &expect(), Some(&header(&genuine)))
+            .unwrap();
+        assert_eq!(caller.roles.names(), ["Read"]);
+        let (head, rest) = genuine.split_once('.').unwrap();
+        let (_, signature) = rest.rsplit_once('.').unwrap();
+        let wider =
+            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims("j1", &["Read", "Admin"])).unwrap());
+        for forged in [
+            format!("{head}.{wider}.{signature}"),
+            format!("x.y.{signature}"),
+        ] {
+            assert!(
+                cache
+                    .check(&view, &expect(), Some(&header(&forged)))
+                    .is_err(),
+                "{forged}"
+            );
+        }
+        // The genuine one is still fine, from the cache.
+        assert!(
+            cache
+                .check(&view, &expect(), Some(&header(&genuine)))
+                .is_ok()
+        );
+    }
+
+    /// A cached token is refused once its key is no longer published.
+    #[test]
+    fn a_retired_key_takes_its_cached_tokens_along() {
+        let cache = TokenCache::new(1000);
+        let mut view = view();
+        let token = jwt::encode(&view.keys, &claims("j1", &["Read"]));
+        assert!(cache.check(&view, &expect(), Some(&header(&token))).is_ok());
+        view.keys = KeyRing::single(&key("k2", 2));
+        assert_eq!(
+            cache
+                .check(&view, &expect(), Some(&header(&token)))
+                .unwrap_err(),
+            Refusal::Invalid(TokenError::UnknownKey.description())
+        );
+    }
+
+    /// However many live tokens arrive, no shard holds more than its share.
+    #[test]
+    fn the_cache_stays_bounded() {
+        let cache = TokenCache::new(16 * 16);
+        let view = view();
+        for n in 0..2_000 {
+            let token = jwt::encode(&view.keys, &claims(&format!("j{n}"), &["Read"]));
+            assert!(cache.check(&view, &expect(), Some(&header(&token))).is_ok());
+        }
+        for shard in &cache.shards {
+            assert!(shard.read().unwrap().len() <= cache.per_shard);
+        }
+    }
 
     #[test]
     fn bearer_header_forms() {

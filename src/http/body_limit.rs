@@ -1,4 +1,8 @@
-//! Refuses bodies over the limit with 413, whether or not they announce their length.
+//! Bodies: refused over the size limit (413, whether or not their length is announced), read
+//! whole within the body timeout (408 for one dribbled in too slowly), and a JSON body with a
+//! key twice in one object refused (400), before any handler sees them.
+
+use std::time::Duration;
 
 use poem::http::header;
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
@@ -11,11 +15,16 @@ const DRAIN_FACTOR: usize = 16;
 pub struct BodyLimit<E> {
     inner: E,
     max: usize,
+    timeout: Duration,
 }
 
 impl<E> BodyLimit<E> {
-    pub fn new(inner: E, max: usize) -> Self {
-        BodyLimit { inner, max }
+    pub fn new(inner: E, max: usize, timeout: Duration) -> Self {
+        BodyLimit {
+            inner,
+            max,
+            timeout,
+        }
     }
 }
 
@@ -28,25 +37,35 @@ impl<E: Endpoint> Endpoint for BodyLimit<E> {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
-        match announced {
-            Some(length) if length > self.max => {
-                // Read and drop a moderately large body so the client, still sending, gets the
-                // answer instead of a reset connection (what nginx calls lingering close).
-                if length <= self.max.saturating_mul(DRAIN_FACTOR) {
-                    let mut body = req.take_body().into_async_read();
-                    let _ = tokio::io::copy(&mut body, &mut tokio::io::sink()).await;
-                }
-                return Ok(framework::too_large());
+        if let Some(length) = announced
+            && length > self.max
+        {
+            // Read and drop a moderately large body so the client, still sending, gets the
+            // answer instead of a reset connection (what nginx calls lingering close).
+            if length <= self.max.saturating_mul(DRAIN_FACTOR) {
+                let mut body = req.take_body().into_async_read();
+                let mut sink = tokio::io::sink();
+                let drain = tokio::io::copy(&mut body, &mut sink);
+                let _ = tokio::time::timeout(self.timeout, drain).await;
             }
-            Some(_) => {}
-            None => {
-                let body = req.take_body();
-                match body.into_bytes_limit(self.max).await {
-                    Ok(bytes) => req.set_body(Body::from_bytes(bytes)),
-                    Err(_) => return Ok(framework::too_large()),
-                }
-            }
+            return Ok(framework::too_large());
         }
+        let body = req.take_body();
+        let bytes = match tokio::time::timeout(self.timeout, body.into_bytes_limit(self.max)).await
+        {
+            Ok(Ok(bytes)) => bytes,
+            Ok(Err(_)) => return Ok(framework::too_large()),
+            Err(_) => return Ok(framework::timed_out()),
+        };
+        let is_json = req.content_type().is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+        if is_json && let Some(key) = super::json_keys::first_duplicate_key(&bytes) {
+            return Ok(framework::duplicate_key(&key));
+        }
+        req.set_body(Body::from_bytes(bytes));
         self.inner.call(req).await.map(IntoResponse::into_response)
     }
 }

@@ -3,15 +3,17 @@
 //! stopping the server, and the timer scheduler that runs beside it.
 
 mod body_limit;
+mod connections;
+mod json_keys;
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::listener::{Acceptor, Listener, TcpAcceptor, TcpListener};
-use poem::middleware::CatchPanic;
-use poem::{Endpoint, EndpointExt, Response, Server};
+use poem::middleware::{CatchPanic, SetHeader};
+use poem::{Endpoint, EndpointExt, Response};
 use poem_openapi::OpenApi;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 use crate::answers::framework::{self, PanicAnswer};
@@ -77,9 +79,8 @@ async fn shutdown_signal() {
 }
 
 /// Binds `listen` (port 0 picks a free port).
-pub async fn bind(listen: &str) -> Result<TcpAcceptor> {
-    TcpListener::bind(listen.to_owned())
-        .into_acceptor()
+pub async fn bind(listen: &str) -> Result<TcpListener> {
+    TcpListener::bind(listen)
         .await
         .map_err(|e| Error::attribute("listen", format!("cannot listen on {listen}: {e}")))
 }
@@ -87,42 +88,34 @@ pub async fn bind(listen: &str) -> Result<TcpAcceptor> {
 /// Binds, then opens the database (migrating and, on a new one, seeding), then serves. The
 /// address is bound first so that a start that cannot serve never seeds.
 pub async fn start(config: Config, listen: &str) -> Result<Running> {
-    let acceptor = bind(listen).await?;
+    let listener = bind(listen).await?;
     let (db, bootstrap) = setup::open(&config).await?;
-    serve(config, acceptor, db, bootstrap).await
+    serve(config, listener, db, bootstrap).await
 }
 
 /// Serves on a bound listener over an opened database.
 pub async fn serve(
     config: Config,
-    acceptor: TcpAcceptor,
+    listener: TcpListener,
     db: sea_orm::DatabaseConnection,
     bootstrap: Option<Bootstrap>,
 ) -> Result<Running> {
-    let addr = acceptor
+    let addr = listener
         .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr().copied())
-        .ok_or_else(|| Error::internal("the listener has no address"))?;
+        .map_err(|e| Error::internal(format!("the listener has no address: {e}")))?;
+    let limits = connections::Limits {
+        header_timeout: Duration::from_millis(config.header_timeout_ms),
+        idle_timeout: Duration::from_millis(config.idle_timeout_ms),
+        connection_limit: config.connection_limit,
+    };
     let public_url = config.public_url(addr);
-    let routes = RouteTable::from_meta(&Services::meta(), "/v1/");
+    let routes = RouteTable::from_meta(&Services::meta(), crate::authz::GATED_PREFIX);
     let app = App::new(config, db, public_url, routes).await?;
     let (stop, stopped) = watch::channel(false);
     app.spawn_sync(stopped.clone());
     spawn_timer_scheduler(Arc::clone(&app), stopped.clone());
     let endpoint = endpoint(&app);
-    let mut signal = stopped;
-    let task = tokio::spawn(async move {
-        Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(
-                endpoint,
-                async move {
-                    let _ = signal.changed().await;
-                },
-                Some(Duration::from_secs(10)),
-            )
-            .await
-    });
+    let task = tokio::spawn(connections::serve(listener, endpoint, limits, stopped));
     tracing::info!(%addr, public_url = %app.public_url, "flowgate listening");
     Ok(Running {
         addr,
@@ -152,14 +145,29 @@ fn spawn_timer_scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
 
 const STYLESHEET: &str = include_str!("../../static/flowgate.css");
 
+/// Swagger UI is one page with its script and style inline: those may run, nothing else is
+/// loaded from elsewhere, and it may not be framed.
+fn docs_headers() -> SetHeader {
+    SetHeader::new()
+        .overriding(
+            "content-security-policy",
+            "default-src 'none'; script-src 'unsafe-inline'; style-src 'unsafe-inline'; \
+             img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'",
+        )
+        .overriding("x-content-type-options", "nosniff")
+        .overriding("referrer-policy", "no-referrer")
+        .overriding("x-frame-options", "DENY")
+}
+
 /// The whole HTTP application.
 pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
     let api = api::openapi(api::services(app), &app.public_url);
     let max_body = app.config.max_body_bytes;
+    let body_timeout = Duration::from_millis(app.config.body_timeout_ms);
     let routes = pages::mount(poem::Route::new())
         .at("/openapi.json", api.spec_endpoint())
         .at("/openapi.yaml", api.spec_endpoint_yaml())
-        .nest("/docs", api.swagger_ui())
+        .nest("/docs", api.swagger_ui().with(docs_headers()))
         .at(
             "/assets/flowgate.css",
             poem::endpoint::make_sync(|_| {
@@ -172,7 +180,7 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
         .nest("/", api)
         .data(Arc::clone(app));
     let gated = Gate::new(routes, Arc::clone(app));
-    let limited = BodyLimit::new(gated, max_body);
+    let limited = BodyLimit::new(gated, max_body, body_timeout);
     RequestLog(
         limited
             .catch_all_error(|err: poem::Error| async move { framework::answer(err) })

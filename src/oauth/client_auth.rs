@@ -93,6 +93,18 @@ pub fn presented(authorization: Option<&[u8]>, form: &FormParams) -> Result<Pres
     Ok(Presented::Basic { client_id, secret })
 }
 
+/// The client id a request claims (Basic, or `client_id` in the form), before anything is
+/// checked: what failures are counted against.
+pub fn claimed_client_id(authorization: Option<&[u8]>, body: &[u8]) -> Option<String> {
+    if let Some((id, _)) = authorization.and_then(parse_basic) {
+        return Some(id);
+    }
+    let text = std::str::from_utf8(body).ok()?;
+    text.split('&')
+        .find_map(|pair| pair.strip_prefix("client_id="))
+        .and_then(|raw| decode_component(raw).ok())
+}
+
 /// `Basic base64(urlencode(id):urlencode(secret))`.
 fn parse_basic(header: &[u8]) -> Option<(String, String)> {
     let header = std::str::from_utf8(header).ok()?;

@@ -1,11 +1,13 @@
 //! RFC 6749 §5.2 errors.
 
-/// An OAuth error answer. `basic_challenge` asks for `WWW-Authenticate: Basic` (401 only).
+/// An OAuth error answer. `basic_challenge` asks for `WWW-Authenticate: Basic` (401 only);
+/// `retry_after` makes it a 429 with `Retry-After` (too many failed attempts).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OAuthError {
     pub code: &'static str,
     pub description: String,
     pub basic_challenge: bool,
+    pub retry_after: Option<u64>,
 }
 
 impl OAuthError {
@@ -14,6 +16,7 @@ impl OAuthError {
             code,
             description: description.into(),
             basic_challenge: false,
+            retry_after: None,
         }
     }
 
@@ -64,9 +67,22 @@ impl OAuthError {
         Self::new("temporarily_unavailable", description)
     }
 
-    /// 401 for `invalid_client`, 400 for the rest.
+    /// Too many failed attempts from this client or address: wait this many seconds.
+    pub fn too_many_attempts(retry_after: u64) -> Self {
+        OAuthError {
+            retry_after: Some(retry_after),
+            ..Self::new(
+                "temporarily_unavailable",
+                format!("Too many failed attempts; retry in {retry_after} s"),
+            )
+        }
+    }
+
+    /// 429 when slowed down, 401 for `invalid_client`, 400 for the rest.
     pub fn status(&self) -> u16 {
-        if self.code == "invalid_client" {
+        if self.retry_after.is_some() {
+            429
+        } else if self.code == "invalid_client" {
             401
         } else {
             400

@@ -10,6 +10,8 @@ use crate::scope::ScopeSet;
 
 /// What a token request carries, already taken off the wire.
 pub struct TokenRequest<'a> {
+    /// The peer's address, which failures are counted against.
+    pub address: std::net::IpAddr,
     pub authorization: Option<&'a [u8]>,
     /// Whether the body was sent as `application/x-www-form-urlencoded`.
     pub is_form: bool,
@@ -204,6 +206,7 @@ fn sign(keys: &KeyRing, issuer: &Issuer, client: &ClientAuth, sub: &str, roles: 
         client_id: client.client_id.clone(),
         exp: issuer.now + issuer.access_token_ttl,
         iat: issuer.now,
+        nbf: None,
         jti: uuid::Uuid::new_v4().simple().to_string(),
         scope: scope.clone(),
         roles: roles.names(),

@@ -18,6 +18,9 @@ pub struct AccessClaims {
     pub client_id: String,
     pub exp: i64,
     pub iat: i64,
+    /// Not before (RFC 7519 §4.1.5); ours carry none, but one that does is honoured.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     pub jti: String,
     /// Space-separated scopes (`read write`).
     pub scope: String,
@@ -32,7 +35,44 @@ pub enum TokenError {
     UnknownKey,
     BadSignature,
     WrongIssuer,
+    WrongAudience,
+    NotYetValid,
+    /// Lives longer than this server issues tokens for (`exp − iat` over the configured TTL).
+    TooLong,
     Expired,
+}
+
+/// Seconds of clock difference tolerated for `iat` and `nbf`.
+pub const LEEWAY: i64 = 60;
+
+/// What a token must say to be accepted here (RFC 9068 §4).
+#[derive(Clone, Copy, Debug)]
+pub struct Expectations<'a> {
+    pub issuer: &'a str,
+    pub audience: &'a str,
+    /// The access-token lifetime this server issues: no genuine token lives longer.
+    pub max_lifetime: i64,
+    pub now: i64,
+}
+
+/// Checks the claims of a token whose signature verified.
+pub fn check_claims(claims: &AccessClaims, expect: &Expectations) -> Result<(), TokenError> {
+    if claims.iss != expect.issuer {
+        return Err(TokenError::WrongIssuer);
+    }
+    if claims.aud != expect.audience {
+        return Err(TokenError::WrongAudience);
+    }
+    if claims.exp <= expect.now {
+        return Err(TokenError::Expired);
+    }
+    if claims.iat > expect.now + LEEWAY || claims.nbf.is_some_and(|nbf| nbf > expect.now + LEEWAY) {
+        return Err(TokenError::NotYetValid);
+    }
+    if claims.exp.saturating_sub(claims.iat) > expect.max_lifetime {
+        return Err(TokenError::TooLong);
+    }
+    Ok(())
 }
 
 impl TokenError {
@@ -42,6 +82,9 @@ impl TokenError {
             TokenError::UnknownKey => "The access token was signed by an unknown key",
             TokenError::BadSignature => "The access token signature is invalid",
             TokenError::WrongIssuer => "The access token was issued by someone else",
+            TokenError::WrongAudience => "The access token is for someone else",
+            TokenError::NotYetValid => "The access token is not valid yet",
+            TokenError::TooLong => "The access token claims a longer life than this server gives",
             TokenError::Expired => "The access token expired",
         }
     }
@@ -68,25 +111,26 @@ struct Header {
     kid: Option<String>,
 }
 
-/// Checks the signature, the header, the issuer and the expiry (`now` in Unix seconds).
+/// Checks the signature, the header and the claims; returns them with the signing key's `kid`.
 pub fn decode(
     keys: &KeyRing,
     token: &str,
-    issuer: &str,
-    now: i64,
-) -> Result<AccessClaims, TokenError> {
-    let claims = decode_signed(keys, token)?;
-    if claims.iss != issuer {
-        return Err(TokenError::WrongIssuer);
-    }
-    if claims.exp <= now {
-        return Err(TokenError::Expired);
-    }
-    Ok(claims)
+    expect: &Expectations,
+) -> Result<(AccessClaims, String), TokenError> {
+    let (claims, kid) = decode_signed_with_kid(keys, token)?;
+    check_claims(&claims, expect)?;
+    Ok((claims, kid))
 }
 
 /// Checks signature and header only: for revocation, where expired tokens are fine.
 pub fn decode_signed(keys: &KeyRing, token: &str) -> Result<AccessClaims, TokenError> {
+    decode_signed_with_kid(keys, token).map(|(claims, _)| claims)
+}
+
+fn decode_signed_with_kid(
+    keys: &KeyRing,
+    token: &str,
+) -> Result<(AccessClaims, String), TokenError> {
     let (signed, signature_b64) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
     let (header_b64, payload_b64) = signed.split_once('.').ok_or(TokenError::Malformed)?;
     let header: Header = URL_SAFE_NO_PAD
@@ -99,11 +143,8 @@ pub fn decode_signed(keys: &KeyRing, token: &str) -> Result<AccessClaims, TokenE
     {
         return Err(TokenError::Malformed);
     }
-    let key = header
-        .kid
-        .as_deref()
-        .and_then(|kid| keys.verifying_key(kid))
-        .ok_or(TokenError::UnknownKey)?;
+    let kid = header.kid.ok_or(TokenError::UnknownKey)?;
+    let key = keys.verifying_key(&kid).ok_or(TokenError::UnknownKey)?;
     let signature_bytes: [u8; 64] = URL_SAFE_NO_PAD
         .decode(signature_b64)
         .ok()
@@ -111,11 +152,12 @@ pub fn decode_signed(keys: &KeyRing, token: &str) -> Result<AccessClaims, TokenE
         .ok_or(TokenError::Malformed)?;
     key.verify_strict(signed.as_bytes(), &Signature::from_bytes(&signature_bytes))
         .map_err(|_| TokenError::BadSignature)?;
-    URL_SAFE_NO_PAD
+    let claims = URL_SAFE_NO_PAD
         .decode(payload_b64)
         .ok()
         .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-        .ok_or(TokenError::Malformed)
+        .ok_or(TokenError::Malformed)?;
+    Ok((claims, kid))
 }
 
 #[cfg(test)]
@@ -145,9 +187,19 @@ mod tests {
             client_id: "c1".into(),
             exp,
             iat: exp - 3600,
+            nbf: None,
             jti: "j1".into(),
             scope: "read".into(),
             roles: vec!["Read".into()],
+        }
+    }
+
+    fn at(now: i64) -> Expectations<'static> {
+        Expectations {
+            issuer: "https://issuer",
+            audience: "https://issuer",
+            max_lifetime: 3600,
+            now,
         }
     }
 
@@ -165,8 +217,8 @@ mod tests {
         assert_eq!(header["alg"], "EdDSA");
         assert_eq!(header["kid"], "k1");
         assert_eq!(
-            decode(&keys, &token, "https://issuer", 1_000).unwrap(),
-            claims(2_000)
+            decode(&keys, &token, &at(1_000)).unwrap(),
+            (claims(2_000), "k1".to_owned())
         );
     }
 
@@ -174,29 +226,86 @@ mod tests {
     fn refuses_expired_foreign_tampered_and_unknown_key() {
         let keys = ring(&[(1, false)]);
         let token = encode(&keys, &claims(2_000));
+        assert_eq!(decode(&keys, &token, &at(2_000)), Err(TokenError::Expired));
+        let other_issuer = Expectations {
+            issuer: "https://other",
+            ..at(1_000)
+        };
         assert_eq!(
-            decode(&keys, &token, "https://issuer", 2_000),
-            Err(TokenError::Expired)
-        );
-        assert_eq!(
-            decode(&keys, &token, "https://other", 1_000),
+            decode(&keys, &token, &other_issuer),
             Err(TokenError::WrongIssuer)
         );
         let mut parts: Vec<&str> = token.split('.').collect();
         let forged = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims(9_999)).unwrap());
         parts[1] = &forged;
         assert_eq!(
-            decode(&keys, &parts.join("."), "https://issuer", 1_000),
+            decode(&keys, &parts.join("."), &at(1_000)),
             Err(TokenError::BadSignature)
         );
         assert_eq!(
-            decode(&ring(&[(2, false)]), &token, "https://issuer", 1_000),
+            decode(&ring(&[(2, false)]), &token, &at(1_000)),
             Err(TokenError::UnknownKey)
         );
         for junk in ["", "a.b", "a.b.c", "...", "x.y.z.w"] {
-            assert!(
-                decode(&keys, junk, "https://issuer", 1_000).is_err(),
-                "{junk:?}"
+            assert!(decode(&keys, junk, &at(1_000)).is_err(), "{junk:?}");
+        }
+    }
+
+    /// RFC 9068 §4: `aud`, `iat`, `nbf`, and a life no longer than this server gives.
+    #[test]
+    fn refuses_other_audiences_future_tokens_and_endless_lives() {
+        let keys = ring(&[(1, false)]);
+        let check = |claims: AccessClaims| decode(&keys, &encode(&keys, &claims), &at(1_000));
+        let foreign = AccessClaims {
+            aud: "https://api.elsewhere".into(),
+            ..claims(2_000)
+        };
+        assert_eq!(check(foreign), Err(TokenError::WrongAudience));
+        let future = AccessClaims {
+            iat: 1_000 + LEEWAY + 1,
+            ..claims(2_000)
+        };
+        assert_eq!(check(future), Err(TokenError::NotYetValid));
+        let not_before = AccessClaims {
+            nbf: Some(5_000),
+            ..claims(2_000)
+        };
+        assert_eq!(check(not_before), Err(TokenError::NotYetValid));
+        let endless = AccessClaims {
+            exp: i64::MAX,
+            iat: 900,
+            ..claims(2_000)
+        };
+        assert_eq!(check(endless), Err(TokenError::TooLong));
+        let skewed = AccessClaims {
+            iat: 1_000 + LEEWAY,
+            exp: 1_000 + LEEWAY + 3_600,
+            ..claims(2_000)
+        };
+        assert!(check(skewed).is_ok(), "a minute of clock skew is fine");
+    }
+
+    /// Only `typ: at+jwt` (RFC 9068 §2.1): an ID token or a generic JWT signed by the same key
+    /// is not an access token.
+    #[test]
+    fn refuses_tokens_of_another_type_or_algorithm() {
+        let keys = ring(&[(1, false)]);
+        let token = encode(&keys, &claims(2_000));
+        let (_, rest) = token.split_once('.').unwrap();
+        let (payload, _) = rest.split_once('.').unwrap();
+        for header in [
+            r#"{"alg":"EdDSA","typ":"JWT","kid":"k1"}"#,
+            r#"{"alg":"EdDSA","kid":"k1"}"#,
+            r#"{"alg":"none","typ":"at+jwt","kid":"k1"}"#,
+            r#"{"alg":"HS256","typ":"at+jwt","kid":"k1"}"#,
+        ] {
+            let signed = format!("{}.{payload}", URL_SAFE_NO_PAD.encode(header));
+            let signature = keys.active.signing.sign(signed.as_bytes());
+            let forged = format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes()));
+            assert_eq!(
+                decode(&keys, &forged, &at(1_000)),
+                Err(TokenError::Malformed),
+                "{header}"
             );
         }
     }
@@ -207,7 +316,7 @@ mod tests {
         let token = encode(&old, &claims(2_000));
         let rotated = ring(&[(2, false), (1, true)]);
         assert_eq!(rotated.active.kid, "k2");
-        assert!(decode(&rotated, &token, "https://issuer", 1_000).is_ok());
+        assert!(decode(&rotated, &token, &at(1_000)).is_ok());
         assert_eq!(rotated.jwks()["keys"].as_array().unwrap().len(), 2);
     }
 }

@@ -5,6 +5,8 @@
 //! at the authorization endpoint, redirects back to the client ([`crate::answers::redirect`]).
 
 mod authorize;
+mod confirm;
+mod console;
 mod developer;
 mod login;
 
@@ -26,7 +28,7 @@ use crate::{Error, Result};
 /// Adds the pages to the server's routes. Their handlers find the [`App`] in the request's
 /// data (the server adds it).
 pub fn mount(route: Route) -> Route {
-    route
+    console::mount(route)
         .at("/login", get(login::page).post(login::submit))
         .at("/logout", get(login::logout_page).post(login::logout))
         .at(
@@ -37,6 +39,11 @@ pub fn mount(route: Route) -> Route {
         .at(
             "/oauth/authorise",
             get(authorize::ask).post(authorize::decision),
+        )
+        // Ungated by the gate (no Bearer token): people answer here in a browser.
+        .at(
+            "/v1/flow_requests/confirm/",
+            get(confirm::page).post(confirm::decision),
         )
         .at("/developer", get(developer::home))
         .at("/developer/terms", get(developer::terms))

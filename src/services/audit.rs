@@ -5,7 +5,7 @@
 use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
 use tokio::sync::mpsc;
 
-pub use crate::store::audit::AuditEntry;
+pub use crate::store::audit::{AuditEntry, AuditFilter};
 
 use super::App;
 use super::paging::Paging;
@@ -54,6 +54,21 @@ pub async fn commit_change(
 /// A page of the log, newest first, and the total.
 pub async fn list(app: &App, paging: Paging) -> Result<(Vec<AuditEntry>, u64)> {
     store::audit::page(&app.db, paging.limit, paging.offset).await
+}
+
+/// A page of the rows the filter lets through (actor by substring, action exactly, success),
+/// newest first, and their total.
+pub async fn search(
+    app: &App,
+    filter: &AuditFilter,
+    paging: Paging,
+) -> Result<(Vec<AuditEntry>, u64)> {
+    store::audit::search(&app.db, filter, paging.limit, paging.offset).await
+}
+
+/// The distinct actions in the log, for choosing one.
+pub async fn actions(app: &App) -> Result<Vec<String>> {
+    store::audit::actions(&app.db).await
 }
 
 /// A failed authentication to be logged in the background.

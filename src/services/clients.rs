@@ -233,6 +233,17 @@ pub async fn create(app: &App, actor: &Actor, new: NewClient) -> Result<Created>
     })
 }
 
+/// When each client last got a token that flowgate records: the access tokens of the
+/// authorization-code and refresh grants, which come with a stored refresh token (kept until it
+/// expires). Tokens of the client-credentials grant are issued from memory and recorded nowhere,
+/// so a client that only uses that grant is absent here.
+pub async fn last_recorded_tokens(app: &App) -> Result<std::collections::HashMap<String, i64>> {
+    Ok(store::grants::newest_refresh_by_client(&app.db)
+        .await?
+        .into_iter()
+        .collect())
+}
+
 /// One page of clients, oldest first, and the total.
 pub async fn list(app: &App, paging: Paging) -> Result<(Vec<ClientView>, u64)> {
     let filter = store::clients::ClientFilter::default();

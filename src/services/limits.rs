@@ -1,10 +1,13 @@
-//! Slowing down repeated failed logins, per username and per address (GCRA from governor).
-//! A failure consumes a cell of both; once either has none left, further attempts are refused
-//! until it refills, whether or not the password would be right.
+//! Slowing down repeated failures, per name (a username, a client id) and per address (GCRA
+//! from governor): failed logins, and failed client authentication at the token endpoint. A
+//! failure consumes a cell of both; once either has none left, further attempts are refused
+//! until it refills, whether or not the credentials would be right. Successes cost nothing, so
+//! a busy client that authenticates well is never slowed.
 
 use std::net::IpAddr;
 use std::num::NonZeroU32;
 use std::sync::Mutex;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use governor::clock::{Clock, DefaultClock};
@@ -12,15 +15,21 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use hashbrown::HashMap;
 
 /// Failed logins allowed per username per minute, and per address.
-const PER_USERNAME: u32 = 5;
-const PER_ADDRESS: u32 = 20;
+const LOGINS_PER_USERNAME: u32 = 5;
+const LOGINS_PER_ADDRESS: u32 = 20;
+/// Failed client authentications allowed per client id per minute, and per address.
+const TOKENS_PER_CLIENT: u32 = 10;
+const TOKENS_PER_ADDRESS: u32 = 30;
 /// Keys remembered before old ones are forgotten.
 const MAX_KEYS: usize = 100_000;
 
-pub struct LoginLimits {
-    by_username: DefaultKeyedRateLimiter<String>,
+pub struct FailureLimits {
+    by_name: DefaultKeyedRateLimiter<String>,
     by_address: DefaultKeyedRateLimiter<IpAddr>,
     blocked: Mutex<HashMap<Blocked, Instant>>,
+    /// Until when (milliseconds after `base`) anything is blocked: a lock-free fast path.
+    latest: AtomicU64,
+    base: Instant,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -33,23 +42,39 @@ fn per_minute(n: u32) -> Quota {
     Quota::per_minute(NonZeroU32::new(n).unwrap_or(NonZeroU32::MIN))
 }
 
-impl Default for LoginLimits {
-    fn default() -> Self {
-        LoginLimits {
-            by_username: RateLimiter::keyed(per_minute(PER_USERNAME)),
-            by_address: RateLimiter::keyed(per_minute(PER_ADDRESS)),
+impl FailureLimits {
+    fn new(per_name: u32, per_address: u32) -> FailureLimits {
+        FailureLimits {
+            by_name: RateLimiter::keyed(per_minute(per_name)),
+            by_address: RateLimiter::keyed(per_minute(per_address)),
             blocked: Mutex::new(HashMap::new()),
+            latest: AtomicU64::new(0),
+            base: Instant::now(),
         }
     }
-}
 
-impl LoginLimits {
-    /// Seconds to wait before this username or address may try again, if any.
-    pub fn wait(&self, username_key: &str, address: IpAddr) -> Option<u64> {
+    /// For sign-ins: per username and per address.
+    pub fn logins() -> FailureLimits {
+        FailureLimits::new(LOGINS_PER_USERNAME, LOGINS_PER_ADDRESS)
+    }
+
+    /// For client authentication at the OAuth endpoints: per client id and per address.
+    pub fn clients() -> FailureLimits {
+        FailureLimits::new(TOKENS_PER_CLIENT, TOKENS_PER_ADDRESS)
+    }
+
+    /// Whether anything is held back at all (the fast path of every request asks this).
+    pub fn any_blocked(&self) -> bool {
+        let now = u64::try_from(self.base.elapsed().as_millis()).unwrap_or(u64::MAX);
+        now < self.latest.load(Ordering::Relaxed)
+    }
+
+    /// Seconds to wait before this name or address may try again, if any.
+    pub fn wait(&self, name: &str, address: IpAddr) -> Option<u64> {
         let now = Instant::now();
         let blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
         [
-            Blocked::Username(username_key.to_owned()),
+            Blocked::Username(name.to_owned()),
             Blocked::Address(address),
         ]
         .iter()
@@ -59,13 +84,13 @@ impl LoginLimits {
         .max()
     }
 
-    /// Records a failed login; returns the seconds to wait when it was one too many.
-    pub fn failed(&self, username_key: &str, address: IpAddr) -> Option<u64> {
+    /// Records a failure; returns the seconds to wait when it was one too many.
+    pub fn failed(&self, name: &str, address: IpAddr) -> Option<u64> {
         let clock = DefaultClock::default();
         let mut waits = Vec::new();
-        if let Err(not_until) = self.by_username.check_key(&username_key.to_owned()) {
+        if let Err(not_until) = self.by_name.check_key(&name.to_owned()) {
             waits.push((
-                Blocked::Username(username_key.to_owned()),
+                Blocked::Username(name.to_owned()),
                 not_until.wait_time_from(clock.now()),
             ));
         }
@@ -75,8 +100,8 @@ impl LoginLimits {
                 not_until.wait_time_from(clock.now()),
             ));
         }
-        if self.by_username.len() > MAX_KEYS {
-            self.by_username.retain_recent();
+        if self.by_name.len() > MAX_KEYS {
+            self.by_name.retain_recent();
         }
         if self.by_address.len() > MAX_KEYS {
             self.by_address.retain_recent();
@@ -86,14 +111,14 @@ impl LoginLimits {
         }
         let now = Instant::now();
         let mut blocked = self.blocked.lock().unwrap_or_else(|e| e.into_inner());
-        if blocked.len() > MAX_KEYS {
-            blocked.retain(|_, until| *until > now);
-        }
+        blocked.retain(|_, until| *until > now);
         let mut longest = Duration::ZERO;
         for (key, wait) in waits {
             blocked.insert(key, now + wait);
             longest = longest.max(wait);
         }
+        let until = u64::try_from((now + longest - self.base).as_millis()).unwrap_or(u64::MAX);
+        self.latest.fetch_max(until, Ordering::Relaxed);
         Some(seconds(longest))
     }
 }
@@ -109,9 +134,9 @@ mod tests {
 
     #[test]
     fn the_sixth_failure_for_a_name_waits_and_others_do_not() {
-        let limits = LoginLimits::default();
+        let limits = FailureLimits::logins();
         let here: IpAddr = [127, 0, 0, 1].into();
-        for _ in 0..PER_USERNAME {
+        for _ in 0..LOGINS_PER_USERNAME {
             assert_eq!(limits.failed("alice", here), None);
         }
         let wait = limits.failed("alice", here).expect("one too many");

@@ -15,6 +15,7 @@ pub mod authorization;
 pub mod clients;
 pub mod delegation;
 pub mod diagrams;
+pub mod flow_requests;
 pub mod keys;
 pub mod limits;
 pub mod paging;
@@ -54,7 +55,9 @@ pub struct App {
     pub runtime: processes::Runtime,
     pub(crate) unknown_clients: tokens::UnknownClients,
     /// Failed logins, slowed per username and address.
-    pub login_limits: limits::LoginLimits,
+    pub login_limits: limits::FailureLimits,
+    /// Failed client authentications, slowed per client id and address.
+    pub client_limits: limits::FailureLimits,
     view: ArcSwap<View>,
     last_seen: AtomicI64,
     reloading: Mutex<()>,
@@ -74,7 +77,8 @@ impl App {
             failures: audit::FailureLog::start(db.clone()),
             runtime: processes::Runtime::default(),
             unknown_clients: tokens::UnknownClients::default(),
-            login_limits: limits::LoginLimits::default(),
+            login_limits: limits::FailureLimits::logins(),
+            client_limits: limits::FailureLimits::clients(),
             last_seen: AtomicI64::new(view.version),
             view: ArcSwap::from_pointee(view),
             reloading: Mutex::new(()),
@@ -93,7 +97,8 @@ impl App {
             failures: audit::FailureLog::detached(),
             runtime: processes::Runtime::default(),
             unknown_clients: tokens::UnknownClients::default(),
-            login_limits: limits::LoginLimits::default(),
+            login_limits: limits::FailureLimits::logins(),
+            client_limits: limits::FailureLimits::clients(),
             last_seen: AtomicI64::new(0),
             view: ArcSwap::from_pointee(View::empty()),
             reloading: Mutex::new(()),

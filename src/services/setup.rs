@@ -57,6 +57,7 @@ pub const DEFAULT_POLICY: &[(&str, &str, &str)] = &[
     ("Read", "/v1/processes/:prcs_id/activities", "GET"),
     ("Read", "/v1/processes/:prcs_id/process_vars", "GET"),
     ("Read", "/v1/steps/:sbfl_id", "GET"),
+    ("Read", "/v1/flow_requests", "GET"),
     ("Read", "/v1/flow_requests/:process_id", "GET"),
     ("Write", "/v1/diagrams/:dgrm_id/processes", "POST"),
     ("Write", "/v1/flow_requests", "POST"),

@@ -12,7 +12,8 @@ use super::App;
 use super::audit::commit_change;
 use super::delegation::{self, GrantFailed};
 use crate::caller::Actor;
-use crate::oauth::client_auth::ClientAuth;
+use crate::oauth::OAuthError;
+use crate::oauth::client_auth::{self, ClientAuth};
 use crate::oauth::grants::{
     self, Directory, Introspection, Issued, Refused, Revocation, TokenGrant, TokenRequest,
 };
@@ -99,10 +100,40 @@ async fn newer_client(app: &App, refused: &Refused) -> Option<ClientAuth> {
 }
 
 /// Decides a request against the view, or (for a client the view does not know yet) against
-/// the view and that client read from the database.
+/// the view and that client read from the database. Failed client authentication is counted
+/// per claimed client id and per address; past the limit, requests wait (429).
 async fn decide<T>(
     app: &App,
+    request: &TokenRequest<'_>,
     decide: impl Fn(&dyn Directory) -> Result<T, Refused>,
+) -> Result<T, Refused> {
+    let claimed = || {
+        client_auth::claimed_client_id(request.authorization, request.body)
+            .unwrap_or_else(|| "(none)".into())
+    };
+    if app.client_limits.any_blocked()
+        && let Some(wait) = app.client_limits.wait(&claimed(), request.address)
+    {
+        return Err(OAuthError::too_many_attempts(wait).into());
+    }
+    let decided = decide_once(app, &decide).await;
+    match decided {
+        Err(refused) if refused.error.code == "invalid_client" => {
+            match app.client_limits.failed(&claimed(), request.address) {
+                Some(wait) => Err(Refused {
+                    error: OAuthError::too_many_attempts(wait),
+                    ..refused
+                }),
+                None => Err(refused),
+            }
+        }
+        other => other,
+    }
+}
+
+async fn decide_once<T>(
+    app: &App,
+    decide: &impl Fn(&dyn Directory) -> Result<T, Refused>,
 ) -> Result<T, Refused> {
     let refused = {
         let view = app.view();
@@ -125,7 +156,7 @@ async fn decide<T>(
 /// token through the database.
 pub async fn issue(app: &App, request: &TokenRequest<'_>) -> Result<Issued, GrantFailed> {
     let settings = app.issuer_settings(now());
-    let grant = decide(app, |directory| {
+    let grant = decide(app, request, |directory| {
         grants::token(&directory, &settings, request)
     })
     .await
@@ -164,9 +195,11 @@ pub enum RevokeFailed {
 /// Revokes an access token of the calling client (every instance refuses it within two
 /// seconds, this one at once), or the family of one of its refresh tokens.
 pub async fn revoke(app: &App, request: &TokenRequest<'_>) -> Result<(), RevokeFailed> {
-    let decided = decide(app, |directory| grants::revoke(&directory, request, now()))
-        .await
-        .map_err(RevokeFailed::Refused)?;
+    let decided = decide(app, request, |directory| {
+        grants::revoke(&directory, request, now())
+    })
+    .await
+    .map_err(RevokeFailed::Refused)?;
     match decided {
         Revocation::Nothing => Ok(()),
         Revocation::Revoke {
@@ -210,9 +243,11 @@ pub async fn introspect(
     app: &App,
     request: &TokenRequest<'_>,
 ) -> Result<Option<ActiveToken>, RevokeFailed> {
-    let found = decide(app, |directory| grants::introspect(&directory, request))
-        .await
-        .map_err(RevokeFailed::Refused)?;
+    let found = decide(app, request, |directory| {
+        grants::introspect(&directory, request)
+    })
+    .await
+    .map_err(RevokeFailed::Refused)?;
     let at = now();
     match found {
         Introspection::Inactive => Ok(None),
@@ -227,8 +262,13 @@ pub async fn introspect(
                 None => true,
                 Some(found) => found.is_some_and(|p| p.enabled),
             };
-            let active = claims.iss == app.issuer
-                && claims.exp > at
+            let expect = crate::oauth::jwt::Expectations {
+                issuer: &app.issuer,
+                audience: &app.issuer,
+                max_lifetime: app.config.access_token_ttl,
+                now: at,
+            };
+            let active = crate::oauth::jwt::check_claims(&claims, &expect).is_ok()
                 && !view.revoked.contains(&claims.jti)
                 && client_ok
                 && person_ok;

@@ -1,7 +1,9 @@
 //! Audit rows.
 
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LikeExpr};
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select, Set,
 };
 use serde::Serialize;
 
@@ -19,6 +21,16 @@ pub struct AuditEntry {
     pub target: Option<String>,
     pub detail: Option<String>,
     pub success: bool,
+}
+
+/// Which rows a search returns; `None` does not filter.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct AuditFilter {
+    /// Part of the actor, without regard to case.
+    pub actor: Option<String>,
+    /// The action, exactly (`client.create`).
+    pub action: Option<String>,
+    pub success: Option<bool>,
 }
 
 pub async fn insert(db: &impl ConnectionTrait, entry: AuditEntry) -> Result<()> {
@@ -42,8 +54,47 @@ pub async fn page(
     limit: u64,
     offset: u64,
 ) -> Result<(Vec<AuditEntry>, u64)> {
-    let total = audit_log::Entity::find().count(db).await?;
-    let rows = audit_log::Entity::find()
+    search(db, &AuditFilter::default(), limit, offset).await
+}
+
+/// `%`, `_` and the escape character itself match only themselves.
+fn like_contains(text: &str) -> LikeExpr {
+    let mut pattern = String::with_capacity(text.len() + 2);
+    pattern.push('%');
+    for c in text.to_lowercase().chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            pattern.push('\\');
+        }
+        pattern.push(c);
+    }
+    pattern.push('%');
+    LikeExpr::new(pattern).escape('\\')
+}
+
+fn filtered(filter: &AuditFilter) -> Select<audit_log::Entity> {
+    let mut query = audit_log::Entity::find();
+    if let Some(actor) = filter.actor.as_deref().filter(|a| !a.is_empty()) {
+        let lowered = Func::lower(Expr::col(audit_log::Column::Actor));
+        query = query.filter(Expr::expr(lowered).like(like_contains(actor)));
+    }
+    if let Some(action) = &filter.action {
+        query = query.filter(audit_log::Column::Action.eq(action.as_str()));
+    }
+    if let Some(success) = filter.success {
+        query = query.filter(audit_log::Column::Success.eq(success));
+    }
+    query
+}
+
+/// One page of the rows the filter lets through, newest first, and their total.
+pub async fn search(
+    db: &impl ConnectionTrait,
+    filter: &AuditFilter,
+    limit: u64,
+    offset: u64,
+) -> Result<(Vec<AuditEntry>, u64)> {
+    let total = filtered(filter).count(db).await?;
+    let rows = filtered(filter)
         .order_by_desc(audit_log::Column::Id)
         .limit(limit)
         .offset(offset)
@@ -62,4 +113,16 @@ pub async fn page(
         })
         .collect();
     Ok((entries, total))
+}
+
+/// The actions the log holds, in order.
+pub async fn actions(db: &impl ConnectionTrait) -> Result<Vec<String>> {
+    Ok(audit_log::Entity::find()
+        .select_only()
+        .column(audit_log::Column::Action)
+        .distinct()
+        .order_by_asc(audit_log::Column::Action)
+        .into_tuple::<String>()
+        .all(db)
+        .await?)
 }

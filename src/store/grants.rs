@@ -154,3 +154,18 @@ pub async fn delete_expired_refresh(db: &impl ConnectionTrait, before: i64) -> R
         .await?;
     Ok(())
 }
+
+/// For each client, when its newest stored refresh token was made: (client_id, created_at).
+/// Every access token of the code and refresh grants comes with one.
+pub async fn newest_refresh_by_client(db: &impl ConnectionTrait) -> Result<Vec<(String, i64)>> {
+    use sea_orm::QuerySelect;
+    use sea_orm::sea_query::ExprTrait;
+    Ok(refresh_token::Entity::find()
+        .select_only()
+        .column(refresh_token::Column::ClientId)
+        .expr(Expr::col(refresh_token::Column::CreatedAt).max())
+        .group_by(refresh_token::Column::ClientId)
+        .into_tuple::<(String, i64)>()
+        .all(db)
+        .await?)
+}

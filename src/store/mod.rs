@@ -5,6 +5,7 @@ pub mod audit;
 pub mod clients;
 pub mod diagnose;
 pub mod diagrams;
+pub mod flow_requests;
 pub mod grants;
 pub mod keys;
 pub mod policy;

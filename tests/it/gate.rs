@@ -61,6 +61,7 @@ fn claims(kit: &Kit, exp_offset: i64) -> AccessClaims {
         client_id: kit.admin.id.clone(),
         exp: now + exp_offset,
         iat: now - 10,
+        nbf: None,
         jti: uuid::Uuid::new_v4().to_string(),
         scope: "admin".into(),
         roles: vec!["Admin".into()],
@@ -121,11 +122,54 @@ async fn bad_tokens_are_401_invalid_token(kit: &Kit) {
         ..claims(kit, 600)
     };
     expect_invalid_token(kit, &jwt::encode(&keys.keys, &foreign), "issuer").await;
+    // Someone else's audience, and a life longer than this server gives (a leaked key cannot
+    // mint a token that lives for ever).
+    let other_audience = AccessClaims {
+        aud: "https://api.elsewhere.example".into(),
+        ..claims(kit, 600)
+    };
+    expect_invalid_token(kit, &jwt::encode(&keys.keys, &other_audience), "audience").await;
+    let endless = AccessClaims {
+        exp: i64::MAX,
+        ..claims(kit, 600)
+    };
+    expect_invalid_token(kit, &jwt::encode(&keys.keys, &endless), "exp - iat").await;
+    drop(keys);
     // And the good one still works.
     let (status, body) = kit
         .call(Method::GET, "/v1/utils/ping", Some(&good), None)
         .await;
     assert_eq!((status, body), (StatusCode::OK, json!({"status": "ok"})));
+    // Refused tokens are audited with the caller's address.
+    let admin = kit.admin_token().await;
+    let started = std::time::Instant::now();
+    loop {
+        let (_, audit) = kit
+            .call(Method::GET, "/v1/admin/audit?limit=100", Some(&admin), None)
+            .await;
+        let refused = audit["items"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|row| row["action"] == "auth.bearer")
+            .cloned();
+        if let Some(row) = refused {
+            assert!(
+                row["actor"]
+                    .as_str()
+                    .unwrap()
+                    .starts_with("remote:127.0.0.1:"),
+                "{row}"
+            );
+            assert_eq!(row["success"], false);
+            break;
+        }
+        assert!(
+            started.elapsed().as_secs() < 5,
+            "no audit row for a refused token"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
 }
 
 async fn empty_collection_keeps_paging(kit: &Kit) {

@@ -55,6 +55,8 @@ fn expected_roles(template: &str, method: &str) -> &'static [&'static str] {
         ) => &["Write"],
         ("PUT", t) if t.starts_with("/v1/steps/:sbfl_id/") => &["Write"],
         ("PUT", "/v1/messages/:message_name") => &["Messages"],
+        ("GET", "/v1/flow_requests" | "/v1/flow_requests/:process_id") => &["Read"],
+        ("POST", "/v1/flow_requests") | ("DELETE", "/v1/flow_requests/:process_id") => &["Write"],
         ("DELETE", "/v1/processes/:prcs_id") => &["Admin"],
         ("GET", "/v1/processes/:prcs_id/message_subscriptions") => &["Admin"],
         (method, other) => panic!("{method} {other} has no expectation in the role matrix: add it"),
@@ -75,12 +77,31 @@ fn concrete(template: &str) -> String {
         .join("/")
 }
 
-/// A token for one client with each role.
+/// A token for one client with each role. The Read client owns a flow request, so that its
+/// allowed listing is not empty (an empty one would look like the gate's answer).
 async fn role_tokens(kit: &Kit) -> Vec<(&'static str, String)> {
     let mut tokens = Vec::new();
     for role in ["Read", "Write", "Messages", "Admin"] {
         let client = kit.client_with(&[role]).await;
         tokens.push((role, kit.token(&client, None).await));
+        if role == "Read" {
+            let admin = kit.admin_token().await;
+            let roles = format!("/v1/admin/clients/{}/roles", client.id);
+            let write = Some(json!({"roles": ["Write"]}));
+            kit.call(Method::POST, &roles, Some(&admin), write.clone())
+                .await;
+            let writer = kit.token(&client, Some("write")).await;
+            let (status, body) = kit
+                .call(
+                    Method::POST,
+                    "/v1/flow_requests",
+                    Some(&writer),
+                    Some(json!({"dgrm_id": 1})),
+                )
+                .await;
+            assert_eq!(status, StatusCode::CREATED, "{body}");
+            kit.call(Method::DELETE, &roles, Some(&admin), write).await;
+        }
     }
     tokens
 }

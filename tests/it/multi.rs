@@ -191,7 +191,11 @@ async fn concurrent_first_start(backend: crate::kit::Backend) {
     );
     let view = a.app.view();
     assert_eq!(view.clients.len(), 1, "one bootstrap client");
-    assert_eq!(view.rules.len(), 31, "the default policy once");
+    assert_eq!(
+        view.rules.len(),
+        flowgate::services::setup::DEFAULT_POLICY.len(),
+        "the default policy once"
+    );
     drop(view);
     a.stop().await;
     b.stop().await;

@@ -114,10 +114,20 @@ pub struct SecretAnswer {
 
 #[derive(ApiResponse)]
 pub enum Created {
-    /// Created; the secret is in the answer and nowhere else.
+    /// Created; the secret is in the answer and nowhere else (not to be stored by caches).
     #[oai(status = 201)]
-    Created(Json<SecretAnswer>),
+    Created(Json<SecretAnswer>, #[oai(header = "Cache-Control")] String),
 }
+
+#[derive(ApiResponse)]
+pub enum Rotated {
+    /// The new secret, in the answer and nowhere else (not to be stored by caches).
+    #[oai(status = 200)]
+    Rotated(Json<SecretAnswer>, #[oai(header = "Cache-Control")] String),
+}
+
+/// Answers that carry a secret must not be kept by any cache.
+const NO_STORE: &str = "no-store";
 
 fn answer(message: &str, view: ClientView) -> Json<ClientAnswer> {
     Json(ClientAnswer {
@@ -189,7 +199,10 @@ impl ClientsApi {
             public: body.public,
         };
         let created = clients::create(&self.app, &auth.0.actor(), new).await?;
-        Ok(Created::Created(secret_answer("client created", created)))
+        Ok(Created::Created(
+            secret_answer("client created", created),
+            NO_STORE.into(),
+        ))
     }
 
     /// One client.
@@ -291,13 +304,12 @@ impl ClientsApi {
         method = "post",
         operation_id = "rotateClientSecret"
     )]
-    async fn rotate_secret(
-        &self,
-        auth: BearerAuth,
-        client_id: Path<String>,
-    ) -> ApiResult<Json<SecretAnswer>> {
+    async fn rotate_secret(&self, auth: BearerAuth, client_id: Path<String>) -> ApiResult<Rotated> {
         let rotated = clients::rotate_secret(&self.app, &auth.0.actor(), &client_id.0).await?;
-        Ok(secret_answer("secret rotated", rotated))
+        Ok(Rotated::Rotated(
+            secret_answer("secret rotated", rotated),
+            NO_STORE.into(),
+        ))
     }
 
     /// Grant roles.
