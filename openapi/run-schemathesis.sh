@@ -4,8 +4,10 @@
 # document (status code, content type, schema). Installs schemathesis from PyPI if missing.
 # Operations that would lock the run out (disabling or deleting its own client, revoking its
 # roles or token, deleting policy rules) are left out; the integration tests cover them. The
-# stateful phase is off: in about one run of seven it found an answer with an undocumented
-# content type that is still to be tracked down (see the note on issue 4).
+# stateful phase runs too (following the document's links). Paging parameters are bounded in
+# the document (0 to 2^53 - 1), so generated values the API refuses are no longer "valid".
+# Not yet checked: schemathesis' negative_data_rejection and positive_data_acceptance, which
+# still need request-body schemas tightened (closed objects, nullable fields, enums).
 # Usage: openapi/run-schemathesis.sh [path to the flowgate binary, default: build it]
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,7 +26,7 @@ TOKEN=$(curl -sf -u "$CLIENT_ID:$CLIENT_PW" -d grant_type=client_credentials "ht
 (cd "$WORK" && "${SCHEMATHESIS[@]}" run "http://127.0.0.1:$PORT/openapi.json" \
   --header "Authorization: Bearer $TOKEN" \
   --checks not_a_server_error,status_code_conformance,content_type_conformance,response_schema_conformance \
-  --max-examples 10 --seed 1 --continue-on-failure --phases examples,coverage,fuzzing \
+  --max-examples 10 --seed 1 --continue-on-failure --phases examples,coverage,fuzzing,stateful \
   --exclude-path /oauth/revoke \
   --exclude-path-regex '^/v1/admin/policy/' \
   --exclude-path-regex '^/v1/admin/clients/\{client_id\}(/disable|/roles)?$' \

@@ -87,11 +87,24 @@ impl fmt::Display for Actor {
     }
 }
 
-/// A peer address as logs and audit rows show it (`127.0.0.1:53211`, not poem's
-/// `socket://…`).
+/// A peer address as logs show it (`127.0.0.1:53211`, not poem's `socket://…`).
 pub fn peer(addr: &poem::web::RemoteAddr) -> String {
     match addr.as_socket_addr() {
         Some(socket) => socket.to_string(),
         None => addr.to_string(),
     }
+}
+
+/// A peer's IP address without the port, as audit rows name it (`127.0.0.1`): every
+/// connection of one address is the same actor.
+pub fn peer_ip(addr: &poem::web::RemoteAddr) -> String {
+    match addr.as_socket_addr() {
+        Some(socket) => socket.ip().to_string(),
+        None => addr.to_string(),
+    }
+}
+
+/// The actor of an unauthenticated request: `remote:<ip>`.
+pub fn remote_actor(addr: &poem::web::RemoteAddr) -> Actor {
+    Actor(format!("remote:{}", peer_ip(addr)))
 }

@@ -50,6 +50,33 @@ pub struct Config {
     pub body_timeout_ms: u64,
     /// A connection with no traffic for this many milliseconds is closed.
     pub idle_timeout_ms: u64,
+    /// The key-encryption key that seals signing keys at rest (32 bytes, base64 or hex).
+    pub key_encryption_key: Option<Secret>,
+    /// The file holding the key-encryption key when none is given (created on first start).
+    pub key_file: Option<PathBuf>,
+    /// Audit rows older than this many days are deleted (hourly); 0 keeps them forever.
+    pub audit_retention_days: u32,
+}
+
+/// A value that never shows in a log or a debug print.
+#[derive(Clone, Deserialize)]
+#[serde(transparent)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: String) -> Secret {
+        Secret(value)
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for Secret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("[redacted]")
+    }
 }
 
 impl Default for Config {
@@ -71,6 +98,9 @@ impl Default for Config {
             header_timeout_ms: 10_000,
             body_timeout_ms: 30_000,
             idle_timeout_ms: 60_000,
+            key_encryption_key: None,
+            key_file: None,
+            audit_retention_days: 90,
         }
     }
 }
@@ -99,6 +129,21 @@ pub struct Overrides {
     /// Base URL clients use to reach the server.
     #[arg(long, env = "FLOWGATE_PUBLIC_URL", global = true)]
     pub public_url: Option<String>,
+    /// The key-encryption key for signing keys at rest (32 bytes, base64 or hex); prefer the
+    /// environment to the command line.
+    #[arg(
+        long,
+        env = "FLOWGATE_KEY_ENCRYPTION_KEY",
+        global = true,
+        hide_env_values = true
+    )]
+    pub key_encryption_key: Option<String>,
+    /// The key file (created on first start, mode 0600) when no key is given.
+    #[arg(long, env = "FLOWGATE_KEY_FILE", global = true)]
+    pub key_file: Option<PathBuf>,
+    /// Days audit rows are kept (0: forever).
+    #[arg(long, env = "FLOWGATE_AUDIT_RETENTION_DAYS", global = true)]
+    pub audit_retention_days: Option<u32>,
 }
 
 impl Config {
@@ -130,6 +175,15 @@ impl Config {
         }
         if let Some(url) = &overrides.public_url {
             config.public_url = Some(url.clone());
+        }
+        if let Some(key) = &overrides.key_encryption_key {
+            config.key_encryption_key = Some(Secret::new(key.clone()));
+        }
+        if let Some(path) = &overrides.key_file {
+            config.key_file = Some(path.clone());
+        }
+        if let Some(days) = overrides.audit_retention_days {
+            config.audit_retention_days = days;
         }
         config.validate()?;
         Ok(config)
@@ -165,6 +219,11 @@ impl Config {
         if self.connection_limit == 0 {
             return Err(Error::invalid("connection_limit must be at least 1"));
         }
+        if self.audit_retention_days > 36_500 {
+            return Err(Error::invalid(
+                "audit_retention_days must be at most 36500 (0 keeps the log forever)",
+            ));
+        }
         if self.max_connections == 0 {
             return Err(Error::invalid("max_connections must be at least 1"));
         }
@@ -197,6 +256,15 @@ mod tests {
         let config = Config::load(&overrides).unwrap();
         assert_eq!(config.listen, "0.0.0.0:9000");
         assert_eq!(config.access_token_ttl, 900);
+        assert_eq!(config.audit_retention_days, 90, "the default");
+
+        std::fs::write(&path, "audit_retention_days = 7\n").unwrap();
+        assert_eq!(Config::load(&overrides).unwrap().audit_retention_days, 7);
+        let keep_forever = Overrides {
+            audit_retention_days: Some(0),
+            ..overrides.clone()
+        };
+        assert_eq!(Config::load(&keep_forever).unwrap().audit_retention_days, 0);
 
         std::fs::write(&path, "listen_addr = 'x'\n").unwrap();
         assert!(

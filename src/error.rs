@@ -3,7 +3,7 @@
 //! dialect the HTTP surface speaks (Flows JSON, admin JSON, OAuth, HTML, redirect). Internal
 //! details are logged there, never sent.
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::{DbErr, RuntimeErr, SqlErr};
 
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -91,10 +91,38 @@ impl From<DbErr> for Error {
             }
             _ => {}
         }
-        match err {
-            DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => Error::Unavailable(err.to_string()),
-            other => Error::Internal(other.to_string()),
+        if connection_lost(&err) {
+            Error::Unavailable(err.to_string())
+        } else {
+            Error::Internal(err.to_string())
         }
+    }
+}
+
+/// Whether the database could not be reached or went away: no connection, or one that broke
+/// under a statement (the server stopped, restarted or is starting up, the network failed).
+/// These recover by themselves, so they are 503, never 500.
+fn connection_lost(err: &DbErr) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
+        DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
+            match inner.as_ref() {
+                Sqlx::Io(_)
+                | Sqlx::Tls(_)
+                | Sqlx::PoolTimedOut
+                | Sqlx::PoolClosed
+                | Sqlx::WorkerCrashed => true,
+                // SQLSTATE class 08 (connection exception), 57P01–57P03 (the server shuts
+                // down, crashed, or is starting up), 53300 (too many connections).
+                Sqlx::Database(db) => db.code().is_some_and(|code| {
+                    code.starts_with("08")
+                        || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+                }),
+                _ => false,
+            }
+        }
+        _ => false,
     }
 }
 
@@ -108,5 +136,10 @@ mod tests {
         assert!(matches!(Error::from(conn), Error::Unavailable(_)));
         let other = DbErr::Custom("boom".into());
         assert!(matches!(Error::from(other), Error::Internal(_)));
+        let broken = std::io::Error::new(std::io::ErrorKind::ConnectionReset, "reset");
+        let broken = DbErr::Query(RuntimeErr::SqlxError(std::sync::Arc::new(
+            sea_orm::sqlx::Error::Io(broken),
+        )));
+        assert!(matches!(Error::from(broken), Error::Unavailable(_)));
     }
 }

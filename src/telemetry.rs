@@ -40,6 +40,10 @@ impl Counter {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
 
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
+
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
     }
@@ -54,6 +58,7 @@ pub struct Metrics {
     pub gate_unauthenticated: Counter,
     pub gate_denied: Counter,
     pub audit_dropped: Counter,
+    pub view_reloads: Counter,
     pub request_seconds_sum_micros: Counter,
 }
 
@@ -93,6 +98,11 @@ impl Metrics {
             "flowgate_audit_dropped_total",
             "Audit rows dropped under load.",
             self.audit_dropped.get(),
+        );
+        counter(
+            "flowgate_view_reloads_total",
+            "Reloads of the in-memory view (changes; revocations are applied without one).",
+            self.view_reloads.get(),
         );
         let total: u64 = self.responses.iter().map(Counter::get).sum();
         let _ = writeln!(

@@ -13,6 +13,8 @@ pub struct Model {
     pub target: Option<String>,
     pub detail: Option<String>,
     pub success: bool,
+    /// How many times it happened (repeated failures within a minute are one row).
+    pub count: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

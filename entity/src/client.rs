@@ -26,6 +26,8 @@ pub struct Model {
     pub approval: String,
     /// When the developer agreed to the terms (developer apps).
     pub terms_accepted_at: Option<i64>,
+    /// Access tokens issued (`iat`) before this (Unix seconds) are refused.
+    pub tokens_not_before: Option<i64>,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

@@ -9,7 +9,8 @@ pub struct Model {
     #[sea_orm(primary_key)]
     pub id: i64,
     pub name: String,
-    pub version: i32,
+    /// Text, as in Flows (`1`, `2.1-beta`); unique per name.
+    pub version: String,
     /// draft, released, deprecated, archived
     pub status: String,
     pub category: Option<String>,

@@ -10,6 +10,8 @@ pub struct Model {
     pub client_id: String,
     pub expires_at: i64,
     pub revoked_at: i64,
+    /// The revocation counter when it was revoked: instances read the rows past what they saw.
+    pub seq: i64,
 }
 
 impl ActiveModelBehavior for ActiveModel {}

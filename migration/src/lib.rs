@@ -7,6 +7,8 @@ mod m20261124_000001_gateway_core;
 mod m20261124_000002_process_api;
 mod m20261201_000003_people_and_apps;
 mod m20261201_000004_flow_requests;
+mod m20261215_000005_diagram_version_text;
+mod m20261216_000006_revocation_feed;
 
 pub struct Migrator;
 
@@ -18,6 +20,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000002_process_api::Migration),
             Box::new(m20261201_000003_people_and_apps::Migration),
             Box::new(m20261201_000004_flow_requests::Migration),
+            Box::new(m20261215_000005_diagram_version_text::Migration),
+            Box::new(m20261216_000006_revocation_feed::Migration),
         ]
     }
 }

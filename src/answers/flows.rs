@@ -61,11 +61,16 @@ impl FlowsError {
 
     /// Flows' message for the error.
     pub fn message(&self) -> String {
-        match &self.error {
-            Error::NotFound(_) => "Item not found".into(),
-            Error::UnsupportedMediaType { .. } => "Unsupported Media Type".into(),
-            other => super::public_message(other),
-        }
+        message_of(&self.error)
+    }
+}
+
+/// Flows' message for an error (also the `value` of a `processing error` in an echoed object).
+pub fn message_of(error: &Error) -> String {
+    match error {
+        Error::NotFound(_) => "Item not found".into(),
+        Error::UnsupportedMediaType { .. } => "Unsupported Media Type".into(),
+        other => super::public_message(other),
     }
 }
 

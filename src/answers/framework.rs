@@ -50,7 +50,9 @@ fn request_problem(err: &poem::Error) -> Option<String> {
         } else {
             // `(occurred while parsing "CreateUser")`: the body's schema, as the document names it.
             match named("while parsing \"", '"') {
-                Some(schema) => format!("The body is not a valid {schema} (a field is missing or of the wrong type)"),
+                Some(schema) => format!(
+                    "The body is not a valid {schema} (a field is missing or of the wrong type)"
+                ),
                 None => "The body is not JSON of the expected shape".into(),
             }
         });

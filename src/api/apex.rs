@@ -9,6 +9,7 @@ use serde_json::{Map, Value, json};
 use super::paging::Link;
 pub use super::raw_body::RawJson;
 use crate::Error;
+use crate::answers::flows;
 pub use crate::answers::flows::{FlowsError, FlowsResult};
 
 /// A parsed body: nothing, one object, or an array.
@@ -66,42 +67,155 @@ impl<Doc> RawJson<Doc> {
 /// Echoes larger than this are not sent back.
 const MAX_ECHO: usize = 4096;
 
-/// The item echoed beside an error about it (as Flows does), unless it is large: a client
-/// learns nothing from its own megabyte coming back.
-pub fn echo(item: &Map<String, Value>, error: Error) -> FlowsError {
-    let size = serde_json::to_vec(item).map_or(usize::MAX, |bytes| bytes.len());
-    let echoed = if size <= MAX_ECHO {
-        Value::Object(item.clone())
-    } else {
-        json!({"omitted": format!("the item has {size} bytes; it is not echoed")})
-    };
-    FlowsError::from(error).with("item", echoed)
+/// A required attribute: text (a string, or a number taken as its text) that is not empty, or
+/// any value at all, even `null`.
+#[derive(Clone, Copy, Debug)]
+pub enum Needed {
+    Text(&'static str),
+    Any(&'static str),
 }
 
-/// A required string attribute, or Flows' "Attribute not found" echoing the item.
-pub fn required_str<'m>(item: &'m Map<String, Value>, name: &str) -> Result<&'m str, FlowsError> {
-    match item.get(name) {
-        Some(Value::String(text)) if !text.is_empty() => Ok(text),
-        _ => Err(echo(item, Error::attribute(name, "Attribute not found"))),
+/// What is wrong with one object of a request, as Flows names it in the object's `errors`.
+#[derive(Debug)]
+pub enum Problem {
+    /// The required attributes it lacks: a `missing attribute` error for each.
+    Missing(Vec<&'static str>),
+    /// A value that failed, and why: a `processing error`.
+    Failed(Error),
+}
+
+impl From<Error> for Problem {
+    fn from(error: Error) -> Self {
+        Problem::Failed(error)
     }
 }
 
-/// A required attribute of any type.
-pub fn required<'m>(item: &'m Map<String, Value>, name: &str) -> Result<&'m Value, FlowsError> {
-    item.get(name)
-        .ok_or_else(|| echo(item, Error::attribute(name, "Attribute not found")))
+impl Problem {
+    /// Failures on our side are no object's fault.
+    fn is_server_side(&self) -> bool {
+        matches!(
+            self,
+            Problem::Failed(Error::Unavailable(_) | Error::Internal(_))
+        )
+    }
+
+    /// `[{"type", "value"}, …]` as Flows adds them to the object.
+    fn errors(&self) -> Vec<Value> {
+        match self {
+            Problem::Missing(names) => names
+                .iter()
+                .map(|name| json!({"type": "missing attribute", "value": name}))
+                .collect(),
+            Problem::Failed(error) => {
+                vec![json!({"type": "processing error", "value": flows::message_of(error)})]
+            }
+        }
+    }
+
+    fn into_error(self) -> Error {
+        match self {
+            Problem::Missing(names) => Error::attribute(
+                names.first().copied().unwrap_or_default(),
+                "Attribute not found",
+            ),
+            Problem::Failed(error) => error,
+        }
+    }
+
+    /// The answer to a single object with this problem: `Attribute not found` (400) or the
+    /// failure's own answer, with the object echoed carrying its `errors`.
+    pub fn answer(self, item: &Map<String, Value>) -> FlowsError {
+        if self.is_server_side() {
+            return self.into_error().into();
+        }
+        let errors = self.errors();
+        FlowsError::from(self.into_error()).with("item", echoed(item, errors))
+    }
 }
 
-/// An optional string attribute (numbers are taken as their text).
-pub fn optional_str(item: &Map<String, Value>, name: &str) -> Result<Option<String>, FlowsError> {
+/// The object with its `errors` added, unless it is large: a client learns nothing from its own
+/// megabyte coming back.
+fn echoed(item: &Map<String, Value>, errors: Vec<Value>) -> Value {
+    let size = serde_json::to_vec(item).map_or(usize::MAX, |bytes| bytes.len());
+    let mut echoed = if size <= MAX_ECHO {
+        item.clone()
+    } else {
+        let mut omitted = Map::new();
+        omitted.insert(
+            "omitted".into(),
+            Value::String(format!("the item has {size} bytes; it is not echoed")),
+        );
+        omitted
+    };
+    with_errors(&mut echoed, errors);
+    Value::Object(echoed)
+}
+
+/// Appends to an object's `errors` (an `errors` the client sent that is not an array goes).
+fn with_errors(item: &mut Map<String, Value>, errors: Vec<Value>) {
+    if errors.is_empty() {
+        return;
+    }
+    match item.get_mut("errors") {
+        Some(Value::Array(existing)) => existing.extend(errors),
+        _ => {
+            item.insert("errors".into(), Value::Array(errors));
+        }
+    }
+}
+
+/// Checks that an object has every required attribute; names all it lacks, in order.
+pub fn require(item: &Map<String, Value>, needed: &[Needed]) -> Result<(), Problem> {
+    let missing: Vec<&'static str> = needed
+        .iter()
+        .filter_map(|need| match *need {
+            Needed::Text(name) => match item.get(name) {
+                None | Some(Value::Null) => Some(name),
+                Some(Value::String(text)) if text.is_empty() => Some(name),
+                Some(_) => None,
+            },
+            Needed::Any(name) => (!item.contains_key(name)).then_some(name),
+        })
+        .collect();
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(Problem::Missing(missing))
+    }
+}
+
+/// A text attribute (numbers are taken as their text); `None` when absent or `null`.
+pub fn text(item: &Map<String, Value>, name: &str) -> Result<Option<String>, Problem> {
     match item.get(name) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(text)) => Ok(Some(text.clone())),
         Some(Value::Number(number)) => Ok(Some(number.to_string())),
-        Some(_) => Err(echo(
-            item,
-            Error::attribute(name, format!("Attribute {name} must be a string")),
-        )),
+        Some(_) => Err(Problem::Failed(Error::attribute(
+            name,
+            format!("Attribute {name} must be a string"),
+        ))),
+    }
+}
+
+/// A required text attribute.
+pub fn required_text(item: &Map<String, Value>, name: &'static str) -> Result<String, Problem> {
+    text(item, name)?
+        .filter(|text| !text.is_empty())
+        .ok_or_else(|| Problem::Missing(vec![name]))
+}
+
+/// An optional text attribute of a single object; a bad one is answered echoing the object.
+pub fn optional_str(item: &Map<String, Value>, name: &str) -> Result<Option<String>, FlowsError> {
+    text(item, name).map_err(|problem| problem.answer(item))
+}
+
+/// What a lookup found, `None` for an unknown id: Flows answers a GET of something that does
+/// not exist with no item, not with an error.
+pub fn found<T>(result: crate::Result<T>) -> Result<Option<T>, FlowsError> {
+    match result {
+        Ok(found) => Ok(Some(found)),
+        Err(Error::NotFound(_)) => Ok(None),
+        Err(other) => Err(other.into()),
     }
 }
 
@@ -162,53 +276,60 @@ pub fn elements(raw_body: Body) -> Result<(Vec<Map<String, Value>>, bool), Flows
     }
 }
 
-/// Reads every element; the first that fails fails the call (naming it, when an array was
-/// sent).
-pub fn each<T>(
+/// Judges every element before anything is applied; when any is bad, the answer names each
+/// bad one (see [`failed`]).
+pub fn judge_all<T>(
     items: &[Map<String, Value>],
     is_array: bool,
-    read: impl Fn(&Map<String, Value>) -> Result<T, FlowsError>,
+    judge: impl Fn(&Map<String, Value>) -> Result<T, Problem>,
 ) -> Result<Vec<T>, FlowsError> {
-    items
-        .iter()
-        .enumerate()
-        .map(|(index, item)| {
-            read(item).map_err(|failed| element_failed(items, is_array, index, failed))
-        })
-        .collect()
+    let mut judged = Vec::with_capacity(items.len());
+    let mut problems = Vec::new();
+    for (index, item) in items.iter().enumerate() {
+        match judge(item) {
+            Ok(good) => judged.push(good),
+            Err(problem) => problems.push((index, problem)),
+        }
+    }
+    if problems.is_empty() {
+        Ok(judged)
+    } else {
+        Err(failed(items, is_array, problems))
+    }
 }
 
-/// The answer when element `index` failed: for an array, Flows' `Processing Error` (422)
-/// echoing every element, the failing one with its `errors`; for one object, its own error.
-pub fn element_failed(
+/// The answer when elements failed, each index with its problem: for one object, its own
+/// answer (see [`Problem::answer`]); for an array, Flows' `Processing Error` (422) echoing
+/// every element, each bad one with its `errors`. A failure on our side is answered as such.
+pub fn failed(
     items: &[Map<String, Value>],
     is_array: bool,
-    index: usize,
-    failed: FlowsError,
+    mut problems: Vec<(usize, Problem)>,
 ) -> FlowsError {
-    let server_side = matches!(failed.error, Error::Unavailable(_) | Error::Internal(_));
-    if !is_array || server_side {
-        return failed;
+    if let Some(at) = problems.iter().position(|(_, p)| p.is_server_side()) {
+        let (_, problem) = problems.swap_remove(at);
+        return problem.into_error().into();
     }
-    let kind = if matches!(failed.error, Error::Invalid { .. }) {
-        "missing attribute"
-    } else {
-        "processing error"
-    };
-    let reason = failed.message();
-    let echoed: Vec<Value> = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let mut item = item.clone();
-            if i == index {
-                item.insert("errors".into(), json!([{"type": kind, "value": reason}]));
-            }
-            Value::Object(item)
-        })
-        .collect();
-    FlowsError::from(Error::Unprocessable("Processing Error".into()))
-        .with("items", Value::Array(echoed))
+    if !is_array {
+        let mut problems = problems.into_iter();
+        return match problems.next() {
+            Some((index, problem)) => match items.get(index) {
+                Some(item) => problem.answer(item),
+                None => problem.into_error().into(),
+            },
+            None => Error::internal("an element failed without a problem").into(),
+        };
+    }
+    let mut echoed: Vec<Map<String, Value>> = items.to_vec();
+    for (index, problem) in problems {
+        if let Some(item) = echoed.get_mut(index) {
+            with_errors(item, problem.errors());
+        }
+    }
+    FlowsError::from(Error::Unprocessable("Processing Error".into())).with(
+        "items",
+        Value::Array(echoed.into_iter().map(Value::Object).collect()),
+    )
 }
 
 /// Echo of the elements an array call applied.

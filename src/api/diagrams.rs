@@ -7,7 +7,7 @@ use poem_openapi::param::{Path, Query};
 use poem_openapi::payload::{Json, PlainText};
 use poem_openapi::{ApiResponse, OpenApi};
 
-use super::apex::FlowsResult;
+use super::apex::{FlowsResult, found};
 use super::dto::{DiagramItem, diagram_item};
 use super::paging::{Collection, Paging};
 use super::{BearerAuth, Tag};
@@ -32,8 +32,9 @@ impl DiagramsApi {
     /// List diagrams.
     ///
     /// Needs the Read role; without it the answer is an empty collection. `status` defaults to
-    /// `released` (`all` for any); `name` is a case-insensitive substring. `limit` (default 100,
-    /// at most 1000) and `offset` page the list. An unknown `status` is refused with 400.
+    /// `released` (`all` for any) and is compared case-insensitively, so an unknown status finds
+    /// nothing; `name` is a case-insensitive substring. `limit` (default 100, at most 1000) and
+    /// `offset` page the list.
     #[oai(path = "/v1/diagrams", method = "get", operation_id = "listDiagrams")]
     async fn diagrams(
         &self,
@@ -41,12 +42,16 @@ impl DiagramsApi {
         req: &Request,
         status: Query<Option<String>>,
         name: Query<Option<String>>,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> FlowsResult<Json<Collection<DiagramItem>>> {
         let paging = Paging::new(limit.0, offset.0)?;
-        let status = status.0.unwrap_or_else(|| "released".into());
-        let (rows, total) = diagrams::list(&self.app, &status, name.0.as_deref(), paging).await?;
+        let (rows, total) =
+            diagrams::list(&self.app, status.0.as_deref(), name.0.as_deref(), paging).await?;
         let base = &self.app.public_url;
         let items = rows.into_iter().map(|d| diagram_item(base, d)).collect();
         Ok(Json(Collection::page(items, total, paging, base, req)))
@@ -55,8 +60,8 @@ impl DiagramsApi {
     /// One diagram.
     ///
     /// Needs the Read role; without it the answer is an empty collection. Answers a collection of
-    /// one item with links to its export and its instances; 404 `Item not found` for an unknown
-    /// diagram.
+    /// one item with links to itself and its instances, or of none for an unknown diagram (as
+    /// Flows does).
     #[oai(
         path = "/v1/diagrams/:dgrm_id",
         method = "get",
@@ -68,9 +73,10 @@ impl DiagramsApi {
         req: &Request,
         dgrm_id: Path<i64>,
     ) -> FlowsResult<Json<Collection<DiagramItem>>> {
-        let d = diagrams::show(&self.app, dgrm_id.0).await?;
+        let d = found(diagrams::show(&self.app, dgrm_id.0).await)?;
         let base = &self.app.public_url;
-        Ok(Json(Collection::one(diagram_item(base, d), base, req)))
+        let item = d.map(|d| diagram_item(base, d));
+        Ok(Json(Collection::maybe(item, base, req)))
     }
 
     /// The diagram's BPMN XML.
@@ -85,14 +91,24 @@ impl DiagramsApi {
     )]
     async fn export(&self, _auth: BearerAuth, dgrm_id: Path<i64>) -> FlowsResult<Export> {
         let (d, xml) = diagrams::export(&self.app, dgrm_id.0).await?;
-        let file: String = d
-            .name
-            .chars()
-            .map(|c| if c.is_ascii_alphanumeric() { c } else { '_' })
-            .collect();
+        let safe = |text: &str| -> String {
+            text.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || c == '.' || c == '-' {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect()
+        };
         Ok(Export::Xml(
             PlainText(xml),
-            format!("attachment; filename=\"{file}_v{}.bpmn\"", d.version),
+            format!(
+                "attachment; filename=\"{}_v{}.bpmn\"",
+                safe(&d.name),
+                safe(&d.version)
+            ),
         ))
     }
 }

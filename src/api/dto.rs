@@ -1,22 +1,23 @@
 //! The items the process API answers with, as Flows for APEX shapes them, and their links.
 
 use poem_openapi::Object;
-use serde_json::Value;
 
 use super::apex::link;
 use super::paging::Link;
-use crate::engine::{Instance, Subflow, VariableValue};
+use crate::engine::{Instance, Subflow, SubflowStatus, VariableValue};
 use crate::services::diagrams::DiagramInfo;
 use crate::services::processes::ProcessView;
 
+/// Fields that may be empty are `null`, never left out, as Flows sends them.
 #[derive(Object, Clone)]
-#[oai(skip_serializing_if_is_none)]
 pub struct DiagramItem {
     pub dgrm_id: i64,
     pub name: String,
-    pub version: i32,
+    /// Text, as in Flows: `1`, `2`, `1.1-beta`, …
+    pub version: String,
     /// draft, released, deprecated, archived
     pub status: String,
+    #[oai(nullable)]
     pub category: Option<String>,
     pub links: Vec<Link>,
 }
@@ -29,17 +30,19 @@ pub struct VariableItem {
     /// VARCHAR2, NUMBER, DATE, CLOB or JSON
     #[oai(rename = "type")]
     pub ty: String,
-    pub value: Value,
+    /// As Flows renders it, as text: numbers as Oracle writes them (`120`, `.5`), dates as
+    /// `YYYY-MM-DD HH24:MI:SS` (UTC), JSON as its text.
+    pub value: String,
 }
 
 #[derive(Object, Clone)]
-#[oai(skip_serializing_if_is_none)]
 pub struct ProcessItem {
     pub dgrm_id: i64,
     pub prcs_id: i64,
     pub name: String,
     /// created, running, completed, terminated, error
     pub status: String,
+    #[oai(nullable)]
     pub business_ref: Option<String>,
     /// RFC 3339
     pub init_ts: String,
@@ -49,57 +52,69 @@ pub struct ProcessItem {
 }
 
 #[derive(Object, Clone)]
-#[oai(skip_serializing_if_is_none)]
 pub struct StepItem {
     pub prcs_id: i64,
     pub sbfl_id: i64,
     /// The step that forked this one at a parallel gateway.
+    #[oai(nullable)]
     pub sbfl_sbfl_id: Option<i64>,
     pub process_level: i64,
     pub diagram_level: i64,
+    /// The step of the calling process (call activities).
+    #[oai(nullable)]
     pub calling_sbfl: Option<i64>,
     pub scope: i64,
     /// The BPMN element the step is on.
     pub current: String,
     /// Send it back with every action on this step; it changes at every move.
     pub step_key: String,
+    /// As Flows spells it: running, waiting for timer, waiting for message, waiting at gateway,
+    /// split, in subprocess, in call activity, iterating, error.
     pub status: String,
     /// RFC 3339
     pub became_current: String,
+    #[oai(nullable)]
     pub reservation: Option<String>,
     pub links: Vec<Link>,
 }
 
+/// BPMN element ids by state; all three are `null` for an unknown instance, as in Flows.
 #[derive(Object, Clone)]
 pub struct ActivitiesItem {
-    pub current: Vec<String>,
-    pub completed: Vec<String>,
-    pub error: Vec<String>,
+    #[oai(nullable)]
+    pub current: Option<Vec<String>>,
+    #[oai(nullable)]
+    pub completed: Option<Vec<String>>,
+    #[oai(nullable)]
+    pub error: Option<Vec<String>>,
 }
 
 #[derive(Object, Clone)]
-#[oai(skip_serializing_if_is_none)]
 pub struct SubscriptionItem {
     /// Message name.
     pub name: String,
     /// Correlation key.
+    #[oai(nullable)]
     pub key: Option<String>,
     /// Expected correlation value.
+    #[oai(nullable)]
     pub value: Option<String>,
 }
 
+/// The links of a diagram, as Flows builds them: `rel` names the object a link leads to,
+/// `action` tells links to the same object apart.
+pub fn diagram_links(base: &str, dgrm_id: i64) -> Vec<Link> {
+    let href = format!("{base}/v1/diagrams/{dgrm_id}");
+    vec![
+        link("diagram", href.clone(), "GET"),
+        link("process", format!("{href}/processes"), "GET"),
+        link("process", format!("{href}/processes"), "POST"),
+    ]
+}
+
 pub fn diagram_item(base: &str, d: DiagramInfo) -> DiagramItem {
-    let href = format!("{base}/v1/diagrams/{}", d.dgrm_id);
     DiagramItem {
-        links: vec![
-            link("self", href.clone(), "GET"),
-            Link {
-                types: Some(vec!["application/xml".into()]),
-                ..link("export", format!("{href}/export"), "GET")
-            },
-            link("processes", format!("{href}/processes"), "GET"),
-            link("create-process", format!("{href}/processes"), "POST"),
-        ],
+        links: diagram_links(base, d.dgrm_id),
         dgrm_id: d.dgrm_id,
         name: d.name,
         version: d.version,
@@ -116,22 +131,25 @@ pub fn variables(instance: &Instance) -> Vec<VariableItem> {
             scope: 0,
             name: name.clone(),
             ty: value.type_name().into(),
-            value: value.to_json(),
+            value: value.render(),
         })
         .collect()
 }
 
-/// The links of an instance: itself and its actions.
+/// The links of an instance, as Flows builds them: `process` GET and DELETE, `process` PUT
+/// start, reset and terminate, `process_vars` GET and PUT.
 pub fn process_links(base: &str, prcs_id: i64) -> Vec<Link> {
     let href = format!("{base}/v1/processes/{prcs_id}");
     let mut links = vec![
-        link("self", href.clone(), "GET"),
-        link("steps", format!("{href}/steps"), "GET"),
+        link("process", href.clone(), "GET"),
+        link("process", href.clone(), "DELETE"),
     ];
     for action in ["start", "reset", "terminate"] {
-        links.push(link(action, format!("{href}/{action}"), "PUT"));
+        links.push(link("process", format!("{href}/{action}"), "PUT"));
     }
-    links.push(link("delete", href, "DELETE"));
+    let vars = format!("{href}/process_vars");
+    links.push(link("process_vars", vars.clone(), "GET"));
+    links.push(link("process_vars", vars, "PUT"));
     links
 }
 
@@ -151,21 +169,36 @@ pub fn process_item(base: &str, p: &ProcessView) -> ProcessItem {
     }
 }
 
-/// The links of a step: itself and its actions.
+/// The links of a step, as Flows builds them: `step` PUT for each step action.
 pub fn step_links(base: &str, sbfl_id: i64) -> Vec<Link> {
     let href = format!("{base}/v1/steps/{sbfl_id}");
-    let mut links = vec![link("self", href.clone(), "GET")];
-    for action in [
+    [
         "start",
         "reserve",
         "release",
         "complete",
         "restart",
         "reschedule_timer",
-    ] {
-        links.push(link(action, format!("{href}/{action}"), "PUT"));
+    ]
+    .into_iter()
+    .map(|action| link("step", format!("{href}/{action}"), "PUT"))
+    .collect()
+}
+
+/// A step's status as Flows spells it (`flow_constants_pkg.gc_sbfl_status_*`).
+pub fn step_status(status: SubflowStatus) -> &'static str {
+    match status {
+        SubflowStatus::Running => "running",
+        SubflowStatus::WaitingMessage => "waiting for message",
+        SubflowStatus::WaitingTimer => "waiting for timer",
+        SubflowStatus::WaitingJoin => "waiting at gateway",
+        SubflowStatus::Split => "split",
+        SubflowStatus::InSubprocess => "in subprocess",
+        SubflowStatus::InCallActivity => "in call activity",
+        SubflowStatus::Iterating => "iterating",
+        SubflowStatus::Error => "error",
+        SubflowStatus::Completed => "completed",
     }
-    links
 }
 
 pub fn step_item(base: &str, p: &ProcessView, s: &Subflow) -> StepItem {
@@ -180,7 +213,7 @@ pub fn step_item(base: &str, p: &ProcessView, s: &Subflow) -> StepItem {
         scope: 0,
         current: s.current_element.clone(),
         step_key: s.step_key.clone(),
-        status: s.status.as_str().into(),
+        status: step_status(s.status).into(),
         became_current: s.became_current.to_rfc3339(),
         reservation: s.reservation.clone(),
         links: step_links(base, sbfl_id),

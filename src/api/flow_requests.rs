@@ -9,10 +9,9 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 
-use super::apex::{FlowsResult, RawJson, echo, link, optional_str};
+use super::apex::{FlowsResult, Problem, RawJson, link, optional_str};
 use super::paging::{Collection, Link, Paging};
 use super::{BearerAuth, Tag};
-use crate::Error;
 use crate::services::App;
 use crate::services::flow_requests::{self, FlowRequestView, NewFlowRequest};
 
@@ -123,7 +122,7 @@ impl FlowRequestsApi {
             Some(Value::String(s)) => s.parse().ok(),
             _ => None,
         }
-        .ok_or_else(|| echo(&item, Error::attribute("dgrm_id", "Attribute not found")))?;
+        .ok_or_else(|| Problem::Missing(vec!["dgrm_id"]).answer(&item))?;
         let new = NewFlowRequest {
             dgrm_id,
             name: optional_str(&item, "name")?,
@@ -158,8 +157,12 @@ impl FlowRequestsApi {
         &self,
         auth: BearerAuth,
         req: &Request,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> FlowsResult<Json<Collection<FlowRequestItem>>> {
         let paging = Paging::new(limit.0, offset.0)?;
         let (views, total) = flow_requests::list(&self.app, &auth.0, paging).await?;

@@ -10,7 +10,7 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object, OpenApi};
 use serde_json::Value;
 
-use super::apex::{Answer, FlowsResult, RawJson, optional_str};
+use super::apex::{Answer, FlowsResult, RawJson, found, optional_str};
 use super::dto::{ActivitiesItem, ProcessItem, process_item, process_links};
 use super::paging::{Collection, Paging};
 use super::{BearerAuth, Tag};
@@ -23,7 +23,8 @@ use crate::services::processes::{self, NewInstance, ProcessAction};
 #[oai(skip_serializing_if_is_none, example)]
 pub struct NewProcess {
     pub name: Option<String>,
-    pub version: Option<i64>,
+    /// The diagram's version (text; a number is taken as its text); another is 404.
+    pub version: Option<String>,
     /// Stored as the variable BUSINESS_REF.
     pub business_ref: Option<String>,
 }
@@ -73,9 +74,9 @@ impl InstancesApi {
     /// Instances of a diagram.
     ///
     /// Needs the Read role; without it the answer is an empty collection. `status` is one of
-    /// created, running (the default), completed, terminated, error or all. Each instance comes
-    /// with its variables; `limit` (default 100, at most 1000) and `offset` page the list. 404
-    /// `Item not found` for an unknown diagram, 400 for an unknown `status`.
+    /// created, running (the default), completed, terminated, error (compared case-insensitively)
+    /// or all; an unknown status, like an unknown diagram, finds nothing. Each instance comes
+    /// with its variables; `limit` (default 100, at most 1000) and `offset` page the list.
     #[oai(
         path = "/v1/diagrams/:dgrm_id/processes",
         method = "get",
@@ -87,14 +88,28 @@ impl InstancesApi {
         req: &Request,
         dgrm_id: Path<i64>,
         status: Query<Option<String>>,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> FlowsResult<Json<Collection<ProcessItem>>> {
         let paging = Paging::new(limit.0, offset.0)?;
-        let status = status.0.unwrap_or_else(|| "running".into());
-        let (rows, total) =
-            processes::list_for_diagram(&self.app, dgrm_id.0, &status, paging).await?;
         let base = &self.app.public_url;
+        // As Flows: only `all` itself means all; any other value is compared ignoring case.
+        let status = match status.0.filter(|s| !s.is_empty()) {
+            Some(all) if all == "all" => all,
+            // `ALL` is compared as a status, which no instance has.
+            Some(other) if other.eq_ignore_ascii_case("all") => String::new(),
+            Some(other) => other.to_lowercase(),
+            None => "running".into(),
+        };
+        if status != "all" && !processes::STATUSES.contains(&status.as_str()) {
+            return Ok(Json(Collection::page(Vec::new(), 0, paging, base, req)));
+        }
+        let listed = processes::list_for_diagram(&self.app, dgrm_id.0, &status, paging).await;
+        let (rows, total) = found(listed)?.unwrap_or_default();
         let items = rows.iter().map(|p| process_item(base, p)).collect();
         Ok(Json(Collection::page(items, total, paging, base, req)))
     }
@@ -104,8 +119,8 @@ impl InstancesApi {
     /// Needs the Write role (403 without it). The instance starts in status `created`; start it
     /// with `PUT /v1/processes/:prcs_id/start`. The optional JSON body gives `name`,
     /// `business_ref` (stored as the variable `BUSINESS_REF`) and `version`, which must be the
-    /// diagram's (400 otherwise). Answers 201 with the instance and its `Location`; 404 `Item not found` for an
-    /// unknown diagram, 409 if the diagram is not released.
+    /// diagram's. Answers 201 with the instance and its `Location`; 404 `Item not found` for an
+    /// unknown diagram or a version it does not have, 409 if the diagram is not released.
     #[oai(
         path = "/v1/diagrams/:dgrm_id/processes",
         method = "post",
@@ -121,13 +136,13 @@ impl InstancesApi {
         let item = body.object(false)?;
         let version = match item.get("version") {
             None | Some(Value::Null) => None,
-            Some(v) => Some(
-                v.as_i64()
-                    .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
-                    .ok_or_else(|| {
-                        Error::attribute("version", "Attribute version must be a number")
-                    })?,
-            ),
+            Some(Value::String(text)) => Some(text.clone()),
+            Some(Value::Number(number)) => Some(number.to_string()),
+            Some(_) => {
+                return Err(
+                    Error::attribute("version", "Attribute version must be a string").into(),
+                );
+            }
         };
         let new = NewInstance {
             name: optional_str(&item, "name")?,
@@ -200,8 +215,8 @@ impl InstancesApi {
     /// One instance with its variables.
     ///
     /// Needs the Read role; without it the answer is an empty collection. Answers a collection of
-    /// one item, with `process_vars` and links to its steps and actions; 404 `Item not found` for
-    /// an unknown instance.
+    /// one item, with `process_vars` and links to itself, its actions and its variables, or of
+    /// none for an unknown instance (as Flows does).
     #[oai(
         path = "/v1/processes/:prcs_id",
         method = "get",
@@ -213,9 +228,10 @@ impl InstancesApi {
         req: &Request,
         prcs_id: Path<i64>,
     ) -> FlowsResult<Json<Collection<ProcessItem>>> {
-        let p = processes::show(&self.app, prcs_id.0).await?;
+        let p = found(processes::show(&self.app, prcs_id.0).await)?;
         let base = &self.app.public_url;
-        Ok(Json(Collection::one(process_item(base, &p), base, req)))
+        let item = p.map(|p| process_item(base, &p));
+        Ok(Json(Collection::maybe(item, base, req)))
     }
 
     /// Delete an instance and everything it holds.
@@ -242,7 +258,7 @@ impl InstancesApi {
     /// BPMN element ids by state: one item `{current, completed, error}`.
     ///
     /// Needs the Read role; without it the answer is an empty collection. Answers a collection of
-    /// one item; 404 `Item not found` for an unknown instance.
+    /// one item; for an unknown instance its three values are `null` (as Flows answers).
     #[oai(
         path = "/v1/processes/:prcs_id/activities",
         method = "get",
@@ -254,12 +270,20 @@ impl InstancesApi {
         req: &Request,
         prcs_id: Path<i64>,
     ) -> FlowsResult<Json<Collection<ActivitiesItem>>> {
-        let p = processes::show(&self.app, prcs_id.0).await?;
-        let a = p.instance.activities();
-        let item = ActivitiesItem {
-            current: a.current,
-            completed: a.completed,
-            error: a.error,
+        let item = match found(processes::show(&self.app, prcs_id.0).await)? {
+            Some(p) => {
+                let a = p.instance.activities();
+                ActivitiesItem {
+                    current: Some(a.current),
+                    completed: Some(a.completed),
+                    error: Some(a.error),
+                }
+            }
+            None => ActivitiesItem {
+                current: None,
+                completed: None,
+                error: None,
+            },
         };
         Ok(Json(Collection::one(item, &self.app.public_url, req)))
     }

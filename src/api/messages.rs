@@ -9,7 +9,7 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::{Map, Value};
 
 use super::apex::{
-    Answer, FlowsResult, RawJson, each, echo_all, element_failed, elements, optional_str,
+    Answer, FlowsResult, Problem, RawJson, echo_all, elements, failed, found, judge_all, text,
 };
 use super::dto::SubscriptionItem;
 use super::paging::{Collection, Paging};
@@ -29,10 +29,10 @@ pub struct MessageIn {
     pub payload: Option<Value>,
 }
 
-fn message(item: &Map<String, Value>) -> FlowsResult<Message> {
+fn message(item: &Map<String, Value>) -> Result<Message, Problem> {
     Ok(Message {
-        key: optional_str(item, "key")?,
-        value: optional_str(item, "value")?,
+        key: text(item, "key")?,
+        value: text(item, "value")?,
         payload: item.get("payload").filter(|p| !p.is_null()).cloned(),
     })
 }
@@ -46,8 +46,9 @@ impl MessagesApi {
     /// Open message subscriptions of an instance.
     ///
     /// Needs the Admin role; without it the answer is an empty collection. Each item names the
-    /// message and the correlation `key` and `value` it expects; `limit` (default 100, at most
-    /// 1000) and `offset` page the list. 404 `Item not found` for an unknown instance.
+    /// message and the correlation `key` and `value` it expects (`null` when it has none);
+    /// `limit` (default 100, at most 1000) and `offset` page the list. An unknown instance has
+    /// none.
     #[oai(
         path = "/v1/processes/:prcs_id/message_subscriptions",
         method = "get",
@@ -58,21 +59,27 @@ impl MessagesApi {
         _auth: BearerAuth,
         req: &Request,
         prcs_id: Path<i64>,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> FlowsResult<Json<Collection<SubscriptionItem>>> {
         let paging = Paging::new(limit.0, offset.0)?;
-        let p = processes::show(&self.app, prcs_id.0).await?;
-        let all = p
-            .instance
-            .subscriptions()
-            .iter()
-            .map(|s| SubscriptionItem {
-                name: s.message_name.clone(),
-                key: s.correlation_key.clone(),
-                value: s.correlation_value.clone(),
+        let all = found(processes::show(&self.app, prcs_id.0).await)?
+            .map(|p| {
+                p.instance
+                    .subscriptions()
+                    .iter()
+                    .map(|s| SubscriptionItem {
+                        name: s.message_name.clone(),
+                        key: s.correlation_key.clone(),
+                        value: s.correlation_value.clone(),
+                    })
+                    .collect()
             })
-            .collect();
+            .unwrap_or_default();
         Ok(Json(Collection::from_all(
             all,
             paging,
@@ -99,11 +106,11 @@ impl MessagesApi {
         body: RawJson<MessageIn>,
     ) -> FlowsResult<Json<Answer>> {
         let (items, is_array) = elements(body.parse(true)?)?;
-        let messages = each(&items, is_array, message)?;
-        if let Err(failed) = processes::correlate(&self.app, &message_name.0, &messages).await {
-            return Err(match failed.index {
-                Some(index) => element_failed(&items, is_array, index, failed.error.into()),
-                None => failed.error.into(),
+        let messages = judge_all(&items, is_array, message)?;
+        if let Err(refused) = processes::correlate(&self.app, &message_name.0, &messages).await {
+            return Err(match refused.index {
+                Some(index) => failed(&items, is_array, vec![(index, refused.error.into())]),
+                None => refused.error.into(),
             });
         }
         Ok(Answer::new(

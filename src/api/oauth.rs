@@ -85,19 +85,28 @@ impl OAuthApi {
         }
     }
 
-    /// Counts the refusal and audits failed client authentication.
+    /// Counts the refusal and audits failed client authentication (and attempts refused while
+    /// slowed down), as the address it came from: one row per address, client and minute, with
+    /// a count. The claimed client is named only when it exists, so that made-up ids cannot
+    /// multiply the rows.
     fn refused(&self, req: &Request, refused: Refused) -> OAuthError {
         METRICS.token_errors.inc();
-        if refused.error.code == "invalid_client" {
-            let who = refused.claimed_client.unwrap_or_else(|| "unknown".into());
-            self.app.failures.report(
-                format!("client:{who}"),
-                "auth.client",
-                format!(
-                    "client authentication failed from {}",
-                    crate::caller::peer(req.remote_addr())
-                ),
-            );
+        let detail = if refused.error.retry_after.is_some() {
+            Some("client authentication refused: too many failures, slowed down".to_owned())
+        } else if refused.error.code == "invalid_client" {
+            Some(match refused.claimed_client {
+                Some(id) if !refused.unknown_client => {
+                    format!("client authentication failed for client:{id}")
+                }
+                Some(_) => "client authentication failed for an unknown client id".to_owned(),
+                None => "client authentication failed: no credentials".to_owned(),
+            })
+        } else {
+            None
+        };
+        if let Some(detail) = detail {
+            let actor = crate::caller::remote_actor(req.remote_addr());
+            self.app.failures.report(actor.0, "auth.client", detail);
         }
         refused.error
     }

@@ -71,8 +71,16 @@ impl<T: ParseFromJSON + ToJSON + Send + Sync> Collection<T> {
         Self::page(items, total, paging, public_url, req)
     }
 
-    /// A single object as a collection of one (single-object GETs).
+    /// A single object as a collection of one.
     pub fn one(item: T, public_url: &str, req: &Request) -> Self {
-        Self::page(vec![item], 1, Paging::default(), public_url, req)
+        Self::maybe(Some(item), public_url, req)
+    }
+
+    /// A single-object GET as Flows answers it: a collection of one item, or of none when the
+    /// object does not exist.
+    pub fn maybe(item: Option<T>, public_url: &str, req: &Request) -> Self {
+        let items: Vec<T> = item.into_iter().collect();
+        let total = items.len() as u64;
+        Self::page(items, total, Paging::default(), public_url, req)
     }
 }

@@ -9,11 +9,12 @@ use poem_openapi::payload::Json;
 use poem_openapi::{Object, OpenApi};
 use serde_json::{Map, Value};
 
-use super::apex::{Answer, FlowsResult, RawJson, optional_str, required_str};
+use super::apex::{
+    Answer, FlowsResult, Needed, Problem, RawJson, found, require, required_text, text,
+};
 use super::dto::{StepItem, step_item, step_links};
 use super::paging::{Collection, Paging};
 use super::{BearerAuth, Tag};
-use crate::Error;
 use crate::services::App;
 use crate::services::processes::{self, StepAction};
 
@@ -37,17 +38,27 @@ pub struct StepsApi {
 }
 
 impl StepsApi {
-    /// Reads the body once, takes the action's own fields from it, then applies the action.
+    /// Reads the body once, checks that it has `step_key` and the action's own required
+    /// attributes (`extra`; Flows names each one missing in the echoed body's `errors`), takes
+    /// the action's fields from it, then applies the action.
     async fn act(
         &self,
         sbfl_id: i64,
         body: &RawJson<StepActionBody>,
-        action: impl FnOnce(&Map<String, Value>) -> FlowsResult<StepAction>,
+        extra: &[Needed],
+        action: impl FnOnce(&Map<String, Value>) -> Result<StepAction, Problem>,
     ) -> FlowsResult<Json<Answer>> {
         let item = body.object(true)?;
-        let step_key = required_str(&item, "step_key")?;
-        let action = action(&item)?;
-        processes::act_on_step(&self.app, sbfl_id, step_key, action).await?;
+        let judged = (|| {
+            let needed: Vec<Needed> = [Needed::Text("step_key")]
+                .into_iter()
+                .chain(extra.iter().copied())
+                .collect();
+            require(&item, &needed)?;
+            Ok((required_text(&item, "step_key")?, action(&item)?))
+        })();
+        let (step_key, action) = judged.map_err(|problem: Problem| problem.answer(&item))?;
+        processes::act_on_step(&self.app, sbfl_id, &step_key, action).await?;
         Ok(Answer::new(
             "step updated",
             Some(step_links(&self.app.public_url, sbfl_id)),
@@ -60,9 +71,10 @@ impl StepsApi {
 impl StepsApi {
     /// The steps (subflows) of an instance.
     ///
-    /// Needs the Read role; without it the answer is an empty collection. Each step carries its
-    /// current `step_key`, which every step action must send back; `limit` (default 100, at most
-    /// 1000) and `offset` page the list. 404 `Item not found` for an unknown instance.
+    /// Needs the Read role; without it the answer is an empty collection. Lists the steps Flows
+    /// lists: those not completed (an ended instance has none). Each step carries its current
+    /// `step_key`, which every step action must send back; `limit` (default 100, at most 1000)
+    /// and `offset` page the list. An unknown instance has no steps.
     #[oai(
         path = "/v1/processes/:prcs_id/steps",
         method = "get",
@@ -73,26 +85,34 @@ impl StepsApi {
         _auth: BearerAuth,
         req: &Request,
         prcs_id: Path<i64>,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> FlowsResult<Json<Collection<StepItem>>> {
         let paging = Paging::new(limit.0, offset.0)?;
-        let p = processes::show(&self.app, prcs_id.0).await?;
         let base = &self.app.public_url;
-        let all = p
-            .instance
-            .subflows()
-            .iter()
-            .map(|s| step_item(base, &p, s))
-            .collect();
+        // Flows deletes a subflow once it completes: only live ones are listed.
+        let all = match found(processes::show(&self.app, prcs_id.0).await)? {
+            Some(p) => p
+                .instance
+                .subflows()
+                .iter()
+                .filter(|s| s.is_live())
+                .map(|s| step_item(base, &p, s))
+                .collect(),
+            None => Vec::new(),
+        };
         Ok(Json(Collection::from_all(all, paging, base, req)))
     }
 
     /// One step.
     ///
     /// Needs the Read role; without it the answer is an empty collection. Answers a collection of
-    /// one item with the current `step_key` and links to the step actions; 404 `Item not found` for
-    /// an unknown step.
+    /// one item with the current `step_key` and links to the step actions, or of none for an
+    /// unknown or completed step (as Flows does).
     #[oai(path = "/v1/steps/:sbfl_id", method = "get", operation_id = "getStep")]
     async fn step(
         &self,
@@ -100,17 +120,14 @@ impl StepsApi {
         req: &Request,
         sbfl_id: Path<i64>,
     ) -> FlowsResult<Json<Collection<StepItem>>> {
-        let (p, local) = processes::step(&self.app, sbfl_id.0).await?;
-        let subflow = p
-            .instance
-            .subflow(local)
-            .ok_or_else(|| Error::not_found("Item not found"))?;
         let base = &self.app.public_url;
-        Ok(Json(Collection::one(
-            step_item(base, &p, subflow),
-            base,
-            req,
-        )))
+        let item = found(processes::step(&self.app, sbfl_id.0).await)?.and_then(|(p, local)| {
+            p.instance
+                .subflow(local)
+                .filter(|s| s.is_live())
+                .map(|s| step_item(base, &p, s))
+        });
+        Ok(Json(Collection::maybe(item, base, req)))
     }
 
     /// Mark a waiting task as started.
@@ -129,7 +146,8 @@ impl StepsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepActionBody>,
     ) -> FlowsResult<Json<Answer>> {
-        self.act(sbfl_id.0, &body, |_| Ok(StepAction::Start)).await
+        self.act(sbfl_id.0, &body, &[], |_| Ok(StepAction::Start))
+            .await
     }
 
     /// Reserve a step for someone (`reservation`).
@@ -149,9 +167,9 @@ impl StepsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepActionBody>,
     ) -> FlowsResult<Json<Answer>> {
-        self.act(sbfl_id.0, &body, |item| {
+        self.act(sbfl_id.0, &body, &[Needed::Text("reservation")], |item| {
             Ok(StepAction::Reserve {
-                reservation: required_str(item, "reservation")?.to_owned(),
+                reservation: required_text(item, "reservation")?,
             })
         })
         .await
@@ -173,7 +191,7 @@ impl StepsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepActionBody>,
     ) -> FlowsResult<Json<Answer>> {
-        self.act(sbfl_id.0, &body, |_| Ok(StepAction::Release))
+        self.act(sbfl_id.0, &body, &[], |_| Ok(StepAction::Release))
             .await
     }
 
@@ -193,7 +211,7 @@ impl StepsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepActionBody>,
     ) -> FlowsResult<Json<Answer>> {
-        self.act(sbfl_id.0, &body, |_| Ok(StepAction::Complete))
+        self.act(sbfl_id.0, &body, &[], |_| Ok(StepAction::Complete))
             .await
     }
 
@@ -213,7 +231,7 @@ impl StepsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepActionBody>,
     ) -> FlowsResult<Json<Answer>> {
-        self.act(sbfl_id.0, &body, |_| Ok(StepAction::Restart))
+        self.act(sbfl_id.0, &body, &[], |_| Ok(StepAction::Restart))
             .await
     }
 
@@ -234,13 +252,13 @@ impl StepsApi {
         sbfl_id: Path<i64>,
         body: RawJson<StepActionBody>,
     ) -> FlowsResult<Json<Answer>> {
-        self.act(sbfl_id.0, &body, |item| {
+        self.act(sbfl_id.0, &body, &[], |item| {
             Ok(StepAction::RescheduleTimer {
                 is_immediate: item
                     .get("is_immediate")
                     .and_then(Value::as_bool)
                     .unwrap_or(false),
-                new_timestamp: optional_str(item, "new_timestamp")?,
+                new_timestamp: text(item, "new_timestamp")?,
             })
         })
         .await

@@ -82,8 +82,12 @@ impl UtilsApi {
         &self,
         auth: BearerAuth,
         req: &Request,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> ApiResult<Json<Collection<RoleItem>>> {
         let paging = Paging::new(limit.0, offset.0)?;
         let all: Vec<RoleItem> = auth

@@ -10,12 +10,14 @@ use poem_openapi::{Object, OpenApi};
 use serde_json::{Map, Value};
 
 use super::apex::{
-    Answer, FlowsResult, RawJson, each, echo, echo_all, element_failed, elements, required,
-    required_str,
+    Answer, FlowsResult, Needed, Problem, RawJson, echo_all, elements, failed, found, judge_all,
+    require, required_text,
 };
 use super::dto::{VariableItem, variables};
 use super::paging::{Collection, Paging};
 use super::{BearerAuth, Tag};
+use crate::Error;
+use crate::engine::VariableValue;
 use crate::services::App;
 use crate::services::processes::{self, VariableInput};
 
@@ -32,11 +34,26 @@ pub struct VariableIn {
     pub sbfl_id: Option<i64>,
 }
 
-fn input(item: &Map<String, Value>) -> FlowsResult<VariableInput> {
+/// One element: `name`, `type` and `value` must be there (Flows names each one missing), and
+/// the value must fit its type. Judged before anything is applied, so that every bad element of
+/// an array is named.
+fn input(item: &Map<String, Value>) -> Result<VariableInput, Problem> {
+    require(
+        item,
+        &[
+            Needed::Text("name"),
+            Needed::Text("type"),
+            Needed::Any("value"),
+        ],
+    )?;
+    let name = required_text(item, "name")?;
+    let type_name = required_text(item, "type")?;
+    let value = item.get("value").cloned().unwrap_or(Value::Null);
+    VariableValue::from_api(&type_name, &value).map_err(|e| Error::attribute("value", e.0))?;
     Ok(VariableInput {
-        name: required_str(item, "name")?.to_owned(),
-        type_name: required_str(item, "type")?.to_owned(),
-        value: required(item, "value")?.clone(),
+        name,
+        type_name,
+        value,
         scope: item.get("scope").cloned(),
         sbfl_id: item.get("sbfl_id").cloned(),
     })
@@ -54,7 +71,7 @@ impl VariablesApi {
     ///
     /// Needs the Read role; without it the answer is an empty collection. All variables are at
     /// process level (`scope` 0) and `name` matches case-insensitively; `limit` (default 100, at
-    /// most 1000) and `offset` page the list. 404 `Item not found` for an unknown instance.
+    /// most 1000) and `offset` page the list. An unknown instance has no variables.
     #[oai(
         path = "/v1/processes/:prcs_id/process_vars",
         method = "get",
@@ -67,11 +84,22 @@ impl VariablesApi {
         prcs_id: Path<i64>,
         scope: Query<Option<i64>>,
         name: Query<Option<String>>,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> FlowsResult<Json<Collection<VariableItem>>> {
         let paging = Paging::new(limit.0, offset.0)?;
-        let p = processes::show(&self.app, prcs_id.0).await?;
+        let Some(p) = found(processes::show(&self.app, prcs_id.0).await)? else {
+            return Ok(Json(Collection::from_all(
+                Vec::new(),
+                paging,
+                &self.app.public_url,
+                req,
+            )));
+        };
         let all = variables(&p.instance)
             .into_iter()
             .filter(|v| scope.0.is_none_or(|s| s == v.scope))
@@ -93,9 +121,10 @@ impl VariablesApi {
     ///
     /// Needs the Write role (403 without it). Each element is `{name, type, value}` (`type`:
     /// varchar, number, date, clob, json), optionally with `scope` 0 or the `sbfl_id` of a step of
-    /// this instance; the answer echoes them. 400 for a bad single object (e.g.
-    /// `Attribute not found`), 422 `Processing Error` when an array element fails (echoed with its
-    /// `errors`), 404 `Item not found` for an unknown instance.
+    /// this instance; the answer echoes them. A bad object is echoed with its `errors` (a
+    /// `missing attribute` for each one missing, a `processing error` for a value that fails):
+    /// 400 for a single object (`Attribute not found` or the reason), 422 `Processing Error`
+    /// for an array, which echoes every element. 404 `Item not found` for an unknown instance.
     #[oai(
         path = "/v1/processes/:prcs_id/process_vars",
         method = "put",
@@ -108,12 +137,11 @@ impl VariablesApi {
         body: RawJson<VariableIn>,
     ) -> FlowsResult<Json<Answer>> {
         let (items, is_array) = elements(body.parse(true)?)?;
-        let inputs = each(&items, is_array, input)?;
-        if let Err(failed) = processes::set_variables(&self.app, prcs_id.0, inputs).await {
-            return Err(match failed.index {
-                Some(index) if is_array => element_failed(&items, true, index, failed.error.into()),
-                Some(index) => echo(&items[index], failed.error),
-                None => failed.error.into(),
+        let inputs = judge_all(&items, is_array, input)?;
+        if let Err(refused) = processes::set_variables(&self.app, prcs_id.0, inputs).await {
+            return Err(match refused.index {
+                Some(index) => failed(&items, is_array, vec![(index, refused.error.into())]),
+                None => refused.error.into(),
             });
         }
         Ok(Answer::new(

@@ -68,6 +68,9 @@ pub enum ClientsCommand {
     /// Give a client a new secret (printed once).
     RotateSecret {
         client_id: String,
+        /// Also revoke every token issued to the client until now.
+        #[arg(long)]
+        revoke_tokens: bool,
         #[arg(long)]
         json: bool,
     },
@@ -188,8 +191,12 @@ pub async fn run(app: &App, command: ClientsCommand) -> Result<()> {
             clients::delete(app, &actor, &client_id).await?;
             println!("deleted {client_id}");
         }
-        ClientsCommand::RotateSecret { client_id, json } => {
-            let rotated = clients::rotate_secret(app, &actor, &client_id).await?;
+        ClientsCommand::RotateSecret {
+            client_id,
+            revoke_tokens,
+            json,
+        } => {
+            let rotated = clients::rotate_secret(app, &actor, &client_id, revoke_tokens).await?;
             let secret = rotated.secret.unwrap_or_default();
             if json {
                 println!(

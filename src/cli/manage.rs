@@ -44,14 +44,21 @@ pub enum KeysCommand {
 
 #[derive(Subcommand, Debug)]
 pub enum DiagramsCommand {
-    /// Import a BPMN file as the next version of its process (draft unless --release).
+    /// Import a BPMN file (draft unless --release; releasing deprecates the version released
+    /// before).
     Import {
         file: std::path::PathBuf,
+        /// The diagram's name (default: the name of its process).
+        #[arg(long)]
+        name: Option<String>,
+        /// The version, as text (default: the next number of that name).
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long)]
+        category: Option<String>,
         /// Release it at once.
         #[arg(long)]
         release: bool,
-        #[arg(long)]
-        category: Option<String>,
     },
 }
 
@@ -116,16 +123,27 @@ pub async fn keys(app: &App, command: KeysCommand) -> Result<()> {
 pub async fn diagrams(app: &App, command: DiagramsCommand) -> Result<()> {
     let DiagramsCommand::Import {
         file,
-        release,
+        name,
+        version,
         category,
+        release,
     } = command;
     let xml = std::fs::read_to_string(&file)
         .map_err(|e| Error::invalid(format!("cannot read {}: {e}", file.display())))?;
     let status = if release { "released" } else { "draft" };
-    let d = diagram_service::import(app, &Actor::cli(), &xml, status, category).await?;
+    let options = diagram_service::ImportOptions {
+        name,
+        version,
+        category,
+    };
+    let imported = diagram_service::import(app, &Actor::cli(), &xml, status, options).await?;
+    let d = &imported.diagram;
     println!(
         "imported {} version {} as dgrm_id {} ({})",
         d.name, d.version, d.dgrm_id, d.status
     );
+    for warning in &imported.warnings {
+        println!("warning: {}: {}", warning.element_id, warning.message);
+    }
     Ok(())
 }

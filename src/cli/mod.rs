@@ -176,9 +176,9 @@ fn write_postman(out: &std::path::Path) -> Result<()> {
 /// credentials as soon as the seeding transaction has committed.
 async fn serve(config: Config) -> Result<()> {
     let listener = http::bind(&config.listen).await?;
-    let (db, bootstrap) = setup::open(&config).await?;
-    print_bootstrap(bootstrap.as_ref(), Notice::Stdout);
-    let running = http::serve(config, listener, db, None).await?;
+    let mut opened = setup::open(&config).await?;
+    print_bootstrap(opened.bootstrap.take().as_ref(), Notice::Stdout);
+    let running = http::serve(config, listener, opened).await?;
     running.wait_for_signal().await;
     Ok(())
 }
@@ -217,11 +217,18 @@ fn print_bootstrap(bootstrap: Option<&Bootstrap>, to: Notice) {
 /// Opens (migrating and, on a new database, seeding: whichever command comes first prints the
 /// bootstrap credentials) and gives the services to work with.
 async fn open(config: &Config, notice: Notice) -> Result<Arc<App>> {
-    let (db, bootstrap) = setup::open(config).await?;
-    print_bootstrap(bootstrap.as_ref(), notice);
+    let opened = setup::open(config).await?;
+    print_bootstrap(opened.bootstrap.as_ref(), notice);
     let public_url = config
         .public_url
         .clone()
         .unwrap_or_else(|| format!("http://{}", config.listen));
-    App::new(config.clone(), db, public_url, RouteTable::default()).await
+    App::new(
+        config.clone(),
+        opened.db,
+        opened.kek,
+        public_url,
+        RouteTable::default(),
+    )
+    .await
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::condition::Condition;
+use super::condition::FlowCondition;
 use super::import::{self, ImportError};
 use super::timer::TimerDefinition;
 
@@ -17,6 +17,15 @@ pub struct Diagram {
     element_index: HashMap<String, usize>,
     flows: Vec<SequenceFlow>,
     flow_index: HashMap<String, usize>,
+    warnings: Vec<ImportWarning>,
+}
+
+/// Something the import accepted but the engine does not run itself (a script, an e-mail,
+/// an APEX page): the step waits until an external system completes it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ImportWarning {
+    pub element_id: String,
+    pub message: String,
 }
 
 /// A flow node of the process. `incoming`/`outgoing` list sequence-flow ids in document order.
@@ -38,15 +47,43 @@ pub enum ElementKind {
     },
     /// Any task that waits as a step until it is completed through the API.
     Task(TaskKind),
+    /// Takes the first flow whose condition holds (or the one its routing variable names).
     ExclusiveGateway {
         default_flow: Option<String>,
     },
+    /// Takes every flow whose condition holds; as a merge, waits for the branches its split
+    /// actually started.
+    InclusiveGateway {
+        default_flow: Option<String>,
+    },
     ParallelGateway,
+    /// Waits at every catch event after it; the first that happens wins, the others close.
+    EventBasedGateway,
     /// An intermediateCatchEvent with a messageEventDefinition.
     MessageCatchEvent(MessageDefinition),
     ReceiveTask(MessageDefinition),
     /// An intermediateCatchEvent with a timerEventDefinition.
     TimerCatchEvent(TimerDefinition),
+    /// An intermediateThrowEvent the token passes: none, or a throw whose effect (message,
+    /// escalation, signal) has nobody to catch it at the top level of the instance.
+    ThrowEvent(ThrowKind),
+    /// An intermediateThrowEvent with a linkEventDefinition: the token continues at the link
+    /// catch event of the same name.
+    LinkThrow {
+        target: String,
+    },
+    /// An intermediateCatchEvent with a linkEventDefinition: where a link throw continues.
+    LinkCatch {
+        name: String,
+    },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ThrowKind {
+    None,
+    Message,
+    Escalation,
+    Signal,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -56,6 +93,8 @@ pub enum TaskKind {
     ManualTask,
     ScriptTask,
     ServiceTask,
+    SendTask,
+    BusinessRuleTask,
 }
 
 /// What a message catch subscribes to (Flows for APEX `apex:` extensions).
@@ -86,7 +125,10 @@ pub struct SequenceFlow {
     pub id: String,
     pub source: String,
     pub target: String,
-    pub condition: Option<Condition>,
+    pub condition: Option<FlowCondition>,
+    /// `apex:sequence`: the order in which a gateway evaluates its conditions (document
+    /// order among equals, unnumbered flows last), as Flows for APEX orders them.
+    pub sequence: Option<i64>,
 }
 
 impl Diagram {
@@ -102,6 +144,7 @@ impl Diagram {
         start_event: String,
         elements: Vec<Element>,
         flows: Vec<SequenceFlow>,
+        warnings: Vec<ImportWarning>,
     ) -> Self {
         let element_index = elements
             .iter()
@@ -121,7 +164,17 @@ impl Diagram {
             element_index,
             flows,
             flow_index,
+            warnings,
         }
+    }
+
+    pub(super) fn add_warnings(&mut self, warnings: Vec<ImportWarning>) {
+        self.warnings.extend(warnings);
+    }
+
+    /// What the import accepted without running it, in document order.
+    pub fn warnings(&self) -> &[ImportWarning] {
+        &self.warnings
     }
 
     pub fn process_id(&self) -> &str {

@@ -6,7 +6,9 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
+use super::timer::IsoDuration;
 use super::value::VariableValue;
+use super::variables::{self, VariableMap};
 
 /// Subflow ids are allocated by their instance, starting at 1.
 pub type SubflowId = u64;
@@ -30,8 +32,15 @@ pub enum SubflowStatus {
     WaitingTimer,
     /// Arrived at a parallel join that still waits for other branches.
     WaitingJoin,
-    /// Forked at a parallel gateway; its children carry on until they join again.
+    /// Forked at a parallel, inclusive or event-based gateway; its children carry on until they
+    /// join again (or, after an event-based gateway, until one of their events happens).
     Split,
+    /// At a subprocess whose inner subflows run.
+    InSubprocess,
+    /// At a call activity whose called diagram runs.
+    InCallActivity,
+    /// At a multi-instance or loop activity whose iterations run in child subflows.
+    Iterating,
     Error,
     Completed,
 }
@@ -63,6 +72,25 @@ impl SubflowStatus {
             Self::WaitingTimer => "waiting-timer",
             Self::WaitingJoin => "waiting-join",
             Self::Split => "split",
+            Self::InSubprocess => "in-subprocess",
+            Self::InCallActivity => "in-call-activity",
+            Self::Iterating => "iterating",
+            Self::Error => "error",
+            Self::Completed => "completed",
+        }
+    }
+
+    /// The status as Flows for APEX spells it (`flow_constants_pkg.gc_sbfl_status_*`).
+    pub fn flows_name(self) -> &'static str {
+        match self {
+            Self::Running => "running",
+            Self::WaitingMessage => "waiting for message",
+            Self::WaitingTimer => "waiting for timer",
+            Self::WaitingJoin => "waiting at gateway",
+            Self::Split => "split",
+            Self::InSubprocess => "in subprocess",
+            Self::InCallActivity => "in call activity",
+            Self::Iterating => "iterating",
             Self::Error => "error",
             Self::Completed => "completed",
         }
@@ -85,6 +113,31 @@ pub struct Subflow {
     pub work_started: Option<DateTime<Utc>>,
     /// The sequence flow that brought the token here; joins count arrivals per flow.
     pub arrived_via: Option<String>,
+    /// The subflow that started the process level this one runs in (a subprocess or a call
+    /// activity), 0 at the top level (`process_level`).
+    #[serde(default)]
+    pub process_level: SubflowId,
+    /// The subflow that started the called diagram this one runs in, 0 in the instance's own
+    /// diagram (`diagram_level`).
+    #[serde(default)]
+    pub diagram_level: SubflowId,
+    /// The variable scope: 0, or the first subflow of a called diagram (`scope`).
+    #[serde(default)]
+    pub scope: SubflowId,
+    /// The subflow waiting at the subprocess or call activity this level runs for
+    /// (`calling_sbfl`).
+    #[serde(default)]
+    pub calling_subflow: Option<SubflowId>,
+    /// The element that created this subflow: the gateway that forked it, the boundary event
+    /// it waits at, the activity it iterates (`starting_object`).
+    #[serde(default)]
+    pub origin: Option<String>,
+    /// The called diagram this subflow runs in; `None` for the instance's own diagram.
+    #[serde(default)]
+    pub dgrm_id: Option<i64>,
+    /// For an iteration of a multi-instance or loop activity: which one (1, 2, …).
+    #[serde(default)]
+    pub loop_counter: Option<u32>,
 }
 
 impl Subflow {
@@ -98,6 +151,10 @@ impl Subflow {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct MessageSubscription {
     pub subflow_id: SubflowId,
+    /// The boundary event that catches the message, when it is not the element the subflow
+    /// is at.
+    #[serde(default)]
+    pub event: Option<String>,
     pub message_name: String,
     /// `None` when the catch event has no correlation: any message of that name matches.
     pub correlation_key: Option<String>,
@@ -120,6 +177,29 @@ impl MessageSubscription {
 pub struct Timer {
     pub subflow_id: SubflowId,
     pub due: DateTime<Utc>,
+    /// The boundary event whose timer this is, when it is not the element the subflow is at.
+    #[serde(default)]
+    pub event: Option<String>,
+    /// For a cycle: how often it fires again and how many more times.
+    #[serde(default)]
+    pub repeat: Option<Repeat>,
+}
+
+/// The rest of a cycle timer.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Repeat {
+    pub every: IsoDuration,
+    pub times_left: u32,
+}
+
+/// Which diagram a call activity calls, bound when the instance starts (as Flows builds its
+/// call structure when an instance is created).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CallBinding {
+    /// The diagram the call activity is in; `None` for the instance's own diagram.
+    pub caller: Option<i64>,
+    pub activity: String,
+    pub dgrm_id: i64,
 }
 
 /// BPMN element ids by state, for the `activities` read model.
@@ -135,7 +215,11 @@ pub struct Activities {
 pub struct Instance {
     pub(super) status: ProcessStatus,
     pub(super) subflows: Vec<Subflow>,
-    pub(super) variables: BTreeMap<String, VariableValue>,
+    /// Scope 0.
+    pub(super) variables: VariableMap,
+    /// Scopes of called diagrams, by the subflow that opened them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) scoped_variables: BTreeMap<SubflowId, VariableMap>,
     pub(super) subscriptions: Vec<MessageSubscription>,
     pub(super) timers: Vec<Timer>,
     /// Element ids in the order they were first completed.
@@ -143,6 +227,8 @@ pub struct Instance {
     /// Element ids where a subflow is in error.
     pub(super) error_elements: Vec<String>,
     pub(super) next_subflow_id: SubflowId,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub(super) calls: Vec<CallBinding>,
 }
 
 impl Default for Instance {
@@ -158,11 +244,13 @@ impl Instance {
             status: ProcessStatus::Created,
             subflows: Vec::new(),
             variables: BTreeMap::new(),
+            scoped_variables: BTreeMap::new(),
             subscriptions: Vec::new(),
             timers: Vec::new(),
             completed_elements: Vec::new(),
             error_elements: Vec::new(),
             next_subflow_id: 1,
+            calls: Vec::new(),
         }
     }
 
@@ -184,12 +272,43 @@ impl Instance {
         self.subflows.iter().find(|subflow| subflow.id == id)
     }
 
+    /// The variables of scope 0 (process level).
     pub fn variables(&self) -> &BTreeMap<String, VariableValue> {
         &self.variables
     }
 
+    /// A variable of scope 0, by name in any case.
     pub fn variable(&self, name: &str) -> Option<&VariableValue> {
-        self.variables.get(name)
+        variables::lookup(&self.variables, name)
+    }
+
+    /// The variables of a scope: 0, or a subflow that started a called diagram.
+    pub fn scope_variables(&self, scope: SubflowId) -> Option<&BTreeMap<String, VariableValue>> {
+        if scope == 0 {
+            Some(&self.variables)
+        } else {
+            self.scoped_variables.get(&scope)
+        }
+    }
+
+    /// Every scope that exists: 0 and the scopes of called diagrams that are running or ran.
+    pub fn scopes(&self) -> Vec<SubflowId> {
+        let mut scopes = vec![0];
+        scopes.extend(
+            self.subflows
+                .iter()
+                .filter(|s| s.scope != 0 && s.scope == s.id)
+                .map(|s| s.id),
+        );
+        scopes.extend(self.scoped_variables.keys().copied());
+        scopes.sort_unstable();
+        scopes.dedup();
+        scopes
+    }
+
+    /// Which diagram each call activity calls (bound at start).
+    pub fn calls(&self) -> &[CallBinding] {
+        &self.calls
     }
 
     pub fn subscriptions(&self) -> &[MessageSubscription] {
@@ -221,7 +340,10 @@ impl Instance {
         for subflow in &self.subflows {
             let waiting = !matches!(
                 subflow.status,
-                SubflowStatus::Split | SubflowStatus::Error | SubflowStatus::Completed
+                SubflowStatus::Split
+                    | SubflowStatus::Iterating
+                    | SubflowStatus::Error
+                    | SubflowStatus::Completed
             );
             if waiting && !current.contains(&subflow.current_element) {
                 current.push(subflow.current_element.clone());
@@ -243,6 +365,7 @@ mod tests {
     fn subscriptions_without_correlation_match_by_name() {
         let subscription = MessageSubscription {
             subflow_id: 1,
+            event: None,
             message_name: "go".into(),
             correlation_key: None,
             correlation_value: None,
@@ -257,6 +380,7 @@ mod tests {
     fn correlated_subscriptions_need_key_and_value() {
         let subscription = MessageSubscription {
             subflow_id: 1,
+            event: None,
             message_name: "paid".into(),
             correlation_key: Some("order_id".into()),
             correlation_value: Some("A-1".into()),

@@ -29,16 +29,19 @@ mod condition;
 mod diagram;
 mod import;
 mod instance;
+mod oracle;
+mod plsql;
 mod runtime;
 #[cfg(test)]
 mod test_support;
 mod timer;
 mod value;
+mod variables;
 
-pub use condition::{CompareOp, Condition, ConditionError, Operand};
+pub use condition::{CompareOp, Condition, ConditionError, FlowCondition, Operand};
 pub use diagram::{
-    Correlation, Diagram, Element, ElementKind, MessageDefinition, SequenceFlow, TaskKind,
-    ValueSource,
+    Correlation, Diagram, Element, ElementKind, ImportWarning, MessageDefinition, SequenceFlow,
+    TaskKind, ThrowKind, ValueSource,
 };
 pub use import::{APEX_NS, BPMN_NS, ImportError};
 pub use instance::{
@@ -48,3 +51,4 @@ pub use instance::{
 pub use runtime::{Context, EngineError, Outcome};
 pub use timer::{IsoDuration, TimerDefinition};
 pub use value::{ValueError, VariableValue};
+pub use variables::BUSINESS_REF;

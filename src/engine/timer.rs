@@ -1,36 +1,353 @@
-//! Timer definitions of catch events: ISO 8601 durations and RFC 3339 dates.
+//! Timer definitions as Flows for APEX diagrams write them: ISO 8601 dates, durations and
+//! cycles (`timeDate`, `timeDuration`, `timeCycle`) and Flows' Oracle formats (`oracleDate`
+//! with a format mask, `oracleDuration` as `YY-MM` and `DDD HH:MI:SS` intervals, `oracleCycle`).
+//! A definition may name a process variable (`&F4A$name.`); it is then read when a token
+//! arrives.
 
-use chrono::{DateTime, Days, Months, TimeDelta, Utc};
+use chrono::{DateTime, Days, Months, NaiveDateTime, NaiveTime, TimeDelta, Utc};
+use serde::{Deserialize, Serialize};
 
-/// When a timer catch event fires, relative to the moment a token reaches it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+use super::instance::Repeat;
+use super::oracle;
+use super::value::{VariableValue, parse_date};
+
+/// Flows' `timer_max_cycles` default: how often a cycle without a limit fires.
+pub const MAX_CYCLES: u32 = 1000;
+
+/// When a timer fires, relative to the moment a token reaches it.
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum TimerDefinition {
-    /// `timeDuration`: fire this long after the token arrived.
+    /// `timeDuration`, `oracleDuration`: fire this long after the token arrived.
     Duration(IsoDuration),
-    /// `timeDate`: fire at this moment (at once if it has passed).
+    /// `timeDate`, `oracleDate`: fire at this moment (at once if it has passed).
     Date(DateTime<Utc>),
+    /// `timeDate` of a time alone (`T13:30:00`): the next time the clock shows it (UTC).
+    TimeOfDay(NaiveTime),
+    /// `timeCycle` (`R5/PT2M`) and `oracleCycle`: first after `first`, then every `every`,
+    /// `times` times in all.
+    Cycle {
+        first: IsoDuration,
+        every: IsoDuration,
+        times: u32,
+    },
+    /// A definition that names process variables, read when a token arrives.
+    Deferred(DeferredTimer),
+    /// A timerEventDefinition without settings: imported as Flows imports it, but a token
+    /// that reaches it goes into error.
+    Incomplete,
+}
+
+/// A timer whose definition is completed from process variables when a token arrives.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeferredTimer {
+    pub kind: TimerKind,
+    /// The definition's texts as written: one for ISO timers and `oracleDate`; `intervalYM`
+    /// and `intervalDS` for `oracleDuration`; start, repeat and maximum for `oracleCycle`.
+    pub texts: Vec<String>,
+    /// The format mask of an `oracleDate`.
+    pub mask: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TimerKind {
+    IsoDate,
+    IsoDuration,
+    IsoCycle,
+    OracleDate,
+    OracleDuration,
+    OracleCycle,
+}
+
+/// When a timer is due, and whether it fires again.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Schedule {
+    pub due: DateTime<Utc>,
+    pub repeat: Option<Repeat>,
+}
+
+/// How a deferred definition reads process variables: `&F4A$name.` substitution in a text,
+/// and the value of one variable.
+pub trait TimerVariables {
+    fn substitute(&self, text: &str) -> String;
+    fn value(&self, name: &str) -> Option<VariableValue>;
 }
 
 impl TimerDefinition {
-    /// The due time for a token arriving at `arrival`; `None` if it overflows the calendar.
+    /// An ISO 8601 `timeDate`: a date-time (RFC 3339, with or without a zone, also in the
+    /// basic format `20250901T13:30:20`; no zone means UTC) or a time alone (`T09:00:00`).
+    pub fn iso_date(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if has_substitution(text) {
+            return Ok(Self::deferred(
+                TimerKind::IsoDate,
+                vec![text.to_owned()],
+                None,
+            ));
+        }
+        if let Some(time) = text.strip_prefix('T') {
+            return NaiveTime::parse_from_str(time, "%H:%M:%S")
+                .map(Self::TimeOfDay)
+                .map_err(|_| format!("timeDate '{text}' is not a time of day (THH:MM:SS)"));
+        }
+        iso_date_time(text).map(Self::Date)
+    }
+
+    /// An ISO 8601 `timeDuration` such as `PT10M`.
+    pub fn iso_duration(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if has_substitution(text) {
+            return Ok(Self::deferred(
+                TimerKind::IsoDuration,
+                vec![text.to_owned()],
+                None,
+            ));
+        }
+        IsoDuration::parse(text).map(Self::Duration)
+    }
+
+    /// An ISO 8601 `timeCycle` `R[n]/duration`: `R` or `R-1` mean as often as Flows allows
+    /// ([`MAX_CYCLES`]), `R0` once.
+    pub fn iso_cycle(text: &str) -> Result<Self, String> {
+        let text = text.trim();
+        if has_substitution(text) {
+            return Ok(Self::deferred(
+                TimerKind::IsoCycle,
+                vec![text.to_owned()],
+                None,
+            ));
+        }
+        let refuse = || format!("timeCycle '{text}' is not a cycle (R[n]/duration)");
+        let (repeat, duration) = text.split_once('/').ok_or_else(refuse)?;
+        let count = repeat.strip_prefix('R').ok_or_else(refuse)?;
+        let times = match count {
+            "" | "-1" => MAX_CYCLES,
+            "0" => 1,
+            digits => digits.parse::<u32>().map_err(|_| refuse())?,
+        };
+        let every = IsoDuration::parse(duration)?;
+        Ok(Self::Cycle {
+            first: every,
+            every,
+            times,
+        })
+    }
+
+    /// Flows' `oracleDate`: a date and its Oracle format mask.
+    pub fn oracle_date(date: &str, mask: &str) -> Result<Self, String> {
+        if has_substitution(date) {
+            return Ok(Self::deferred(
+                TimerKind::OracleDate,
+                vec![date.trim().to_owned()],
+                Some(mask.to_owned()),
+            ));
+        }
+        let reference = chrono::NaiveDate::default();
+        oracle::parse_date(date, mask, reference).map(|date| Self::Date(date.and_utc()))
+    }
+
+    /// Flows' `oracleDuration`: a year-to-month and a day-to-second interval (either may be
+    /// empty).
+    pub fn oracle_duration(ym: &str, ds: &str) -> Result<Self, String> {
+        if has_substitution(ym) || has_substitution(ds) {
+            let texts = vec![ym.trim().to_owned(), ds.trim().to_owned()];
+            return Ok(Self::deferred(TimerKind::OracleDuration, texts, None));
+        }
+        oracle_interval(ym, ds).map(Self::Duration)
+    }
+
+    /// Flows' `oracleCycle`: a start interval, a repeat interval and at most `max_runs` runs.
+    pub fn oracle_cycle(start: &str, repeat: &str, max_runs: &str) -> Result<Self, String> {
+        if [start, repeat, max_runs]
+            .iter()
+            .any(|text| has_substitution(text))
+        {
+            let texts = [start, repeat, max_runs]
+                .map(|t| t.trim().to_owned())
+                .to_vec();
+            return Ok(Self::deferred(TimerKind::OracleCycle, texts, None));
+        }
+        let times = match max_runs.trim() {
+            "" => MAX_CYCLES,
+            text => text
+                .parse::<u32>()
+                .map_err(|_| format!("maxRuns '{text}' is not a whole number"))?,
+        };
+        Ok(Self::Cycle {
+            first: oracle::ds_interval(start)?,
+            every: oracle::ds_interval(repeat)?,
+            times,
+        })
+    }
+
+    fn deferred(kind: TimerKind, texts: Vec<String>, mask: Option<String>) -> Self {
+        Self::Deferred(DeferredTimer { kind, texts, mask })
+    }
+
+    /// When a token arriving at `arrival` is due, for definitions that need no variables;
+    /// `None` if it overflows the calendar or names variables.
     pub fn due_after(&self, arrival: DateTime<Utc>) -> Option<DateTime<Utc>> {
+        struct NoVariables;
+        impl TimerVariables for NoVariables {
+            fn substitute(&self, text: &str) -> String {
+                text.to_owned()
+            }
+            fn value(&self, _: &str) -> Option<VariableValue> {
+                None
+            }
+        }
+        self.schedule(arrival, &NoVariables)
+            .ok()
+            .map(|schedule| schedule.due)
+    }
+
+    /// When a token arriving at `arrival` is due, and whether the timer fires again.
+    pub fn schedule(
+        &self,
+        arrival: DateTime<Utc>,
+        variables: &dyn TimerVariables,
+    ) -> Result<Schedule, String> {
+        let overflow = || "the timer's due date is out of range".to_string();
+        let once = |due: Option<DateTime<Utc>>| {
+            due.map(|due| Schedule { due, repeat: None })
+                .ok_or_else(overflow)
+        };
         match self {
-            Self::Duration(duration) => duration.after(arrival),
-            Self::Date(date) => Some(*date),
+            Self::Duration(duration) => once(duration.after(arrival)),
+            Self::Date(date) => once(Some(*date)),
+            Self::TimeOfDay(time) => {
+                let today = arrival.date_naive().and_time(*time).and_utc();
+                once(if today > arrival {
+                    Some(today)
+                } else {
+                    today.checked_add_days(Days::new(1))
+                })
+            }
+            Self::Cycle {
+                first,
+                every,
+                times,
+            } => {
+                let due = first.after(arrival).ok_or_else(overflow)?;
+                let repeat = (*times > 1).then(|| Repeat {
+                    every: *every,
+                    times_left: times - 1,
+                });
+                Ok(Schedule { due, repeat })
+            }
+            Self::Deferred(deferred) => deferred.resolve(variables)?.schedule(arrival, variables),
+            Self::Incomplete => Err("incomplete timer definition (no timeDate, timeDuration, \
+                                     timeCycle or apex:timerType)"
+                .to_string()),
         }
     }
 }
 
+impl DeferredTimer {
+    /// The definition with its variables read.
+    fn resolve(&self, variables: &dyn TimerVariables) -> Result<TimerDefinition, String> {
+        let text = |index: usize| {
+            self.texts
+                .get(index)
+                .map(|text| variables.substitute(text))
+                .unwrap_or_default()
+        };
+        let resolved = match self.kind {
+            TimerKind::IsoDate | TimerKind::OracleDate => {
+                let written = self.texts.first().map(String::as_str).unwrap_or_default();
+                if let Some(VariableValue::Date(date)) =
+                    single_substitution(written).and_then(|name| variables.value(name))
+                {
+                    return Ok(TimerDefinition::Date(date));
+                }
+                match (&self.kind, &self.mask) {
+                    (TimerKind::OracleDate, Some(mask)) => {
+                        TimerDefinition::oracle_date(&text(0), mask)
+                    }
+                    _ => parse_date(&text(0))
+                        .map(TimerDefinition::Date)
+                        .ok_or_else(|| format!("'{}' is not a date", text(0))),
+                }
+            }
+            TimerKind::IsoDuration => TimerDefinition::iso_duration(&text(0)),
+            TimerKind::IsoCycle => TimerDefinition::iso_cycle(&text(0)),
+            TimerKind::OracleDuration => TimerDefinition::oracle_duration(&text(0), &text(1)),
+            TimerKind::OracleCycle => TimerDefinition::oracle_cycle(&text(0), &text(1), &text(2)),
+        }?;
+        match resolved {
+            TimerDefinition::Deferred(_) => Err(format!(
+                "the timer definition '{}' names a process variable that is not set",
+                self.texts.join(" ")
+            )),
+            definition => Ok(definition),
+        }
+    }
+}
+
+fn has_substitution(text: &str) -> bool {
+    text.to_ascii_uppercase().contains("&F4A$")
+}
+
+/// `name` when the whole text is `&F4A$name.`.
+fn single_substitution(text: &str) -> Option<&str> {
+    let text = text.trim();
+    text.get(..5).filter(|p| p.eq_ignore_ascii_case("&F4A$"))?;
+    let name = text.get(5..)?.strip_suffix('.')?;
+    (!name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_alphanumeric() || "_:-".contains(c)))
+    .then_some(name)
+}
+
+/// An ISO 8601 date-time: RFC 3339, or without a zone (UTC), or in the basic format.
+fn iso_date_time(text: &str) -> Result<DateTime<Utc>, String> {
+    if let Some(date) = parse_date(text) {
+        return Ok(date);
+    }
+    let local = text.strip_suffix('Z').unwrap_or(text);
+    for format in ["%Y%m%dT%H:%M:%S", "%Y%m%dT%H%M%S", "%Y%m%d %H:%M:%S"] {
+        if let Ok(naive) = NaiveDateTime::parse_from_str(local, format) {
+            return Ok(naive.and_utc());
+        }
+    }
+    Err(format!("timeDate '{text}' is not an ISO 8601 date"))
+}
+
+/// The sum of an `intervalYM` and an `intervalDS`, either of which may be empty.
+fn oracle_interval(ym: &str, ds: &str) -> Result<IsoDuration, String> {
+    let months = match ym.trim() {
+        "" => IsoDuration::default(),
+        text => oracle::ym_interval(text)?,
+    };
+    let rest = match ds.trim() {
+        "" => IsoDuration::default(),
+        text => oracle::ds_interval(text)?,
+    };
+    Ok(IsoDuration::from_parts(
+        months.months,
+        rest.days,
+        rest.millis,
+    ))
+}
+
 /// An ISO 8601 duration such as `PT5M` or `P1DT2H`. Years and months are calendar months,
 /// weeks and days calendar days, so `P1M` from 31 January lands on the last day of February.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
 pub struct IsoDuration {
     months: u32,
     days: u64,
-    time: TimeDelta,
+    millis: i64,
 }
 
 impl IsoDuration {
+    pub(crate) fn from_parts(months: u32, days: u64, millis: i64) -> Self {
+        Self {
+            months,
+            days,
+            millis,
+        }
+    }
+
     /// Parses `P[nY][nM][nW][nD][T[nH][nM][n[.f]S]]`; only seconds may have a fraction.
     pub fn parse(text: &str) -> Result<Self, String> {
         let text = text.trim();
@@ -55,16 +372,18 @@ impl IsoDuration {
                 _ => duration.days += u64::from(value),
             }
         }
+        let mut time = TimeDelta::zero();
         for (number, unit) in components(time_part, "HMS")? {
             let part = match unit {
                 'H' => TimeDelta::try_hours(whole_number(number)?),
                 'M' => TimeDelta::try_minutes(whole_number(number)?),
                 _ => seconds(number)?,
             };
-            duration.time = part
-                .and_then(|part| duration.time.checked_add(&part))
+            time = part
+                .and_then(|part| time.checked_add(&part))
                 .ok_or("it is too long")?;
         }
+        duration.millis = time.num_milliseconds();
         Ok(duration)
     }
 
@@ -80,7 +399,7 @@ impl IsoDuration {
         start
             .checked_add_months(Months::new(self.months))?
             .checked_add_days(Days::new(self.days))?
-            .checked_add_signed(self.time)
+            .checked_add_signed(TimeDelta::try_milliseconds(self.millis)?)
     }
 }
 
@@ -142,79 +461,5 @@ fn seconds(number: &str) -> Result<Option<TimeDelta>, String> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use chrono::TimeZone;
-    use proptest::prelude::*;
-
-    fn at(y: i32, mo: u32, d: u32, h: u32, mi: u32, s: u32) -> DateTime<Utc> {
-        Utc.with_ymd_and_hms(y, mo, d, h, mi, s)
-            .single()
-            .expect("valid date")
-    }
-
-    fn after(text: &str, start: DateTime<Utc>) -> DateTime<Utc> {
-        IsoDuration::parse(text)
-            .unwrap_or_else(|why| panic!("{why}"))
-            .after(start)
-            .expect("in range")
-    }
-
-    #[test]
-    fn durations_add_their_components() {
-        let start = at(2024, 1, 31, 10, 0, 0);
-        assert_eq!(after("PT5M", start), at(2024, 1, 31, 10, 5, 0));
-        assert_eq!(after("P1DT2H", start), at(2024, 2, 1, 12, 0, 0));
-        assert_eq!(after("P1W", start), at(2024, 2, 7, 10, 0, 0));
-        assert_eq!(after("P1M", start), at(2024, 2, 29, 10, 0, 0));
-        assert_eq!(after("P1Y2M", start), at(2025, 3, 31, 10, 0, 0));
-        assert_eq!(after("PT1H30M15S", start), at(2024, 1, 31, 11, 30, 15));
-        assert_eq!(after("PT0.5S", start), start + TimeDelta::milliseconds(500));
-    }
-
-    #[test]
-    fn malformed_durations_are_refused() {
-        for text in [
-            "",
-            "5M",
-            "P",
-            "PT",
-            "P5",
-            "PT5",
-            "P1H",
-            "PT1D",
-            "P1M1Y",
-            "PT1M1M",
-            "P-1D",
-            "P1.5D",
-            "PTM",
-            "P1DT",
-            "P99999999999D",
-            "PT1.2.3S",
-            "PT1xS",
-        ] {
-            assert!(
-                IsoDuration::parse(text).is_err(),
-                "{text} should be refused"
-            );
-        }
-    }
-
-    #[test]
-    fn dates_are_due_as_given() {
-        let date = at(2030, 1, 1, 0, 0, 0);
-        assert_eq!(
-            TimerDefinition::Date(date).due_after(at(2024, 1, 1, 0, 0, 0)),
-            Some(date)
-        );
-    }
-
-    proptest! {
-        #[test]
-        fn parsing_never_panics(text in "P?T?[0-9.,YMWDTHS-]{0,12}|.{0,16}") {
-            if let Ok(duration) = IsoDuration::parse(&text) {
-                let _ = duration.after(at(2024, 1, 1, 0, 0, 0));
-            }
-        }
-    }
-}
+#[path = "timer_tests.rs"]
+mod tests;

@@ -55,12 +55,18 @@ impl<E: Endpoint> Endpoint for Gate<E> {
             Ok(caller) => caller,
             Err(refusal) => {
                 METRICS.gate_unauthenticated.inc();
-                if let Refusal::Invalid(reason) = refusal {
-                    self.app.failures.report(
-                        format!("remote:{}", crate::caller::peer(req.remote_addr())),
-                        "auth.bearer",
-                        reason,
-                    );
+                // Refused Bearer tokens (not requests without credentials), one row per address
+                // and reason a minute with a count.
+                let reason = match &refusal {
+                    Refusal::Invalid(reason) => Some(*reason),
+                    Refusal::Missing if authorization.is_some() => {
+                        Some("malformed Authorization header")
+                    }
+                    Refusal::Missing => None,
+                };
+                if let Some(reason) = reason {
+                    let actor = crate::caller::remote_actor(req.remote_addr());
+                    self.app.failures.report(actor.0, "auth.bearer", reason);
                 }
                 return Ok(answer::unauthorized(refusal));
             }

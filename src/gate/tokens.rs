@@ -21,6 +21,7 @@ struct Verified {
     client_id: String,
     subject: Subject,
     jti: String,
+    iat: i64,
     exp: i64,
     scopes: ScopeSet,
     roles: RoleSet,
@@ -117,6 +118,7 @@ impl TokenCache {
                     client_id: claims.client_id,
                     subject,
                     jti: claims.jti,
+                    iat: claims.iat,
                     exp: claims.exp,
                 });
                 self.insert(token, Arc::clone(&verified), now);
@@ -139,6 +141,9 @@ impl TokenCache {
             .ok_or(Refusal::Invalid(
                 "The client of this token is disabled or gone",
             ))?;
+        if client.cut_off(verified.iat) {
+            return Err(Refusal::Invalid("The access token was revoked"));
+        }
         let mut roles = verified.roles.intersection(client.roles);
         if let Subject::Person { sub } = &verified.subject {
             let person = view
@@ -207,7 +212,7 @@ mod tests {
     fn key(kid: &str, seed: u8) -> StoredKey {
         StoredKey {
             kid: kid.into(),
-            seed: [seed; 32],
+            seed: [seed; 32].into(),
             created_at: 0,
             retired_at: None,
             publish_until: None,
@@ -229,6 +234,7 @@ mod tests {
                 is_app: false,
                 roles: RoleSet::parse_list("Read,Admin").unwrap(),
                 redirect_uris: vec![],
+                tokens_not_before: None,
             },
         );
         view

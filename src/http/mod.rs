@@ -22,7 +22,7 @@ use crate::authz::RouteTable;
 use crate::config::Config;
 use crate::gate::Gate;
 use crate::pages;
-use crate::services::setup::{self, Bootstrap};
+use crate::services::setup::{self, Bootstrap, Opened};
 use crate::services::{self, App};
 use crate::telemetry::RequestLog;
 use crate::{Error, Result};
@@ -89,17 +89,13 @@ pub async fn bind(listen: &str) -> Result<TcpListener> {
 /// address is bound first so that a start that cannot serve never seeds.
 pub async fn start(config: Config, listen: &str) -> Result<Running> {
     let listener = bind(listen).await?;
-    let (db, bootstrap) = setup::open(&config).await?;
-    serve(config, listener, db, bootstrap).await
+    let opened = setup::open(&config).await?;
+    serve(config, listener, opened).await
 }
 
 /// Serves on a bound listener over an opened database.
-pub async fn serve(
-    config: Config,
-    listener: TcpListener,
-    db: sea_orm::DatabaseConnection,
-    bootstrap: Option<Bootstrap>,
-) -> Result<Running> {
+pub async fn serve(config: Config, listener: TcpListener, opened: Opened) -> Result<Running> {
+    let Opened { db, kek, bootstrap } = opened;
     let addr = listener
         .local_addr()
         .map_err(|e| Error::internal(format!("the listener has no address: {e}")))?;
@@ -110,7 +106,7 @@ pub async fn serve(
     };
     let public_url = config.public_url(addr);
     let routes = RouteTable::from_meta(&Services::meta(), crate::authz::GATED_PREFIX);
-    let app = App::new(config, db, public_url, routes).await?;
+    let app = App::new(config, db, kek, public_url, routes).await?;
     let (stop, stopped) = watch::channel(false);
     app.spawn_sync(stopped.clone());
     spawn_timer_scheduler(Arc::clone(&app), stopped.clone());

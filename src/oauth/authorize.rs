@@ -189,6 +189,7 @@ mod tests {
             is_app: true,
             roles: RoleSet::parse_list("Read,Write").unwrap(),
             redirect_uris: uris.iter().map(|u| (*u).to_owned()).collect(),
+            tokens_not_before: None,
         }
     }
 

@@ -25,6 +25,16 @@ pub struct ClientAuth {
     /// The roles it may hold (for an app: the scopes it registered for).
     pub roles: RoleSet,
     pub redirect_uris: Vec<String>,
+    /// Access tokens issued (`iat`) before this (Unix seconds) are refused: set when the client
+    /// is disabled or its secret rotated with its tokens revoked.
+    pub tokens_not_before: Option<i64>,
+}
+
+impl ClientAuth {
+    /// Whether a token issued at `iat` was cut off.
+    pub fn cut_off(&self, iat: i64) -> bool {
+        self.tokens_not_before.is_some_and(|cut| iat < cut)
+    }
 }
 
 impl ClientAuth {
@@ -207,6 +217,7 @@ mod tests {
             is_app: false,
             roles: RoleSet::all(),
             redirect_uris: vec![],
+            tokens_not_before: None,
         };
         let good = Presented::Post {
             client_id: "a".into(),

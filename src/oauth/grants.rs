@@ -199,13 +199,15 @@ pub fn delegated(keys: &KeyRing, issuer: &Issuer, delegation: &Delegation) -> Is
 
 fn sign(keys: &KeyRing, issuer: &Issuer, client: &ClientAuth, sub: &str, roles: RoleSet) -> Issued {
     let scope = ScopeSet::of_roles(roles).to_string();
+    // A token issued right after a cut-off (in the same second) must not fall before it.
+    let iat = issuer.now.max(client.tokens_not_before.unwrap_or(i64::MIN));
     let claims = AccessClaims {
         iss: issuer.issuer.to_owned(),
         sub: sub.to_owned(),
         aud: issuer.audience.to_owned(),
         client_id: client.client_id.clone(),
-        exp: issuer.now + issuer.access_token_ttl,
-        iat: issuer.now,
+        exp: iat + issuer.access_token_ttl,
+        iat,
         nbf: None,
         jti: uuid::Uuid::new_v4().simple().to_string(),
         scope: scope.clone(),

@@ -170,7 +170,7 @@ mod tests {
             .iter()
             .map(|(seed, retired)| StoredKey {
                 kid: format!("k{seed}"),
-                seed: [*seed; 32],
+                seed: [*seed; 32].into(),
                 created_at: 0,
                 retired_at: retired.then_some(1),
                 publish_until: retired.then_some(i64::MAX),

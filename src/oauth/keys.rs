@@ -8,13 +8,16 @@ use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{SigningKey, VerifyingKey};
 use serde_json::json;
 
+use zeroize::Zeroizing;
+
 use crate::{Error, Result};
 
-/// A signing key as the database holds it: the Ed25519 seed and its publication window.
+/// A signing key, opened: the Ed25519 seed (wiped from memory when dropped) and its
+/// publication window.
 #[derive(Clone)]
 pub struct StoredKey {
     pub kid: String,
-    pub seed: [u8; 32],
+    pub seed: Zeroizing<[u8; 32]>,
     pub created_at: i64,
     pub retired_at: Option<i64>,
     pub publish_until: Option<i64>,
@@ -34,8 +37,8 @@ pub struct KeyView {
 impl StoredKey {
     /// A fresh random key.
     pub fn generate(now: i64) -> StoredKey {
-        let mut seed = [0u8; 32];
-        rand::fill(&mut seed);
+        let mut seed = Zeroizing::new([0u8; 32]);
+        rand::fill(&mut *seed);
         let day = chrono::DateTime::from_timestamp(now, 0)
             .map(|t| t.format("%Y%m%d").to_string())
             .unwrap_or_default();

@@ -10,6 +10,7 @@ pub mod jwt;
 pub mod keys;
 pub mod password;
 pub mod pkce;
+pub mod sealing;
 pub mod secret;
 
 pub use error::OAuthError;

@@ -32,7 +32,7 @@ struct ConfirmPage {
     verb: &'static str,
     client_name: String,
     diagram: String,
-    version: i32,
+    version: String,
     name: Option<String>,
     business_ref: Option<String>,
     process_id: String,

@@ -217,6 +217,7 @@ pub(super) fn new_row(new: NewClient) -> Result<(ClientRow, Option<String>)> {
         owner_user_pk: None,
         approval: "approved".into(),
         terms_accepted_at: None,
+        tokens_not_before: None,
     };
     Ok((row, secret))
 }
@@ -255,23 +256,39 @@ pub async fn show(app: &App, client_id: &str) -> Result<ClientView> {
     Ok(store::clients::get(&app.db, client_id).await?.into())
 }
 
-/// Reads the client, changes it, writes it back, audits; all in one transaction.
+/// Reads the client, changes it, writes it back, audits; all in one transaction. With
+/// `revoke_tokens`, every token issued to it until now dies too: its access tokens by the
+/// cut-off (`tokens_not_before`), its refresh tokens by being revoked.
 async fn change(
     app: &App,
     actor: &Actor,
     client_id: &str,
     action: &str,
     detail: Option<String>,
+    revoke_tokens: bool,
     edit: impl FnOnce(&mut ClientRow) -> Result<()>,
 ) -> Result<ClientView> {
     let txn = store::begin_write(&app.db).await?;
     let mut row = store::clients::get(&txn, client_id).await?;
     edit(&mut row)?;
-    row.updated_at = now();
+    let at = now();
+    row.updated_at = at;
+    if revoke_tokens {
+        cut_off(&mut row, at);
+        store::grants::revoke_client_refresh(&txn, client_id, at).await?;
+    }
     store::clients::save(&txn, &row).await?;
     commit_change(txn, actor, action, client_id, detail).await?;
     app.changed().await?;
     Ok(row.into())
+}
+
+/// Access tokens issued up to this second are refused from now on. The cut-off is the next
+/// second, since `iat` counts whole seconds; tokens issued later (once the client may have them
+/// again) are signed with an `iat` no earlier than the cut-off, so they are not caught by it.
+fn cut_off(row: &mut ClientRow, at: i64) {
+    let cut = at + 1;
+    row.tokens_not_before = Some(row.tokens_not_before.map_or(cut, |old| old.max(cut)));
 }
 
 pub async fn update(
@@ -281,7 +298,7 @@ pub async fn update(
     update: ClientUpdate,
 ) -> Result<ClientView> {
     update.validate()?;
-    change(app, actor, client_id, "client.update", None, |row| {
+    change(app, actor, client_id, "client.update", None, false, |row| {
         if let Some(name) = update.name {
             row.name = name.trim().to_owned();
         }
@@ -305,7 +322,8 @@ pub async fn update(
     .await
 }
 
-/// Enables or disables a client; a disabled client's tokens stop working at once.
+/// Enables or disables a client. Disabling ends every token issued to it so far, for good:
+/// enabling it again does not bring them back.
 pub async fn set_enabled(
     app: &App,
     actor: &Actor,
@@ -317,7 +335,7 @@ pub async fn set_enabled(
     } else {
         "client.disable"
     };
-    change(app, actor, client_id, action, None, |row| {
+    change(app, actor, client_id, action, None, !enabled, |row| {
         row.enabled = enabled;
         Ok(())
     })
@@ -333,16 +351,32 @@ pub async fn delete(app: &App, actor: &Actor, client_id: &str) -> Result<()> {
 }
 
 /// A new secret for a confidential client (shown once); the old one stops working at once.
-pub async fn rotate_secret(app: &App, actor: &Actor, client_id: &str) -> Result<Created> {
+/// With `revoke_tokens`, so does every token issued to the client until now.
+pub async fn rotate_secret(
+    app: &App,
+    actor: &Actor,
+    client_id: &str,
+    revoke_tokens: bool,
+) -> Result<Created> {
     let secret = secret::random_token();
     let hash = secret::hash(&secret);
-    let client = change(app, actor, client_id, "client.rotate_secret", None, |row| {
-        if row.secret_hash.is_none() {
-            return Err(Error::invalid("public clients have no secret"));
-        }
-        row.secret_hash = Some(hash);
-        Ok(())
-    })
+    let detail = revoke_tokens.then(|| "tokens revoked".to_owned());
+    let action = "client.rotate_secret";
+    let client = change(
+        app,
+        actor,
+        client_id,
+        action,
+        detail,
+        revoke_tokens,
+        |row| {
+            if row.secret_hash.is_none() {
+                return Err(Error::invalid("public clients have no secret"));
+            }
+            row.secret_hash = Some(hash);
+            Ok(())
+        },
+    )
     .await?;
     Ok(Created {
         client,
@@ -364,7 +398,7 @@ pub async fn change_roles(
         "client.revoke"
     };
     let detail = Some(roles.names().join(","));
-    change(app, actor, client_id, action, detail, |row| {
+    change(app, actor, client_id, action, detail, false, |row| {
         row.roles = if grant {
             row.roles.iter().chain(roles.iter()).collect()
         } else {

@@ -6,7 +6,7 @@
 use sea_orm::{ConnectionTrait, DatabaseTransaction};
 
 use super::App;
-use super::audit::{self, commit_change};
+use super::audit;
 use crate::caller::Actor;
 use crate::oauth::OAuthError;
 use crate::oauth::client_auth::ClientAuth;
@@ -46,23 +46,29 @@ fn invalid_grant(client: &ClientAuth, why: &str) -> GrantFailed {
     refuse(client, OAuthError::invalid_grant(why))
 }
 
-/// Revokes a family inside `txn`, commits with an audit row, and makes it visible.
+/// Revokes a family inside `txn` (its access tokens numbered by the revocation counter),
+/// commits with an audit row, and applies it here at once (no reload of the view).
 async fn revoke_family_and_commit(
     app: &App,
     txn: DatabaseTransaction,
     family_id: &str,
     why: &str,
 ) -> Result<()> {
-    store::grants::revoke_family(&txn, family_id, now()).await?;
-    commit_change(
-        txn,
+    let seq = store::bump_revocations(&txn).await?;
+    store::grants::revoke_family(&txn, family_id, now(), seq).await?;
+    let reason = Some(why.to_owned());
+    let action = "token.family_revoke";
+    audit::record(
+        &txn,
         &Actor::system(),
-        "token.family_revoke",
-        family_id,
-        Some(why.to_owned()),
+        action,
+        Some(family_id),
+        reason,
+        true,
     )
     .await?;
-    app.changed().await
+    txn.commit().await?;
+    app.revoked(seq).await
 }
 
 /// The enabled person with this key, and their roles.

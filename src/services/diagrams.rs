@@ -1,5 +1,6 @@
-//! BPMN diagrams: import (validated by the engine), status changes, listing and export, and a
-//! cache of parsed diagrams (a diagram's XML never changes once imported).
+//! BPMN diagrams: import (validated by the engine, under a name and a text version), status
+//! changes (releasing deprecates the version released before), listing and export, and a cache
+//! of parsed diagrams (a diagram's XML never changes once imported).
 
 use std::sync::{Arc, RwLock};
 
@@ -12,7 +13,7 @@ use super::App;
 use super::audit;
 use super::paging::Paging;
 use crate::caller::Actor;
-use crate::engine::Diagram;
+use crate::engine::{Diagram, ImportWarning};
 use crate::store::diagrams::NewDiagram;
 use crate::{Error, Result, now, store};
 
@@ -64,37 +65,99 @@ impl DiagramCache {
     }
 }
 
-/// Stores BPMN XML as the next version of its process name; refuses what the engine cannot
-/// run. For [`import`] and first-start seeding.
+/// What an import is given besides the XML; what is left out is read from the file (the name
+/// of its process) or chosen (the next version number of that name, no category).
+#[derive(Clone, Debug, Default)]
+pub struct ImportOptions {
+    pub name: Option<String>,
+    pub version: Option<String>,
+    pub category: Option<String>,
+}
+
+/// A stored diagram and what the engine accepted without running it itself.
+#[derive(Clone, Debug)]
+pub struct Imported {
+    pub diagram: DiagramInfo,
+    pub warnings: Vec<ImportWarning>,
+}
+
+/// A given text, trimmed; empty counts as not given.
+fn given(text: Option<String>) -> Option<String> {
+    text.map(|t| t.trim().to_owned()).filter(|t| !t.is_empty())
+}
+
+/// The version after the highest numbered one (1 for the first).
+fn next_version(existing: &[String]) -> String {
+    let highest = existing
+        .iter()
+        .filter_map(|v| v.parse::<u64>().ok())
+        .max()
+        .unwrap_or(0);
+    highest.saturating_add(1).to_string()
+}
+
+/// Stores BPMN XML as the next version of its process name, released (for first-start
+/// seeding).
 pub(super) async fn insert(
     db: &impl ConnectionTrait,
     xml: &str,
     status: &str,
     category: Option<String>,
 ) -> Result<DiagramInfo> {
+    let options = ImportOptions {
+        category,
+        ..ImportOptions::default()
+    };
+    Ok(insert_with(db, xml, status, options).await?.diagram)
+}
+
+/// Stores BPMN XML under its name and version; refuses what the engine cannot run and a
+/// version the name has already. A diagram stored as released deprecates the version released
+/// before it.
+async fn insert_with(
+    db: &impl ConnectionTrait,
+    xml: &str,
+    status: &str,
+    options: ImportOptions,
+) -> Result<Imported> {
     let parsed = Diagram::parse(xml)
         .map_err(|e| Error::attribute("bpmn", format!("diagram refused: {e}")))?;
     check_status(status)?;
-    let name = parsed
-        .process_name()
-        .unwrap_or(parsed.process_id())
-        .to_owned();
-    let version = store::diagrams::latest_version(db, &name)
-        .await?
-        .unwrap_or(0)
-        + 1;
-    store::diagrams::insert(
+    let name = given(options.name).unwrap_or_else(|| {
+        parsed
+            .process_name()
+            .unwrap_or(parsed.process_id())
+            .to_owned()
+    });
+    let existing = store::diagrams::versions(db, &name).await?;
+    let version = match given(options.version) {
+        Some(version) if existing.contains(&version) => {
+            return Err(Error::conflict(format!(
+                "diagram {name:?} has a version {version:?} already"
+            )));
+        }
+        Some(version) => version,
+        None => next_version(&existing),
+    };
+    let stored = store::diagrams::insert(
         db,
         NewDiagram {
             name,
             version,
             status,
-            category,
+            category: given(options.category),
             xml,
             created_at: now(),
         },
     )
-    .await
+    .await?;
+    if stored.status == "released" {
+        store::diagrams::deprecate_released(db, &stored.name, stored.dgrm_id).await?;
+    }
+    Ok(Imported {
+        diagram: stored,
+        warnings: parsed.warnings().to_vec(),
+    })
 }
 
 pub async fn import(
@@ -102,15 +165,16 @@ pub async fn import(
     actor: &Actor,
     xml: &str,
     status: &str,
-    category: Option<String>,
-) -> Result<DiagramInfo> {
+    options: ImportOptions,
+) -> Result<Imported> {
     let txn = store::begin_write(&app.db).await?;
-    let imported = insert(&txn, xml, status, category).await?;
+    let imported = insert_with(&txn, xml, status, options).await?;
+    let stored = &imported.diagram;
     let detail = format!(
         "{} version {} ({})",
-        imported.name, imported.version, imported.status
+        stored.name, stored.version, stored.status
     );
-    let target = imported.dgrm_id.to_string();
+    let target = stored.dgrm_id.to_string();
     audit::record(
         &txn,
         actor,
@@ -124,6 +188,8 @@ pub async fn import(
     Ok(imported)
 }
 
+/// Sets a diagram's status; releasing it deprecates the version of the same name released
+/// before (as Flows does).
 pub async fn set_status(
     app: &App,
     actor: &Actor,
@@ -136,6 +202,9 @@ pub async fn set_status(
         .await?
         .ok_or_else(item_not_found)?;
     store::diagrams::set_status(&txn, dgrm_id, status).await?;
+    if status == "released" {
+        store::diagrams::deprecate_released(&txn, &diagram.name, dgrm_id).await?;
+    }
     let target = dgrm_id.to_string();
     audit::record(
         &txn,
@@ -151,22 +220,26 @@ pub async fn set_status(
     Ok(diagram)
 }
 
-/// Diagrams with `status` (one status, or `all`) whose name contains `name`
-/// (case-insensitive); one page and the total.
+/// Diagrams with `status` whose name contains `name` (case-insensitive); one page and the
+/// total. As in Flows, `status` defaults to `released`, `all` takes any, and the comparison
+/// ignores case, so an unknown status finds nothing.
 pub async fn list(
     app: &App,
-    status: &str,
+    status: Option<&str>,
     name: Option<&str>,
     paging: Paging,
 ) -> Result<(Vec<DiagramInfo>, u64)> {
-    let status = if status == "all" {
-        None
-    } else {
-        check_status(status)?;
-        Some(status)
+    let status = status
+        .filter(|s| !s.is_empty())
+        .unwrap_or("released")
+        .to_lowercase();
+    let wanted = match status.as_str() {
+        "all" => None,
+        known if STATUSES.contains(&known) => Some(known),
+        _ => return Ok((Vec::new(), 0)),
     };
-    let mut rows = store::diagrams::list(&app.db, status).await?;
-    if let Some(part) = name.map(str::to_lowercase) {
+    let mut rows = store::diagrams::list(&app.db, wanted).await?;
+    if let Some(part) = name.filter(|n| !n.is_empty()).map(str::to_lowercase) {
         rows.retain(|d| d.name.to_lowercase().contains(&part));
     }
     Ok(paging.slice(rows))
@@ -183,4 +256,17 @@ pub async fn export(app: &App, dgrm_id: i64) -> Result<(DiagramInfo, String)> {
     store::diagrams::with_xml(&app.db, dgrm_id)
         .await?
         .ok_or_else(item_not_found)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_next_version_follows_the_highest_number() {
+        assert_eq!(next_version(&[]), "1");
+        let existing = ["1", "10", "2", "2.1-beta"].map(String::from);
+        assert_eq!(next_version(&existing), "11");
+        assert_eq!(next_version(&["draft".into()]), "1");
+    }
 }

@@ -70,7 +70,7 @@ pub struct Confirmation {
     pub action: Action,
     pub client_name: String,
     pub diagram_name: String,
-    pub diagram_version: i32,
+    pub diagram_version: String,
     pub callback_url: Url,
 }
 

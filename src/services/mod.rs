@@ -5,9 +5,11 @@
 //! nothing below them; the rules live here or in the engine, the rows in [`crate::store`].
 //!
 //! [`App`] is what the use cases run against: the database, the configuration and the
-//! in-memory [`View`] of what authorized requests need (clients, keys, revocations, policy
-//! decisions), reloaded on every change made here or, through the change counter (and
-//! LISTEN/NOTIFY on PostgreSQL), on another instance.
+//! in-memory [`View`] of what authorized requests need (clients, keys, policy decisions),
+//! reloaded on every change made here or, through the change counter (and LISTEN/NOTIFY on
+//! PostgreSQL), on another instance. Revoked tokens are not reloaded but caught up: the
+//! revocation counter says when there are new ones, and only those are read
+//! ([`revocations::Revocations`]).
 
 pub mod apps;
 pub mod audit;
@@ -21,6 +23,7 @@ pub mod limits;
 pub mod paging;
 pub mod policy;
 pub mod processes;
+pub mod revocations;
 pub mod sessions;
 pub mod setup;
 pub mod tokens;
@@ -28,7 +31,7 @@ pub mod users;
 mod view;
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::time::Duration;
 
 use arc_swap::ArcSwap;
@@ -39,7 +42,9 @@ pub use view::{PersonAuth, View};
 
 use crate::authz::RouteTable;
 use crate::config::Config;
-use crate::{Result, store};
+use crate::oauth::sealing::Kek;
+use crate::telemetry::METRICS;
+use crate::{Result, now, store};
 
 pub struct App {
     pub config: Config,
@@ -51,6 +56,8 @@ pub struct App {
     /// The routes the policy is decided for.
     pub routes: RouteTable,
     pub failures: audit::FailureLog,
+    /// Seals and opens signing keys at rest.
+    pub kek: Kek,
     /// Parsed diagrams and the engine's write lane.
     pub runtime: processes::Runtime,
     pub(crate) unknown_clients: tokens::UnknownClients,
@@ -61,6 +68,8 @@ pub struct App {
     view: ArcSwap<View>,
     last_seen: AtomicI64,
     reloading: Mutex<()>,
+    /// How often this instance reloaded its whole view.
+    reloads: AtomicU64,
 }
 
 impl App {
@@ -68,13 +77,19 @@ impl App {
     pub async fn new(
         config: Config,
         db: DatabaseConnection,
+        kek: Kek,
         public_url: String,
         routes: RouteTable,
     ) -> Result<Arc<App>> {
         let issuer = config.issuer.clone().unwrap_or_else(|| public_url.clone());
-        let view = view::load(&db, &routes, None).await?;
+        let revoked = Arc::new(revocations::Revocations::default());
+        let counters = store::counters(&db).await?;
+        revoked.catch_up(&db, counters.revocations, now()).await?;
+        let view = view::load(&db, &kek, &routes, None, revoked).await?;
         Ok(Arc::new(App {
+            kek,
             failures: audit::FailureLog::start(db.clone()),
+            reloads: AtomicU64::new(0),
             runtime: processes::Runtime::default(),
             unknown_clients: tokens::UnknownClients::default(),
             login_limits: limits::FailureLimits::logins(),
@@ -94,7 +109,9 @@ impl App {
     /// code: it describes the routes but cannot serve them.
     pub fn detached(public_url: &str) -> Arc<App> {
         Arc::new(App {
+            kek: Kek::generate().0,
             failures: audit::FailureLog::detached(),
+            reloads: AtomicU64::new(0),
             runtime: processes::Runtime::default(),
             unknown_clients: tokens::UnknownClients::default(),
             login_limits: limits::FailureLimits::logins(),
@@ -114,21 +131,44 @@ impl App {
         self.view.load()
     }
 
+    /// How many times this instance reloaded its whole view (revocations do not).
+    pub fn view_reloads(&self) -> u64 {
+        self.reloads.load(Ordering::Relaxed)
+    }
+
     /// Makes a change committed through this instance visible here at once.
     pub async fn changed(&self) -> Result<()> {
         let _one_at_a_time = self.reloading.lock().await;
         let current = self.view.load_full();
-        let view = view::load(&self.db, &self.routes, Some(&current)).await?;
+        let revoked = Arc::clone(&current.revoked);
+        let view = view::load(&self.db, &self.kek, &self.routes, Some(&current), revoked).await?;
         self.last_seen.store(view.version, Ordering::Release);
         self.unknown_clients.clear();
         self.view.store(Arc::new(view));
+        self.reloads.fetch_add(1, Ordering::Relaxed);
+        METRICS.view_reloads.inc();
         Ok(())
     }
 
-    /// Reloads if another instance changed something since the last look.
+    /// Makes revocations committed through this instance (numbered up to `seq`) apply here at
+    /// once, without reloading the view.
+    pub async fn revoked(&self, seq: i64) -> Result<()> {
+        let revoked = Arc::clone(&self.view.load().revoked);
+        revoked.catch_up(&self.db, seq, now()).await?;
+        Ok(())
+    }
+
+    /// Picks up what other instances did since the last look: new revocations are read (only
+    /// those), other changes reload the view. Expired revocations are dropped once a minute.
     pub async fn sync(&self) -> Result<bool> {
-        let version = store::change_version(&self.db).await?;
-        if version == self.last_seen.load(Ordering::Acquire) {
+        let counters = store::counters(&self.db).await?;
+        let revoked = Arc::clone(&self.view.load().revoked);
+        let at = now();
+        revoked.catch_up(&self.db, counters.revocations, at).await?;
+        if revoked.prune(at) {
+            store::revocations::delete_expired(&self.db, at).await?;
+        }
+        if counters.version == self.last_seen.load(Ordering::Acquire) {
             return Ok(false);
         }
         self.changed().await?;
@@ -136,8 +176,9 @@ impl App {
     }
 
     /// Keeps the view in step with other instances until `stop` changes: polls the change
-    /// counter, and on PostgreSQL also listens for their notifications (the poll stays as the
-    /// fallback when the listening connection drops).
+    /// and revocation counters, and on PostgreSQL also listens for their notifications (the poll
+    /// stays as the fallback when the listening connection drops). Also deletes audit rows past
+    /// their retention, every hour.
     pub fn spawn_sync(self: &Arc<Self>, stop: watch::Receiver<bool>) {
         let every = Duration::from_millis(self.config.sync_interval_ms.max(50));
         let app = Arc::clone(self);
@@ -151,6 +192,23 @@ impl App {
                     _ = polling.changed() => break,
                 }
                 app.sync_logged().await;
+            }
+        });
+        let app = Arc::clone(self);
+        let mut hourly = stop.clone();
+        tokio::spawn(async move {
+            let mut ticker = tokio::time::interval(Duration::from_secs(3600));
+            ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = ticker.tick() => {}
+                    _ = hourly.changed() => break,
+                }
+                match audit::apply_retention(&app).await {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(rows = n, "deleted audit rows past their retention"),
+                    Err(err) => tracing::warn!(error = %err, "could not apply the audit retention"),
+                }
             }
         });
         if self.db.get_database_backend() == DbBackend::Postgres {

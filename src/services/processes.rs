@@ -13,7 +13,7 @@ use super::audit;
 use super::diagrams::DiagramCache;
 use super::paging::Paging;
 use crate::caller::Actor;
-use crate::engine::{Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
+use crate::engine::{self, Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
 use crate::store::processes::{NewProcess, OpenSubscription, ProcessRow, SavedState};
 use crate::{Error, Result, now, store};
 
@@ -123,8 +123,8 @@ async fn view(db: &impl ConnectionTrait, row: ProcessRow) -> Result<ProcessView>
 #[derive(Clone, Debug, Default)]
 pub struct NewInstance {
     pub name: Option<String>,
-    /// The version the caller expects the diagram to have.
-    pub version: Option<i64>,
+    /// The version the caller expects the diagram to have (text, as in Flows).
+    pub version: Option<String>,
     /// Stored as the variable `BUSINESS_REF`.
     pub business_ref: Option<String>,
 }
@@ -140,11 +140,9 @@ pub async fn create(
     let diagram = store::diagrams::find(&txn, dgrm_id)
         .await?
         .ok_or_else(item_not_found)?;
-    if new.version.is_some_and(|v| v != i64::from(diagram.version)) {
-        return Err(Error::attribute(
-            "version",
-            format!("diagram {dgrm_id} is version {}", diagram.version),
-        ));
+    // As Flows: a version the diagram does not have is an item that is not there.
+    if new.version.is_some_and(|v| v != diagram.version) {
+        return Err(item_not_found());
     }
     if diagram.status != "released" {
         return Err(Error::conflict(format!(
@@ -155,7 +153,7 @@ pub async fn create(
     if let Some(reference) = &new.business_ref {
         instance
             .set_variables(vec![(
-                "BUSINESS_REF".into(),
+                engine::BUSINESS_REF.into(),
                 VariableValue::Varchar(reference.clone()),
             )])
             .map_err(refused)?;

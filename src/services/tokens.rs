@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 use hashbrown::HashMap;
 
 use super::App;
-use super::audit::commit_change;
+use super::audit;
 use super::delegation::{self, GrantFailed};
 use crate::caller::Actor;
 use crate::oauth::OAuthError;
@@ -24,6 +24,9 @@ use crate::{Error, Result, now, store};
 /// and clears this sooner).
 const UNKNOWN_FOR: Duration = Duration::from_secs(5);
 const UNKNOWN_CAPACITY: usize = 10_000;
+/// Longer claimed client ids are not looked up, remembered or counted as they are (client ids
+/// are UUIDs): a flood of huge made-up ids must not fill memory.
+const MAX_CLIENT_ID: usize = 128;
 
 /// Client ids recently found in neither the view nor the database.
 #[derive(Default)]
@@ -78,7 +81,7 @@ async fn newer_client(app: &App, refused: &Refused) -> Option<ClientAuth> {
         .claimed_client
         .as_deref()
         .filter(|_| refused.unknown_client)?;
-    if app.unknown_clients.contains(client_id) {
+    if client_id.len() > MAX_CLIENT_ID || app.unknown_clients.contains(client_id) {
         return None;
     }
     match store::clients::auth_of(&app.db, client_id).await {
@@ -107,9 +110,9 @@ async fn decide<T>(
     request: &TokenRequest<'_>,
     decide: impl Fn(&dyn Directory) -> Result<T, Refused>,
 ) -> Result<T, Refused> {
-    let claimed = || {
-        client_auth::claimed_client_id(request.authorization, request.body)
-            .unwrap_or_else(|| "(none)".into())
+    let claimed = || match client_auth::claimed_client_id(request.authorization, request.body) {
+        Some(id) => super::audit::bound(&id, MAX_CLIENT_ID),
+        None => "(none)".into(),
     };
     if app.client_limits.any_blocked()
         && let Some(wait) = app.client_limits.wait(&claimed(), request.address)
@@ -256,7 +259,7 @@ pub async fn introspect(
             let client_ok = view
                 .clients
                 .get(&claims.client_id)
-                .is_some_and(|c| c.enabled);
+                .is_some_and(|c| c.enabled && !c.cut_off(claims.iat));
             let person = (claims.sub != claims.client_id).then(|| view.people.get(&claims.sub));
             let person_ok = match &person {
                 None => true,
@@ -305,9 +308,15 @@ pub async fn introspect(
     }
 }
 
+/// Stores the revocation with the next revocation number and its audit row; this instance
+/// applies it at once, the others when they see the revocation counter move. The view is not
+/// reloaded.
 async fn store_revocation(app: &App, jti: &str, client_id: &str, expires_at: i64) -> Result<()> {
     let txn = store::begin_write(&app.db).await?;
-    store::revocations::insert(&txn, jti, client_id, expires_at, now()).await?;
-    commit_change(txn, &Actor::client(client_id), "token.revoke", jti, None).await?;
-    app.changed().await
+    let seq = store::bump_revocations(&txn).await?;
+    store::revocations::insert(&txn, jti, client_id, expires_at, now(), seq).await?;
+    let actor = Actor::client(client_id);
+    audit::record(&txn, &actor, "token.revoke", Some(jti), None, true).await?;
+    txn.commit().await?;
+    app.revoked(seq).await
 }

@@ -1,14 +1,19 @@
 //! The in-memory view of what authorized requests need, as the database said it at one
-//! change-counter version: clients, signing keys, revoked tokens and the policy decisions.
+//! change-counter version: clients, signing keys and the policy decisions, and the revoked
+//! tokens (which change apart from the rest, [`Revocations`], and carry over from view to view).
 //! It is swapped atomically, so requests never touch the database.
 
-use hashbrown::{HashMap, HashSet};
+use std::sync::Arc;
+
+use hashbrown::HashMap;
 use sea_orm::DatabaseConnection;
 
+use super::revocations::Revocations;
 use crate::authz::{Decisions, RouteTable, Rule};
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::grants::Directory;
 use crate::oauth::keys::{KeyRing, StoredKey};
+use crate::oauth::sealing::Kek;
 use crate::roles::RoleSet;
 use crate::{Result, now, store};
 
@@ -26,7 +31,9 @@ pub struct View {
     /// People by their stable id (the `sub` of delegated tokens).
     pub people: HashMap<String, PersonAuth>,
     pub keys: KeyRing,
-    pub revoked: HashSet<String>,
+    /// Revoked access tokens: the same set in every view of this instance, kept up to date by
+    /// the revocation counter rather than by reloading.
+    pub revoked: Arc<Revocations>,
     pub rules: Vec<Rule>,
     pub decisions: Decisions,
 }
@@ -50,7 +57,7 @@ impl View {
             clients: HashMap::new(),
             people: HashMap::new(),
             keys: KeyRing::single(&key),
-            revoked: HashSet::new(),
+            revoked: Arc::new(Revocations::default()),
             rules: Vec::new(),
             decisions: Decisions::default(),
         }
@@ -61,15 +68,19 @@ impl View {
 /// load is seen again at the next look.
 pub(super) async fn load(
     db: &DatabaseConnection,
+    kek: &Kek,
     routes: &RouteTable,
     previous: Option<&View>,
+    revoked: Arc<Revocations>,
 ) -> Result<View> {
     let at = now();
     let version = store::change_version(db).await?;
     let clients = store::clients::all_auth(db).await?;
     let people = store::users::all(db).await?;
-    let keys = KeyRing::new(&store::keys::published(db, at).await?)?;
-    let revoked = store::revocations::live(db, at).await?;
+    let keys = KeyRing::new(&super::keys::open(
+        kek,
+        store::keys::published(db, at).await?,
+    )?)?;
     let rules = store::policy::list(db).await?;
     // Deciding runs casbin a few hundred times: skip it when the rules did not change.
     let decisions = match previous {
@@ -94,7 +105,7 @@ pub(super) async fn load(
             })
             .collect(),
         keys,
-        revoked: revoked.into_iter().collect(),
+        revoked,
         rules,
         decisions,
     })

@@ -21,6 +21,8 @@ pub struct AuditEntry {
     pub target: Option<String>,
     pub detail: Option<String>,
     pub success: bool,
+    /// How many times it happened (repeated failures within a minute are one row).
+    pub count: i64,
 }
 
 /// Which rows a search returns; `None` does not filter.
@@ -33,19 +35,43 @@ pub struct AuditFilter {
     pub success: Option<bool>,
 }
 
-pub async fn insert(db: &impl ConnectionTrait, entry: AuditEntry) -> Result<()> {
-    audit_log::ActiveModel {
+/// Inserts a row; returns its id.
+pub async fn insert(db: &impl ConnectionTrait, entry: AuditEntry) -> Result<i64> {
+    let model = audit_log::ActiveModel {
         at: Set(entry.at),
         actor: Set(entry.actor),
         action: Set(entry.action),
         target: Set(entry.target),
         detail: Set(entry.detail),
         success: Set(entry.success),
+        count: Set(entry.count),
         ..Default::default()
     }
     .insert(db)
     .await?;
+    Ok(model.id)
+}
+
+/// Adds `n` occurrences to the row `id`.
+pub async fn add_count(db: &impl ConnectionTrait, id: i64, n: i64) -> Result<()> {
+    audit_log::Entity::update_many()
+        .col_expr(
+            audit_log::Column::Count,
+            Expr::col(audit_log::Column::Count).add(n),
+        )
+        .filter(audit_log::Column::Id.eq(id))
+        .exec(db)
+        .await?;
     Ok(())
+}
+
+/// Deletes the rows written before `before`; returns how many.
+pub async fn delete_before(db: &impl ConnectionTrait, before: i64) -> Result<u64> {
+    let done = audit_log::Entity::delete_many()
+        .filter(audit_log::Column::At.lt(before))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
 }
 
 /// One page, newest first, and the total.
@@ -110,6 +136,7 @@ pub async fn search(
             target: r.target,
             detail: r.detail,
             success: r.success,
+            count: r.count,
         })
         .collect();
     Ok((entries, total))

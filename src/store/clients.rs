@@ -32,6 +32,8 @@ pub struct ClientRow {
     /// `approved`, or a developer app's `pending` / `rejected`.
     pub approval: String,
     pub terms_accepted_at: Option<i64>,
+    /// Access tokens issued before this (Unix seconds) are refused.
+    pub tokens_not_before: Option<i64>,
 }
 
 fn row(model: client::Model, roles: RoleSet) -> ClientRow {
@@ -52,6 +54,7 @@ fn row(model: client::Model, roles: RoleSet) -> ClientRow {
         owner_user_pk: model.owner_user_pk,
         approval: model.approval,
         terms_accepted_at: model.terms_accepted_at,
+        tokens_not_before: model.tokens_not_before,
     }
 }
 
@@ -101,6 +104,7 @@ pub async fn insert(db: &impl ConnectionTrait, new: ClientRow) -> Result<ClientR
         owner_user_pk: Set(new.owner_user_pk),
         approval: Set(new.approval.clone()),
         terms_accepted_at: Set(new.terms_accepted_at),
+        tokens_not_before: Set(new.tokens_not_before),
         ..Default::default()
     }
     .insert(db)
@@ -127,6 +131,7 @@ pub async fn save(db: &impl ConnectionTrait, client: &ClientRow) -> Result<()> {
         owner_user_pk: Set(client.owner_user_pk),
         approval: Set(client.approval.clone()),
         terms_accepted_at: Set(client.terms_accepted_at),
+        tokens_not_before: Set(client.tokens_not_before),
     }
     .update(db)
     .await?;
@@ -213,6 +218,7 @@ fn auth(row: ClientRow) -> ClientAuth {
         secret_hash: row.secret_hash,
         enabled: row.enabled,
         roles: row.roles,
+        tokens_not_before: row.tokens_not_before,
     }
 }
 

@@ -71,7 +71,12 @@ fn hint(url: &str, cause: &str) -> String {
         .split('?')
         .next()
         .unwrap_or_default();
-    if lower.contains("readonly") || lower.contains("read-only") || lower.contains("read only") {
+    if let Some(advice) = tls_hint(url, &lower) {
+        advice
+    } else if lower.contains("readonly")
+        || lower.contains("read-only")
+        || lower.contains("read only")
+    {
         "The database (or its folder) is read-only for this user: make it writable, or \
          choose another path."
             .into()
@@ -99,6 +104,63 @@ fn hint(url: &str, cause: &str) -> String {
     } else {
         "Check DATABASE_URL (or --database-url, or database_url in the config file).".into()
     }
+}
+
+/// What to do about a TLS failure on PostgreSQL (`sslmode`, `sslrootcert` in the URL), if the
+/// cause is one.
+fn tls_hint(url: &str, lower: &str) -> Option<String> {
+    let parameter = |name: &str| {
+        url::Url::parse(url).ok().and_then(|u| {
+            u.query_pairs()
+                .find(|(key, _)| key == name)
+                .map(|(_, value)| value.into_owned())
+        })
+    };
+    let root = parameter("sslrootcert");
+    if lower.contains("server does not support tls") {
+        return Some(
+            "The server does not offer TLS: turn on ssl in postgresql.conf (ssl = on, with \
+             ssl_cert_file and ssl_key_file), or connect without sslmode=require/verify-ca/\
+             verify-full."
+                .into(),
+        );
+    }
+    if let Some(root) = root
+        .as_deref()
+        .filter(|_| lower.contains("no such file") || lower.contains("invalid certificate"))
+    {
+        return Some(format!(
+            "sslrootcert={root} must name a readable PEM file holding the certificate of the \
+             authority that signed the server's certificate."
+        ));
+    }
+    if lower.contains("notvalidforname") || lower.contains("not valid for name") {
+        return Some(
+            "The server's certificate does not name the host in the URL: with \
+             sslmode=verify-full, connect with the host name the certificate was issued for \
+             (see its subject alternative names), or use sslmode=verify-ca."
+                .into(),
+        );
+    }
+    let about_certificates = lower.contains("certificate")
+        || lower.contains("unknownissuer")
+        || lower.contains("tls")
+        || lower.contains("ssl");
+    if !about_certificates {
+        return None;
+    }
+    Some(match root {
+        Some(root) => format!(
+            "The server's certificate could not be verified against sslrootcert={root}: that \
+             file must hold the certificate of the authority that signed it (for a \
+             self-signed server certificate, the certificate itself). sslmode=require \
+             encrypts without verifying."
+        ),
+        None => "The server's certificate could not be verified: add sslrootcert=PATH (the \
+                 PEM certificate of the authority that signed it) to the URL, or use \
+                 sslmode=require to encrypt without verifying."
+            .into(),
+    })
 }
 
 /// The error of a failed open, migration or seeding, with the URL tried and advice.
@@ -186,6 +248,19 @@ mod tests {
         );
         assert!(
             hint("sqlite://x.db", "attempt to write a readonly database").contains("read-only")
+        );
+        let tls = "postgres://u@db.example/flow?sslmode=verify-full&sslrootcert=/etc/ca.pem";
+        let unknown = "error communicating with database: invalid peer certificate: UnknownIssuer";
+        assert!(hint(tls, unknown).contains("sslrootcert=/etc/ca.pem"));
+        assert!(hint(tls, "invalid peer certificate: NotValidForName").contains("host name"));
+        assert!(hint(tls, "No such file or directory (os error 2)").contains("readable PEM"));
+        assert!(
+            hint(
+                tls,
+                "error occurred while attempting to establish a TLS connection: server \
+                       does not support TLS"
+            )
+            .contains("ssl = on")
         );
     }
 }

@@ -14,7 +14,8 @@ use crate::Result;
 pub struct DiagramInfo {
     pub dgrm_id: i64,
     pub name: String,
-    pub version: i32,
+    /// Text, as in Flows (`1`, `2.1-beta`).
+    pub version: String,
     pub status: String,
     pub category: Option<String>,
 }
@@ -23,7 +24,7 @@ fn info(model: &diagram::Model) -> DiagramInfo {
     DiagramInfo {
         dgrm_id: model.id,
         name: model.name.clone(),
-        version: model.version,
+        version: model.version.clone(),
         status: model.status.clone(),
         category: model.category.clone(),
     }
@@ -31,7 +32,7 @@ fn info(model: &diagram::Model) -> DiagramInfo {
 
 pub struct NewDiagram<'a> {
     pub name: String,
-    pub version: i32,
+    pub version: String,
     pub status: &'a str,
     pub category: Option<String>,
     pub xml: &'a str,
@@ -53,14 +54,40 @@ pub async fn insert(db: &impl ConnectionTrait, new: NewDiagram<'_>) -> Result<Di
     Ok(info(&model))
 }
 
-/// The highest version stored under this name.
-pub async fn latest_version(db: &impl ConnectionTrait, name: &str) -> Result<Option<i32>> {
+/// Every version stored under this name.
+pub async fn versions(db: &impl ConnectionTrait, name: &str) -> Result<Vec<String>> {
     Ok(diagram::Entity::find()
         .filter(diagram::Column::Name.eq(name))
-        .order_by_desc(diagram::Column::Version)
-        .one(db)
+        .all(db)
         .await?
-        .map(|d| d.version))
+        .into_iter()
+        .map(|d| d.version)
+        .collect())
+}
+
+/// Deprecates every released diagram of this name except `keep`; returns their ids.
+pub async fn deprecate_released(
+    db: &impl ConnectionTrait,
+    name: &str,
+    keep: i64,
+) -> Result<Vec<i64>> {
+    let released: Vec<i64> = diagram::Entity::find()
+        .filter(diagram::Column::Name.eq(name))
+        .filter(diagram::Column::Status.eq("released"))
+        .filter(diagram::Column::Id.ne(keep))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|d| d.id)
+        .collect();
+    if !released.is_empty() {
+        diagram::Entity::update_many()
+            .col_expr(diagram::Column::Status, Expr::value("deprecated"))
+            .filter(diagram::Column::Id.is_in(released.clone()))
+            .exec(db)
+            .await?;
+    }
+    Ok(released)
 }
 
 pub async fn find(db: &impl ConnectionTrait, dgrm_id: i64) -> Result<Option<DiagramInfo>> {

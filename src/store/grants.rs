@@ -107,8 +107,13 @@ pub async fn use_refresh(db: &impl ConnectionTrait, token_hash: &str, now: i64) 
 }
 
 /// Revokes a whole family: its refresh tokens (one indexed statement), and the access tokens
-/// issued with them that are still alive (one more, into the revocation list).
-pub async fn revoke_family(db: &impl ConnectionTrait, family_id: &str, now: i64) -> Result<()> {
+/// issued with them that are still alive (one more, into the revocation list, numbered `seq`).
+pub async fn revoke_family(
+    db: &impl ConnectionTrait,
+    family_id: &str,
+    now: i64,
+    seq: i64,
+) -> Result<()> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::FamilyId.eq(family_id))
@@ -122,6 +127,7 @@ pub async fn revoke_family(db: &impl ConnectionTrait, family_id: &str, now: i64)
             refresh_token::Column::AccessExpiresAt,
         ])
         .expr(Expr::value(now))
+        .expr(Expr::value(seq))
         .from(refresh_token::Entity)
         .and_where(refresh_token::Column::FamilyId.eq(family_id))
         .and_where(refresh_token::Column::AccessExpiresAt.gt(now))
@@ -133,6 +139,7 @@ pub async fn revoke_family(db: &impl ConnectionTrait, family_id: &str, now: i64)
             revoked_token::Column::ClientId,
             revoked_token::Column::ExpiresAt,
             revoked_token::Column::RevokedAt,
+            revoked_token::Column::Seq,
         ])
         .select_from(live_access)
         .map_err(crate::Error::internal)?
@@ -143,6 +150,22 @@ pub async fn revoke_family(db: &impl ConnectionTrait, family_id: &str, now: i64)
         )
         .to_owned();
     db.execute(&insert).await?;
+    Ok(())
+}
+
+/// Revokes every refresh token of a client (its access tokens are cut off by the client's
+/// `tokens_not_before`).
+pub async fn revoke_client_refresh(
+    db: &impl ConnectionTrait,
+    client_id: &str,
+    now: i64,
+) -> Result<()> {
+    refresh_token::Entity::update_many()
+        .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
+        .filter(refresh_token::Column::ClientId.eq(client_id))
+        .filter(refresh_token::Column::RevokedAt.is_null())
+        .exec(db)
+        .await?;
     Ok(())
 }
 

@@ -95,7 +95,7 @@ impl SetupLock {
         diagnose::check_sqlite_folder(url, &path)?;
         // Blocks until the other instance is done: keep it off the async threads.
         tokio::task::spawn_blocking(move || -> Result<SetupLock> {
-            let file = std::fs::File::create(format!("{path}.lock")).map_err(|e| {
+            let file = private_file(&format!("{path}.lock")).map_err(|e| {
                 Error::Unavailable(format!(
                     "cannot create the lock file {path}.lock beside the database: {e}. The \
                      database's folder must be writable."
@@ -103,6 +103,13 @@ impl SetupLock {
             })?;
             file.lock()
                 .map_err(|e| Error::internal(format!("cannot lock {path}.lock: {e}")))?;
+            // A new database file is created readable by its owner only; SQLite gives its
+            // write-ahead log and shared-memory files the same permissions.
+            if !std::path::Path::new(&path).exists() {
+                private_file(&path).map_err(|e| {
+                    Error::Unavailable(format!("cannot create the database file {path}: {e}"))
+                })?;
+            }
             Ok(SetupLock::File(file))
         })
         .await
@@ -126,6 +133,18 @@ impl SetupLock {
         }
         Ok(())
     }
+}
+
+/// Opens (creating if needed) a file only its owner may read and write (0600).
+fn private_file(path: &str) -> std::io::Result<std::fs::File> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true).write(true).create(true).truncate(false);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    options.open(path)
 }
 
 /// Applies pending migrations.
@@ -161,6 +180,7 @@ pub async fn insert_change_counter(db: &impl ConnectionTrait) -> Result<()> {
     entity::change_counter::ActiveModel {
         id: Set(1),
         version: Set(1),
+        revocations: Set(0),
     }
     .insert(db)
     .await?;
@@ -179,10 +199,52 @@ pub async fn insert_role(db: &impl ConnectionTrait, name: &str, description: &st
 
 /// The change counter: every instance reloads its in-memory view when this moves.
 pub async fn change_version(db: &impl ConnectionTrait) -> Result<i64> {
+    Ok(counters(db).await?.version)
+}
+
+/// Both counters, as one query reads them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Moves with every change that makes instances reload their view.
+    pub version: i64,
+    /// Moves with every revocation, which instances apply without reloading.
+    pub revocations: i64,
+}
+
+/// The change version and the revocation counter, in one query.
+pub async fn counters(db: &impl ConnectionTrait) -> Result<Counters> {
     let row = entity::change_counter::Entity::find_by_id(1)
         .one(db)
         .await?;
-    Ok(row.map(|r| r.version).unwrap_or(0))
+    Ok(row
+        .map(|r| Counters {
+            version: r.version,
+            revocations: r.revocations,
+        })
+        .unwrap_or_default())
+}
+
+/// Counts one more revocation and returns the new value (the `seq` of the rows written with
+/// it). Call inside the revocation's transaction: the counter's row stays locked until it
+/// commits, so revocations become visible in the order of their numbers. On PostgreSQL the
+/// other instances are notified at the commit.
+pub async fn bump_revocations(db: &impl ConnectionTrait) -> Result<i64> {
+    use sea_orm::{FromQueryResult, Statement};
+    #[derive(FromQueryResult)]
+    struct Bumped {
+        revocations: i64,
+    }
+    let sql = "UPDATE change_counter SET revocations = revocations + 1 WHERE id = 1 \
+               RETURNING revocations";
+    let bumped = Bumped::find_by_statement(Statement::from_string(db.get_database_backend(), sql))
+        .one(db)
+        .await?
+        .ok_or_else(|| Error::internal("the change counter is missing"))?;
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared(&format!("NOTIFY {CHANGES_CHANNEL}"))
+            .await?;
+    }
+    Ok(bumped.revocations)
 }
 
 /// Marks a change that other instances must pick up. Call inside the change's transaction; on

@@ -13,6 +13,8 @@ fn flowgate(db: &str, args: &[&str]) -> (bool, String, String) {
         .args(args)
         .env("DATABASE_URL", db)
         .env("RUST_LOG", "warn")
+        // The key the test servers on this database use.
+        .env("FLOWGATE_KEY_ENCRYPTION_KEY", crate::kit::TEST_KEK)
         .output()
         .expect("run flowgate");
     (
@@ -95,6 +97,12 @@ async fn cli_manages_clients_policy_keys_and_diagrams() {
         serde_json::from_str(&ok(db, &["clients", "rotate-secret", &id, "--json"])).unwrap();
     let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
     assert_ne!(new_secret, secret);
+    let rotated: Value = serde_json::from_str(&ok(
+        db,
+        &["clients", "rotate-secret", &id, "--revoke-tokens", "--json"],
+    ))
+    .unwrap();
+    assert_ne!(rotated["client_secret"].as_str().unwrap(), new_secret);
 
     let (success, _, stderr) =
         flowgate(db, &["clients", "create", "--name", "x", "--roles", "Root"]);
@@ -138,6 +146,26 @@ async fn cli_manages_clients_policy_keys_and_diagrams() {
     assert!(
         ok(db, &["diagrams", "import", sample, "--release"]).contains("version 2"),
         "the sample is version 1"
+    );
+    let named = [
+        "diagrams",
+        "import",
+        sample,
+        "--name",
+        "Reviews",
+        "--version",
+        "2026.1",
+        "--category",
+        "docs",
+    ];
+    assert!(
+        ok(db, &named).contains("imported Reviews version 2026.1"),
+        "name and version as given"
+    );
+    let (success, _, stderr) = flowgate(db, &named);
+    assert!(
+        !success && stderr.contains("2026.1"),
+        "a version twice: {stderr}"
     );
     let broken = test_db_dir_file(&test_db, "broken.bpmn", "<bpmn:definitions/>");
     let (success, _, stderr) = flowgate(db, &["diagrams", "import", &broken]);

@@ -19,10 +19,10 @@ on_both_backends!(
     an_oauth_library_drives_code_and_refresh,
 );
 
-const REDIRECT: &str = "https://app.example/callback";
+pub(crate) const REDIRECT: &str = "https://app.example/callback";
 
 /// A signed-in browser for a new person with these roles.
-async fn signed_in(kit: &Kit, username: &str, roles: &[&str]) -> Browser {
+pub(crate) async fn signed_in(kit: &Kit, username: &str, roles: &[&str]) -> Browser {
     person(kit, username, "a-good-password", roles).await;
     let browser = Browser::new(&kit.base);
     assert_eq!(
@@ -33,7 +33,7 @@ async fn signed_in(kit: &Kit, username: &str, roles: &[&str]) -> Browser {
 }
 
 /// A code for `client`, approved in `browser`.
-async fn code(
+pub(crate) async fn code(
     browser: &Browser,
     client: &Creds,
     redirect_uri: Option<&str>,
@@ -219,7 +219,7 @@ async fn code_redemption_rules(kit: &Kit) {
 }
 
 /// A fresh pair of tokens for a new person.
-async fn tokens(kit: &Kit, client: &Creds, username: &str) -> Value {
+pub(crate) async fn tokens(kit: &Kit, client: &Creds, username: &str) -> Value {
     let browser = signed_in(kit, username, &["Read", "Write"]).await;
     let (verifier, challenge) = pkce();
     let c = code(&browser, client, None, "read write", Some(&challenge)).await;

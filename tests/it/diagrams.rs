@@ -4,12 +4,13 @@
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
-use crate::kit::Kit;
+use crate::kit::{Backend, Kit, TestDb};
 use crate::on_both_backends;
 use crate::process::{activities, complete, current, open_steps, process, start, steps_in, token};
 
 on_both_backends!(
     diagram_upload_listing_and_export,
+    versions_are_text_and_releasing_deprecates,
     timers_fire_and_reschedule,
     gateway_error_and_restart
 );
@@ -44,6 +45,125 @@ async fn upload(kit: &Kit, token: &str, xml: &str, query: &str) -> (StatusCode, 
     (status, response.json().await.unwrap_or(Value::Null))
 }
 
+/// Versions are text, named at import or numbered; a version a name has already is refused;
+/// releasing one deprecates the one released before; a process names the version it expects.
+async fn versions_are_text_and_releasing_deprecates(kit: &Kit) {
+    let token = token(kit).await;
+    let query = "?name=Waiting&version=1.0-beta&category=timers&status=released";
+    let (status, body) = upload(kit, &token, TIMER_DIAGRAM, query).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let item = &body["item"];
+    assert_eq!(
+        (&item["name"], &item["version"], &item["category"]),
+        (&json!("Waiting"), &json!("1.0-beta"), &json!("timers"))
+    );
+    let beta = item["dgrm_id"].as_i64().unwrap();
+    let (status, body) = upload(kit, &token, TIMER_DIAGRAM, query).await;
+    assert_eq!(
+        status,
+        StatusCode::CONFLICT,
+        "the name has it already: {body}"
+    );
+    // Without a version: the next number of that name.
+    let (_, body) = upload(kit, &token, TIMER_DIAGRAM, "?name=Waiting&version=7").await;
+    let seven = body["item"]["dgrm_id"].as_i64().unwrap();
+    let (_, body) = upload(kit, &token, TIMER_DIAGRAM, "?name=Waiting").await;
+    assert_eq!(body["item"]["version"], "8");
+    // Without a name: the process's; the versions of another name do not count.
+    let (_, body) = upload(kit, &token, TIMER_DIAGRAM, "").await;
+    assert_eq!(
+        (&body["item"]["name"], &body["item"]["version"]),
+        (&json!("Wait an hour"), &json!("1"))
+    );
+
+    // Releasing 7 deprecates 1.0-beta.
+    let (status, body) = kit
+        .call(
+            Method::PUT,
+            &format!("/v1/admin/diagrams/{seven}/status"),
+            Some(&token),
+            Some(json!({"status": "released"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, listed) = kit
+        .call(
+            Method::GET,
+            "/v1/diagrams?status=all&name=waiting",
+            Some(&token),
+            None,
+        )
+        .await;
+    let statuses: Vec<(Value, Value)> = listed["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| (d["version"].clone(), d["status"].clone()))
+        .collect();
+    assert_eq!(
+        statuses,
+        [
+            (json!("1.0-beta"), json!("deprecated")),
+            (json!("7"), json!("released")),
+            (json!("8"), json!("draft")),
+        ]
+    );
+    // Importing released deprecates too.
+    let (_, body) = upload(kit, &token, TIMER_DIAGRAM, "?name=Waiting&status=released").await;
+    assert_eq!(body["item"]["version"], "9");
+    let (_, listed) = kit
+        .call(Method::GET, "/v1/diagrams?name=waiting", Some(&token), None)
+        .await;
+    assert_eq!(listed["count"], 1, "one released version: {listed}");
+    assert_eq!(listed["items"][0]["version"], "9");
+    let (_, old) = kit
+        .call(
+            Method::GET,
+            &format!("/v1/diagrams/{beta}"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(old["items"][0]["status"], "deprecated");
+
+    // Creating with a version: the diagram's (as text or number) or 404 "Item not found".
+    let (_, body) = upload(
+        kit,
+        &token,
+        TIMER_DIAGRAM,
+        "?name=Versioned&version=3&status=released",
+    )
+    .await;
+    let three = body["item"]["dgrm_id"].as_i64().unwrap();
+    let create = format!("/v1/diagrams/{three}/processes");
+    for version in [json!("3"), json!(3)] {
+        let (status, body) = kit
+            .call(
+                Method::POST,
+                &create,
+                Some(&token),
+                Some(json!({"version": version})),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{version}: {body}");
+    }
+    let (status, body) = kit
+        .call(
+            Method::POST,
+            &create,
+            Some(&token),
+            Some(json!({"version": "4"})),
+        )
+        .await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::NOT_FOUND,
+            json!({"success": false, "message": "Item not found"})
+        )
+    );
+}
+
 async fn timers_fire_and_reschedule(kit: &Kit) {
     let token = token(kit).await;
     let (status, body) = upload(kit, &token, TIMER_DIAGRAM, "?status=released").await;
@@ -54,7 +174,7 @@ async fn timers_fire_and_reschedule(kit: &Kit) {
         let step = open_steps(kit, &token, prcs).await.remove(0);
         assert_eq!(
             (step["current"].clone(), step["status"].clone()),
-            (json!("Wait"), json!("waiting-timer"))
+            (json!("Wait"), json!("waiting for timer"))
         );
         let body = if immediate {
             json!({"step_key": step["step_key"], "is_immediate": true})
@@ -85,7 +205,7 @@ async fn diagram_upload_listing_and_export(kit: &Kit) {
         body["message"].as_str().unwrap().contains("F3"),
         "names the element: {body}"
     );
-    let unsupported = TIMER_DIAGRAM.replace("bpmn:userTask", "bpmn:businessRuleTask");
+    let unsupported = TIMER_DIAGRAM.replace("bpmn:userTask", "bpmn:complexGateway");
     let (status, body) = upload(kit, &token, &unsupported, "").await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert!(
@@ -100,11 +220,11 @@ async fn diagram_upload_listing_and_export(kit: &Kit) {
             body["item"]["status"].clone(),
             body["item"]["version"].clone()
         ),
-        (json!("draft"), json!(1))
+        (json!("draft"), json!("1"))
     );
     let dgrm = body["item"]["dgrm_id"].as_i64().unwrap();
     let (_, again) = upload(kit, &token, TIMER_DIAGRAM, "").await;
-    assert_eq!(again["item"]["version"], 2, "same name: next version");
+    assert_eq!(again["item"]["version"], "2", "same name: next version");
 
     let (_, released) = kit
         .call(Method::GET, "/v1/diagrams", Some(&token), None)
@@ -125,10 +245,14 @@ async fn diagram_upload_listing_and_export(kit: &Kit) {
         )
         .await;
     assert_eq!(by_name["count"], 2);
-    let (status, _) = kit
+    let (status, bogus) = kit
         .call(Method::GET, "/v1/diagrams?status=bogus", Some(&token), None)
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        (status, bogus["count"].clone()),
+        (StatusCode::OK, json!(0)),
+        "an unknown status finds nothing"
+    );
 
     let (status, body) = kit
         .call(
@@ -263,4 +387,66 @@ async fn gateway_error_and_restart(kit: &Kit) {
     assert_eq!(process(kit, &token, prcs).await["status"], "running");
     complete(kit, &token, prcs, "Eu").await;
     assert_eq!(process(kit, &token, prcs).await["status"], "completed");
+}
+
+/// The migration to text versions keeps the rows there are: their numbers become text, and a
+/// name still takes each version once.
+async fn version_migration_keeps_rows(backend: Backend) {
+    use migration::{Migrator, MigratorTrait};
+    use sea_orm::{ConnectionTrait, Database, Statement};
+
+    let Some(test_db) = TestDb::new(backend).await else {
+        return;
+    };
+    let db = Database::connect(&test_db.url).await.unwrap();
+    Migrator::up(&db, Some(4)).await.unwrap();
+    db.execute_unprepared(
+        "INSERT INTO diagrams (name, version, status, category, xml, created_at) \
+         VALUES ('Old', 3, 'released', NULL, '<x/>', 0), ('Old', 12, 'draft', 'c', '<y/>', 0)",
+    )
+    .await
+    .unwrap();
+    Migrator::up(&db, None).await.unwrap();
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            db.get_database_backend(),
+            "SELECT version, status, category FROM diagrams ORDER BY id",
+        ))
+        .await
+        .unwrap();
+    let rows: Vec<(String, String, Option<String>)> = rows
+        .iter()
+        .map(|r| {
+            (
+                r.try_get("", "version").unwrap(),
+                r.try_get("", "status").unwrap(),
+                r.try_get("", "category").unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        rows,
+        [
+            ("3".into(), "released".into(), None),
+            ("12".into(), "draft".into(), Some("c".into()))
+        ]
+    );
+    let again = db
+        .execute_unprepared(
+            "INSERT INTO diagrams (name, version, status, xml, created_at) \
+             VALUES ('Old', '3', 'draft', '<z/>', 0)",
+        )
+        .await;
+    assert!(again.is_err(), "the name takes each version once");
+    db.close().await.unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_migration_keeps_rows_sqlite() {
+    version_migration_keeps_rows(Backend::Sqlite).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn version_migration_keeps_rows_postgres() {
+    version_migration_keeps_rows(Backend::Postgres).await;
 }

@@ -213,13 +213,12 @@ async fn a_clean_stop_leaves_everything_in_the_database_file() {
         std::fs::metadata(&wal).map_or(true, |m| m.len() == 0),
         "the write-ahead log was written back"
     );
-    // The database file alone, copied elsewhere, holds everything.
+    // The database file (with the key file that opens its signing keys), copied elsewhere,
+    // holds everything.
     let copy = tempfile::tempdir().unwrap();
-    std::fs::copy(
-        dir.path().join("flowgate.db"),
-        copy.path().join("flowgate.db"),
-    )
-    .unwrap();
+    for file in ["flowgate.db", "flowgate.db.key"] {
+        std::fs::copy(dir.path().join(file), copy.path().join(file)).unwrap();
+    }
     let listed = flowgate(&sqlite_url(copy.path()), &["clients", "list", "--json"]);
     let clients: Value = serde_json::from_slice(&listed.stdout).unwrap();
     assert_eq!(clients.as_array().map(Vec::len), Some(1), "{clients}");
@@ -266,14 +265,12 @@ async fn bpmn_uploads_take_the_xml_types(kit: &Kit) {
             .unwrap();
         assert_eq!(response.status(), StatusCode::CREATED, "{content_type}");
         let body: Value = response.json().await.unwrap();
-        let export = body["item"]["links"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|l| l["rel"] == "export")
-            .cloned()
-            .unwrap();
-        assert_eq!(export["types"], serde_json::json!(["application/xml"]));
+        let own = &body["item"]["links"][0];
+        assert_eq!(
+            (own["rel"].clone(), own["action"].clone()),
+            (serde_json::json!("diagram"), serde_json::json!("GET")),
+            "{body}"
+        );
     }
     let refused = kit
         .http

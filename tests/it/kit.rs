@@ -76,6 +76,18 @@ impl TestDb {
     }
 }
 
+impl TestDb {
+    /// A database that belongs to someone else (a PostgreSQL cluster of a test's own): used
+    /// as it is and not dropped.
+    pub fn external(url: String) -> TestDb {
+        TestDb {
+            url,
+            _dir: None,
+            pg: None,
+        }
+    }
+}
+
 /// Drops the PostgreSQL database even when the test panicked (on a thread of its own, since
 /// `drop` cannot await).
 impl Drop for TestDb {
@@ -109,10 +121,15 @@ pub struct Kit {
     pub db: TestDb,
 }
 
+/// The key-encryption key of the test servers: every instance on a database needs the same
+/// one, and a PostgreSQL database has no folder to keep a key file beside.
+pub const TEST_KEK: &str = "dGVzdC1rZXktZW5jcnlwdGlvbi1rZXktMzItYnl0ZXM";
+
 pub fn config(url: &str) -> Config {
     Config {
         database_url: url.to_owned(),
         sync_interval_ms: 200,
+        key_encryption_key: Some(flowgate::config::Secret::new(TEST_KEK.into())),
         ..Config::default()
     }
 }
@@ -124,6 +141,11 @@ impl Kit {
             flowgate::telemetry::init(flowgate::config::LogFormat::Human);
         }
         let db = TestDb::new(backend).await?;
+        Some(Kit::start_on(db).await)
+    }
+
+    /// A server on this database, which it seeds.
+    pub async fn start_on(db: TestDb) -> Kit {
         let server = server::start(config(&db.url), "127.0.0.1:0")
             .await
             .expect("server starts");
@@ -131,7 +153,7 @@ impl Kit {
             .bootstrap
             .clone()
             .expect("a fresh database seeds a bootstrap admin");
-        Some(Kit {
+        Kit {
             base: server.base_url(),
             server,
             http: reqwest::Client::new(),
@@ -140,7 +162,7 @@ impl Kit {
                 secret: bootstrap.client_secret,
             },
             db,
-        })
+        }
     }
 
     /// A second instance on the same database, behind the same public URL (as behind a load

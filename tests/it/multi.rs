@@ -144,6 +144,7 @@ async fn changes_reach_every_instance(kit: &Kit) {
         ping_status(token.clone(), "/v1/utils/ping").await == StatusCode::UNAUTHORIZED
     })
     .await;
+    // Enabling it again does not bring back the tokens the disable ended; new ones work.
     kit.call(
         Method::PUT,
         &format!("{client_path}/enable"),
@@ -151,14 +152,20 @@ async fn changes_reach_every_instance(kit: &Kit) {
         None,
     )
     .await;
+    let after = kit.token(&client, None).await;
     within_two_seconds("enabling a client", || async {
-        ping_status(token.clone(), "/v1/utils/ping").await == StatusCode::OK
+        ping_status(after.clone(), "/v1/utils/ping").await == StatusCode::OK
     })
     .await;
+    assert_eq!(
+        ping_status(token.clone(), "/v1/utils/ping").await,
+        StatusCode::UNAUTHORIZED,
+        "a token ended by the disable stays ended"
+    );
     kit.call(Method::DELETE, &client_path, Some(&admin), None)
         .await;
     within_two_seconds("deleting a client", || async {
-        ping_status(token.clone(), "/v1/utils/ping").await == StatusCode::UNAUTHORIZED
+        ping_status(after.clone(), "/v1/utils/ping").await == StatusCode::UNAUTHORIZED
     })
     .await;
 

@@ -484,6 +484,8 @@ fn flowgate(db: &str, args: &[&str], stdin: &str) -> (bool, String, String) {
         .args(args)
         .env("DATABASE_URL", db)
         .env("RUST_LOG", "warn")
+        // The key the test servers on this database use.
+        .env("FLOWGATE_KEY_ENCRYPTION_KEY", crate::kit::TEST_KEK)
         .stdin(Stdio::piped())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -188,14 +188,45 @@ async fn order_fulfilment_both_branches(kit: &Kit) {
             ["Task_Invoice"],
             "the join waits for the other branch"
         );
+        // Flows' step statuses: the forked step waits as `split`, the branch that arrived
+        // `waiting at gateway`; both branches name the forked step as `sbfl_sbfl_id`.
+        let steps = open_steps(kit, &token, prcs).await;
+        let mut seen: Vec<(String, String)> = steps
+            .iter()
+            .map(|s| {
+                (
+                    s["current"].as_str().unwrap().into(),
+                    s["status"].as_str().unwrap().into(),
+                )
+            })
+            .collect();
+        seen.sort();
+        let seen: Vec<(&str, &str)> = seen.iter().map(|(c, s)| (c.as_str(), s.as_str())).collect();
+        assert_eq!(
+            seen,
+            [
+                ("Gw_Join", "waiting at gateway"),
+                ("Gw_Split", "split"),
+                ("Task_Invoice", "running")
+            ]
+        );
+        let parent = steps.iter().find(|s| s["status"] == "split").unwrap();
+        assert!(parent["sbfl_sbfl_id"].is_null());
         assert!(
-            steps_in(kit, &token, prcs, "waiting-message")
+            steps
+                .iter()
+                .filter(|s| s["status"] != "split")
+                .all(|s| s["sbfl_sbfl_id"] == parent["sbfl_id"]),
+            "{steps:?}"
+        );
+        assert!(
+            steps_in(kit, &token, prcs, "waiting for message")
                 .await
                 .is_empty()
         );
         complete(kit, &token, prcs, "Task_Invoice").await;
         assert_eq!(
-            steps_in(kit, &token, prcs, "waiting-message").await,
+            steps_in(kit, &token, prcs, "waiting for message").await,
             ["Catch_Payment"]
         );
 
@@ -254,7 +285,12 @@ async fn order_fulfilment_both_branches(kit: &Kit) {
             .find(|v| v["name"] == "payment")
             .expect("payload variable");
         assert_eq!(paid["type"], "JSON");
-        assert_eq!(paid["value"], json!({"paid": amount}));
+        let value: Value = serde_json::from_str(paid["value"].as_str().unwrap()).unwrap();
+        assert_eq!(
+            value,
+            json!({"paid": amount}),
+            "JSON as its text, as Flows renders it"
+        );
         let (_, subs) = kit
             .call(
                 Method::GET,
@@ -307,7 +343,9 @@ async fn linear_review_and_stale_step_keys(kit: &Kit) {
             .as_array()
             .unwrap()
             .iter()
-            .any(|l| l["rel"] == "complete" && l["action"] == "PUT")
+            .any(|l| l["rel"] == "step"
+                && l["action"] == "PUT"
+                && l["href"].as_str().unwrap().ends_with("/complete"))
     );
 
     let path = |action: &str| format!("/v1/steps/{sbfl}/{action}");
@@ -466,7 +504,7 @@ async fn instance_lifecycle(kit: &Kit) {
             json!({"success": true, "message": "process deleted"})
         )
     );
-    let (status, _) = kit
+    let (status, body) = kit
         .call(
             Method::GET,
             &format!("/v1/processes/{prcs}"),
@@ -474,5 +512,9 @@ async fn instance_lifecycle(kit: &Kit) {
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        (status, body["items"].clone(), body["count"].clone()),
+        (StatusCode::OK, json!([]), json!(0)),
+        "a deleted instance is no item, as in Flows"
+    );
 }

@@ -71,7 +71,36 @@ async fn flows_error_answers(kit: &Kit) {
         (status, body["message"].clone()),
         (StatusCode::BAD_REQUEST, json!("Attribute not found"))
     );
-    assert_eq!(body["item"], json!({"comment": "no key"}));
+    assert_eq!(
+        body["item"],
+        json!({"comment": "no key", "errors": [{"type": "missing attribute", "value": "step_key"}]}),
+        "the object sent, with Flows' errors"
+    );
+    // Every missing attribute is named, in order.
+    let reserve = format!("/v1/steps/{}/reserve", step["sbfl_id"]);
+    let (status, body) = raw(reserve, "application/json", b"{}".to_vec()).await;
+    assert_eq!(
+        (status, body),
+        (
+            StatusCode::BAD_REQUEST,
+            json!({"success": false, "message": "Attribute not found", "item": {"errors": [
+                {"type": "missing attribute", "value": "step_key"},
+                {"type": "missing attribute", "value": "reservation"},
+            ]}})
+        )
+    );
+    // A value that fails is a processing error.
+    let (status, body) = raw(
+        complete.clone(),
+        "application/json",
+        b"{\"step_key\": true}".to_vec(),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(
+        body["item"]["errors"],
+        json!([{"type": "processing error", "value": "Attribute step_key must be a string"}])
+    );
     let (status, body) = raw(complete.clone(), "text/plain", b"step_key=x".to_vec()).await;
     assert_eq!(
         (status, body["message"].clone()),
@@ -128,17 +157,53 @@ async fn arrays_are_all_or_nothing(kit: &Kit) {
     let dgrm = dgrm_id(kit, &token, "review").await;
     let prcs = start(kit, &token, dgrm, Value::Null).await;
     let path = format!("/v1/processes/{prcs}/process_vars");
+    // Every bad element carries its own errors; the good ones none.
     let vars = json!([
         {"name": "a", "type": "varchar", "value": "x"},
         {"name": "b", "type": "number", "value": "not a number"},
+        {"value": 1},
+        {"name": "c", "type": "date", "value": "someday"},
     ]);
     let (status, body) = kit.call(Method::PUT, &path, Some(&token), Some(vars)).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
-    assert_eq!(body["message"], "Processing Error");
-    assert!(body["items"][0].get("errors").is_none());
-    assert_eq!(body["items"][1]["errors"][0]["type"], "missing attribute");
+    assert_eq!(
+        body,
+        json!({"success": false, "message": "Processing Error", "items": [
+            {"name": "a", "type": "varchar", "value": "x"},
+            {"name": "b", "type": "number", "value": "not a number", "errors": [
+                {"type": "processing error", "value": "'not a number' is not a number"}]},
+            {"value": 1, "errors": [
+                {"type": "missing attribute", "value": "name"},
+                {"type": "missing attribute", "value": "type"}]},
+            {"name": "c", "type": "date", "value": "someday", "errors": [
+                {"type": "processing error", "value": body["items"][3]["errors"][0]["value"]}]},
+        ]})
+    );
     let (_, listed) = kit.call(Method::GET, &path, Some(&token), None).await;
     assert_eq!(listed["count"], 0, "nothing was applied");
+    // One object: its own answer, echoed with its errors.
+    let (status, body) = kit
+        .call(Method::PUT, &path, Some(&token), Some(json!({"name": "x"})))
+        .await;
+    assert_eq!(
+        (status, body["message"].clone(), body["item"].clone()),
+        (
+            StatusCode::BAD_REQUEST,
+            json!("Attribute not found"),
+            json!({"name": "x", "errors": [
+                {"type": "missing attribute", "value": "type"},
+                {"type": "missing attribute", "value": "value"}]})
+        )
+    );
+    // A scope that does not exist is found when applying: that element is named.
+    let vars = json!([
+        {"name": "a", "type": "varchar", "value": "x"},
+        {"name": "s", "type": "varchar", "value": "y", "scope": 7},
+    ]);
+    let (status, body) = kit.call(Method::PUT, &path, Some(&token), Some(vars)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+    assert!(body["items"][0].get("errors").is_none(), "{body}");
+    assert_eq!(body["items"][1]["errors"][0]["type"], "processing error");
 
     let vars = json!([
         {"name": "a", "type": "varchar", "value": "x"},

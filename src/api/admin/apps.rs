@@ -86,8 +86,12 @@ impl AppsApi {
         req: &Request,
         /// Only apps with this status: `pending`, `approved` or `rejected`.
         status: Query<Option<String>>,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> ApiResult<Json<Collection<DeveloperApp>>> {
         let paging = Paging::new(limit.0, offset.0)?;
         let (views, total) = apps::list(&self.app, status.0.as_deref(), paging).await?;

@@ -10,6 +10,7 @@ use poem_openapi::{Object, OpenApi};
 use crate::answers::admin::ApiResult;
 use crate::api::paging::{Collection, Paging};
 use crate::api::{BearerAuth, Tag};
+use crate::services::audit::AuditFilter;
 use crate::services::{App, audit};
 
 #[derive(Object, Clone)]
@@ -23,6 +24,9 @@ pub struct AuditRow {
     pub target: Option<String>,
     pub detail: Option<String>,
     pub success: bool,
+    /// How many times it happened: repeated failures of one actor, action and detail within a
+    /// minute are one row.
+    pub count: i64,
 }
 
 pub struct AuditApi {
@@ -35,7 +39,9 @@ impl AuditApi {
     ///
     /// Needs the Admin role; without it the answer is an empty collection. Changes to clients,
     /// policy, keys and diagrams, deleted instances, revoked tokens and failed authentications,
-    /// with `at` in Unix seconds; `limit` (default 100, at most 1000) and `offset` page the list.
+    /// with `at` in Unix seconds and `count` (repeated failures within a minute are one row).
+    /// Filters: `actor` (part of it, any case), `action` (exactly), `success`. `limit` (default
+    /// 100, at most 1000) and `offset` page the list.
     #[oai(
         path = "/v1/admin/audit",
         method = "get",
@@ -45,11 +51,29 @@ impl AuditApi {
         &self,
         _auth: BearerAuth,
         req: &Request,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        /// Part of the actor, without regard to case (`remote:`, `client:…`).
+        actor: Query<Option<String>>,
+        /// The action, exactly (`client.create`, `auth.client`).
+        action: Query<Option<String>>,
+        /// `true` for changes, `false` for failures.
+        success: Query<Option<bool>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> ApiResult<Json<Collection<AuditRow>>> {
         let paging = Paging::new(limit.0, offset.0)?;
-        let (entries, total) = audit::list(&self.app, paging).await?;
+        let filter = AuditFilter {
+            actor: actor
+                .0
+                .map(|a| a.trim().chars().take(200).collect::<String>())
+                .filter(|a| !a.is_empty()),
+            action: action.0.filter(|a| !a.is_empty()),
+            success: success.0,
+        };
+        let (entries, total) = audit::search(&self.app, &filter, paging).await?;
         let items = entries
             .into_iter()
             .map(|e| AuditRow {
@@ -60,6 +84,7 @@ impl AuditApi {
                 target: e.target,
                 detail: e.detail,
                 success: e.success,
+                count: e.count,
             })
             .collect();
         Ok(Json(Collection::page(

@@ -1,6 +1,7 @@
 //! `/v1/admin/clients`: create, list, show, update, enable/disable, delete, rotate the secret,
 //! grant and revoke roles. Every change is audited and reloaded at once on this instance.
 
+use super::text::Text;
 use std::sync::Arc;
 
 use poem::Request;
@@ -56,13 +57,13 @@ impl From<ClientView> for Client {
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct CreateClient {
-    pub name: String,
-    pub description: Option<String>,
+    pub name: Text,
+    pub description: Option<Text>,
     #[oai(default)]
     pub redirect_uris: Vec<String>,
-    pub support_email: Option<String>,
-    pub support_uri: Option<String>,
-    pub owner: Option<String>,
+    pub support_email: Option<Text>,
+    pub support_uri: Option<Text>,
+    pub owner: Option<Text>,
     /// Role names: `Read`, `Write`, `Messages`, `Admin`.
     #[oai(default)]
     pub roles: Vec<String>,
@@ -74,12 +75,12 @@ pub struct CreateClient {
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none, deny_unknown_fields, example)]
 pub struct UpdateClient {
-    pub name: Option<String>,
-    pub description: Option<String>,
+    pub name: Option<Text>,
+    pub description: Option<Text>,
     pub redirect_uris: Option<Vec<String>>,
-    pub support_email: Option<String>,
-    pub support_uri: Option<String>,
-    pub owner: Option<String>,
+    pub support_email: Option<Text>,
+    pub support_uri: Option<Text>,
+    pub owner: Option<Text>,
 }
 
 #[derive(Object)]
@@ -164,8 +165,12 @@ impl ClientsApi {
         &self,
         _auth: BearerAuth,
         req: &Request,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> ApiResult<Json<Collection<Client>>> {
         let paging = Paging::new(limit.0, offset.0)?;
         let (views, total) = clients::list(&self.app, paging).await?;
@@ -190,12 +195,12 @@ impl ClientsApi {
         let body = body.0;
         let new = NewClient {
             roles: parse_roles(&body.roles.join(","))?,
-            name: body.name,
-            description: body.description,
+            name: body.name.into_inner(),
+            description: body.description.map(Text::into_inner),
             redirect_uris: body.redirect_uris,
-            support_email: body.support_email,
-            support_uri: body.support_uri,
-            owner: body.owner,
+            support_email: body.support_email.map(Text::into_inner),
+            support_uri: body.support_uri.map(Text::into_inner),
+            owner: body.owner.map(Text::into_inner),
             public: body.public,
         };
         let created = clients::create(&self.app, &auth.0.actor(), new).await?;
@@ -238,12 +243,12 @@ impl ClientsApi {
     ) -> ApiResult<Json<ClientAnswer>> {
         let body = body.0;
         let update = ClientUpdate {
-            name: body.name,
-            description: body.description,
+            name: body.name.map(Text::into_inner),
+            description: body.description.map(Text::into_inner),
             redirect_uris: body.redirect_uris,
-            support_email: body.support_email,
-            support_uri: body.support_uri,
-            owner: body.owner,
+            support_email: body.support_email.map(Text::into_inner),
+            support_uri: body.support_uri.map(Text::into_inner),
+            owner: body.owner.map(Text::into_inner),
         };
         let view = clients::update(&self.app, &auth.0.actor(), &client_id.0, update).await?;
         Ok(answer("client updated", view))
@@ -297,15 +302,24 @@ impl ClientsApi {
     /// A new secret (shown once); the old one stops working.
     ///
     /// Needs the Admin role (403 without it). Answers the client with its new `client_secret`,
-    /// which cannot be read again. 400 for a public client (it has no secret), 404 for an unknown
-    /// client.
+    /// which cannot be read again. With `revoke_tokens=true`, every token issued to the client
+    /// until now stops working too (access tokens at once on every instance, refresh tokens
+    /// revoked). 400 for a public client (it has no secret), 404 for an unknown client.
     #[oai(
         path = "/:client_id/secret",
         method = "post",
         operation_id = "rotateClientSecret"
     )]
-    async fn rotate_secret(&self, auth: BearerAuth, client_id: Path<String>) -> ApiResult<Rotated> {
-        let rotated = clients::rotate_secret(&self.app, &auth.0.actor(), &client_id.0).await?;
+    async fn rotate_secret(
+        &self,
+        auth: BearerAuth,
+        client_id: Path<String>,
+        /// Also revoke every token issued to the client until now (default `false`).
+        revoke_tokens: Query<Option<bool>>,
+    ) -> ApiResult<Rotated> {
+        let revoke = revoke_tokens.0.unwrap_or(false);
+        let actor = auth.0.actor();
+        let rotated = clients::rotate_secret(&self.app, &actor, &client_id.0, revoke).await?;
         Ok(Rotated::Rotated(
             secret_answer("secret rotated", rotated),
             NO_STORE.into(),

@@ -52,8 +52,12 @@ impl KeysApi {
         &self,
         _auth: BearerAuth,
         req: &Request,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> ApiResult<Json<Collection<SigningKey>>> {
         let paging = Paging::new(limit.0, offset.0)?;
         let items = keys::list(&self.app)

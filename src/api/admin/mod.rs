@@ -8,6 +8,7 @@ pub mod clients;
 pub mod diagrams;
 pub mod keys;
 pub mod policy;
+pub mod text;
 pub mod users;
 
 use poem_openapi::Object;

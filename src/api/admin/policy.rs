@@ -1,5 +1,6 @@
 //! `/v1/admin/policy`: the casbin rules.
 
+use super::text::Text;
 use std::sync::Arc;
 
 use poem::Request;
@@ -27,9 +28,9 @@ pub struct PolicyRule {
 #[derive(Object)]
 #[oai(deny_unknown_fields, example)]
 pub struct NewRule {
-    pub role: String,
-    pub path: String,
-    pub method: String,
+    pub role: Text,
+    pub path: Text,
+    pub method: Text,
 }
 
 #[derive(Object)]
@@ -84,8 +85,12 @@ impl PolicyApi {
         &self,
         _auth: BearerAuth,
         req: &Request,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> ApiResult<Json<Collection<PolicyRule>>> {
         let paging = Paging::new(limit.0, offset.0)?;
         let rules = policy::list(&self.app)

@@ -2,6 +2,7 @@
 //! show, enable/disable, reset a password, grant and revoke roles, make an admin of the console.
 //! Every change is audited and visible at once; a person is addressed by user id or username.
 
+use super::text::Text;
 use std::sync::Arc;
 
 use poem::Request;
@@ -52,9 +53,9 @@ impl From<UserView> for User {
 #[oai(deny_unknown_fields, example)]
 pub struct CreateUser {
     /// 1 to 64 letters, digits, dots, underscores, hyphens or `@`.
-    pub username: String,
+    pub username: Text,
     /// 8 to 1024 characters, no control characters; stored as an Argon2id hash.
-    pub password: String,
+    pub password: Text,
     /// Role names: `Read`, `Write`, `Messages`, `Admin`.
     #[oai(default)]
     pub roles: Vec<String>,
@@ -67,7 +68,7 @@ pub struct CreateUser {
 #[oai(deny_unknown_fields, example)]
 pub struct NewPassword {
     /// 8 to 1024 characters, no control characters.
-    pub password: String,
+    pub password: Text,
 }
 
 #[derive(Object)]
@@ -115,8 +116,12 @@ impl UsersApi {
         &self,
         _auth: BearerAuth,
         req: &Request,
-        limit: Query<Option<u64>>,
-        offset: Query<Option<u64>>,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] limit: Query<
+            Option<u64>,
+        >,
+        #[oai(validator(minimum(value = "0"), maximum(value = "9007199254740991")))] offset: Query<
+            Option<u64>,
+        >,
     ) -> ApiResult<Json<Collection<User>>> {
         let paging = Paging::new(limit.0, offset.0)?;
         let (views, total) = users::list(&self.app, paging).await?;
@@ -141,8 +146,8 @@ impl UsersApi {
         let body = body.0;
         let new = NewUser {
             roles: parse_roles(&body.roles.join(","))?,
-            username: body.username,
-            password: body.password,
+            username: body.username.into_inner(),
+            password: body.password.into_inner(),
             is_admin: body.admin,
         };
         let view = users::create(&self.app, &auth.0.actor(), new).await?;

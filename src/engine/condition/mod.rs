@@ -4,7 +4,10 @@
 //! Conditions are parsed once at import ([`Condition::parse`]) and evaluated against the
 //! process variables whenever a token reaches an exclusive gateway.
 
+mod flow;
 mod parser;
+
+pub use flow::{ConditionContext, FlowCondition};
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

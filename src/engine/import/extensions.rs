@@ -2,12 +2,11 @@
 
 use std::collections::HashMap;
 
-use chrono::{DateTime, Utc};
 use roxmltree::Node;
 
 use super::{APEX_NS, ImportError, bpmn_children, event_definitions, text_of};
 use crate::engine::diagram::{Correlation, ElementKind, MessageDefinition, ValueSource};
-use crate::engine::timer::{IsoDuration, TimerDefinition};
+use crate::engine::timer::TimerDefinition;
 
 /// An intermediateCatchEvent: exactly one message or timer definition.
 pub(super) fn catch_event(
@@ -19,7 +18,7 @@ pub(super) fn catch_event(
     let [definition] = definitions.as_slice() else {
         return Err(ImportError::new(
             id,
-            "a catch event needs exactly one message or timer event definition",
+            "a catch event needs exactly one message, timer or link event definition",
         ));
     };
     match definition.tag_name().name() {
@@ -29,6 +28,9 @@ pub(super) fn catch_event(
             Ok(ElementKind::MessageCatchEvent(message))
         }
         "timerEventDefinition" => Ok(ElementKind::TimerCatchEvent(timer(id, *definition)?)),
+        "linkEventDefinition" => Ok(ElementKind::LinkCatch {
+            name: super::link_name(node, *definition),
+        }),
         other => Err(ImportError::new(
             id,
             format!("catch events with a {other} are not supported"),
@@ -36,32 +38,75 @@ pub(super) fn catch_event(
     }
 }
 
-fn timer(id: &str, definition: Node) -> Result<TimerDefinition, ImportError> {
+/// A timerEventDefinition: ISO (`timeDate`, `timeDuration`, `timeCycle`) or, with
+/// `apex:timerType`, Flows' `oracleDate`, `oracleDuration` and `oracleCycle` settings.
+pub(super) fn timer(id: &str, definition: Node) -> Result<TimerDefinition, ImportError> {
     let refuse = |reason: String| ImportError::new(id, reason);
+    let apex_settings = |name: &str| {
+        bpmn_children(definition, "extensionElements")
+            .flat_map(|container| container.children())
+            .find(|child| {
+                child.is_element()
+                    && child.tag_name().namespace() == Some(APEX_NS)
+                    && child.tag_name().name() == name
+            })
+    };
+    let apex_text = |settings: Node, name: &str| {
+        settings
+            .children()
+            .find(|child| child.is_element() && child.tag_name().name() == name)
+            .map(text_of)
+            .unwrap_or_default()
+    };
+    let timer_type = definition.attribute((APEX_NS, "timerType"));
+    if let Some(oracle) = timer_type.filter(|t| t.starts_with("oracle")) {
+        let settings = apex_settings(oracle).ok_or_else(|| {
+            refuse(format!(
+                "apex:timerType {oracle} has no apex:{oracle} settings"
+            ))
+        })?;
+        let definition = match oracle {
+            "oracleDate" => TimerDefinition::oracle_date(
+                &apex_text(settings, "date"),
+                &apex_text(settings, "formatMask"),
+            ),
+            "oracleDuration" => TimerDefinition::oracle_duration(
+                &apex_text(settings, "intervalYM"),
+                &apex_text(settings, "intervalDS"),
+            ),
+            "oracleCycle" => TimerDefinition::oracle_cycle(
+                &apex_text(settings, "startIntervalDS"),
+                &apex_text(settings, "repeatIntervalDS"),
+                &apex_text(settings, "maxRuns"),
+            ),
+            other => return Err(refuse(format!("apex:timerType {other} is not supported"))),
+        };
+        return definition.map_err(|error| refuse(format!("{oracle}: {error}")));
+    }
     let settings: Vec<Node> = definition
         .children()
         .filter(|child| super::in_bpmn_namespace(*child))
         .filter(|child| child.tag_name().name().starts_with("time"))
         .collect();
-    let [setting] = settings.as_slice() else {
-        return Err(refuse(
-            "a timer needs exactly one of timeDuration or timeDate".to_string(),
-        ));
+    let setting = match settings.as_slice() {
+        [] => return Ok(TimerDefinition::Incomplete),
+        [setting] => setting,
+        _ => {
+            return Err(refuse(
+                "a timer needs exactly one of timeDate, timeDuration or timeCycle (or an \
+                 apex:timerType)"
+                    .to_string(),
+            ));
+        }
     };
     let text = text_of(*setting);
     match setting.tag_name().name() {
-        "timeDuration" => IsoDuration::parse(&text)
-            .map(TimerDefinition::Duration)
-            .map_err(refuse),
-        "timeDate" => DateTime::parse_from_rfc3339(&text)
-            .map(|date| TimerDefinition::Date(date.with_timezone(&Utc)))
-            .map_err(|error| {
-                refuse(format!(
-                    "timeDate '{text}' is not an RFC 3339 date: {error}"
-                ))
-            }),
-        other => Err(refuse(format!("{other} timers are not supported"))),
+        "timeDuration" => TimerDefinition::iso_duration(&text),
+        "timeDate" => TimerDefinition::iso_date(&text),
+        "timeCycle" => TimerDefinition::iso_cycle(&text),
+        other => Err(format!("{other} timers are not supported")),
     }
+    .map_err(refuse)
 }
 
 /// Reads `apex:messageName`, `apex:correlationKey`, `apex:correlationValue` and
@@ -91,9 +136,8 @@ pub(super) fn message_definition(
         .map(|name| ValueSource::Static((*name).to_owned()));
     let message_name = match apex("messageName") {
         Some(node) => value_source("apex:messageName", node).map_err(refuse)?,
-        None => referenced_name.ok_or_else(|| {
-            refuse("message catch has no message name (apex:messageName)".to_string())
-        })?,
+        // Flows imports it; a token that reaches it goes into error.
+        None => referenced_name.unwrap_or(ValueSource::Static(String::new())),
     };
     let correlation = match (apex("correlationKey"), apex("correlationValue")) {
         (None, None) => None,

@@ -6,6 +6,7 @@
 
 mod extensions;
 mod validate;
+mod warnings;
 
 #[cfg(test)]
 mod tests;
@@ -15,8 +16,10 @@ use std::collections::HashMap;
 use roxmltree::{Document, Node};
 use thiserror::Error;
 
-use super::condition::Condition;
-use super::diagram::{Diagram, Element, ElementKind, SequenceFlow, TaskKind};
+use super::condition::FlowCondition;
+use super::diagram::{
+    Diagram, Element, ElementKind, ImportWarning, SequenceFlow, TaskKind, ThrowKind,
+};
 
 pub const BPMN_NS: &str = "http://www.omg.org/spec/BPMN/20100524/MODEL";
 pub const APEX_NS: &str = "https://flowsforapex.org";
@@ -46,6 +49,14 @@ const IGNORED_PROCESS_CHILDREN: &[&str] = &[
     "textAnnotation",
     "association",
     "group",
+    "dataObject",
+    "dataObjectReference",
+    "dataStoreReference",
+    "ioSpecification",
+    "property",
+    "dataInputAssociation",
+    "dataOutputAssociation",
+    "category",
 ];
 
 /// A flow node's `<incoming>`/`<outgoing>` references, checked against the flows later.
@@ -71,17 +82,53 @@ pub(super) fn parse_diagram(xml: &str) -> Result<Diagram, ImportError> {
         .filter_map(|message| Some((message.attribute("id")?, message.attribute("name")?)))
         .collect();
 
-    let mut processes = bpmn_children(root, "process");
-    let process = processes
-        .next()
-        .ok_or_else(|| ImportError::new(definitions_id, "the diagram contains no process"))?;
-    if let Some(second) = processes.next() {
-        return Err(ImportError::new(
+    let processes: Vec<Node> = bpmn_children(root, "process").collect();
+    let process = running_process(definitions_id, &processes)?;
+    let mut diagram = parse_process(process, &message_names)?;
+    let others = processes.iter().filter(|other| other.id() != process.id());
+    let ignored: Vec<ImportWarning> = others
+        .map(|other| ImportWarning {
+            element_id: other.attribute("id").unwrap_or("process").to_owned(),
+            message: "this pool is not run: as in Flows for APEX, an instance runs the process \
+                      with the none start event"
+                .to_string(),
+        })
+        .collect();
+    diagram.add_warnings(ignored);
+    Ok(diagram)
+}
+
+/// The process an instance runs. As Flows for APEX (`flow_diagram.get_start_event`), that is
+/// the one pool whose process holds a start event without event definition; a diagram with
+/// one process runs it.
+fn running_process<'a, 'input>(
+    definitions_id: &str,
+    processes: &[Node<'a, 'input>],
+) -> Result<Node<'a, 'input>, ImportError> {
+    let startable: Vec<Node> = processes
+        .iter()
+        .copied()
+        .filter(|process| {
+            bpmn_children(*process, "startEvent")
+                .any(|start| event_definitions(start).next().is_none())
+        })
+        .collect();
+    match (processes, startable.as_slice()) {
+        ([], _) => Err(ImportError::new(
+            definitions_id,
+            "the diagram contains no process",
+        )),
+        ([only], _) | (_, [only]) => Ok(*only),
+        (_, []) => Err(ImportError::new(
+            definitions_id,
+            "no process of the collaboration has a start event without event definition",
+        )),
+        (_, [_, second, ..]) => Err(ImportError::new(
             second.attribute("id").unwrap_or("process"),
-            "only one process per diagram is supported",
-        ));
+            "several processes of the collaboration have a start event without event \
+             definition; Flows for APEX needs exactly one",
+        )),
     }
-    parse_process(process, &message_names)
 }
 
 fn parse_process(
@@ -92,12 +139,14 @@ fn parse_process(
     let mut elements = Vec::new();
     let mut declared = Vec::new();
     let mut flows = Vec::new();
+    let mut warnings = Vec::new();
     for child in process.children().filter(|node| in_bpmn_namespace(*node)) {
         let tag = child.tag_name().name();
         if tag == "sequenceFlow" {
             flows.push(parse_flow(child)?);
         } else if !IGNORED_PROCESS_CHILDREN.contains(&tag) {
             let (element, flows_of_element) = parse_element(child, message_names)?;
+            warnings.extend(warnings::of_element(child, &element));
             elements.push(element);
             declared.push(flows_of_element);
         }
@@ -108,6 +157,7 @@ fn parse_process(
         elements,
         flows,
         &declared,
+        warnings,
     )
 }
 
@@ -129,7 +179,8 @@ fn parse_element(
             ElementKind::StartEvent
         }
         "endEvent" => end_event(node).map_err(refuse)?,
-        "task" | "userTask" | "manualTask" | "scriptTask" | "serviceTask" => {
+        "task" | "userTask" | "manualTask" | "scriptTask" | "serviceTask" | "sendTask"
+        | "businessRuleTask" => {
             refuse_loops(node).map_err(refuse)?;
             ElementKind::Task(task_kind(tag))
         }
@@ -146,8 +197,13 @@ fn parse_element(
         "exclusiveGateway" => ElementKind::ExclusiveGateway {
             default_flow: node.attribute("default").map(str::to_owned),
         },
+        "inclusiveGateway" => ElementKind::InclusiveGateway {
+            default_flow: node.attribute("default").map(str::to_owned),
+        },
         "parallelGateway" => ElementKind::ParallelGateway,
+        "eventBasedGateway" => ElementKind::EventBasedGateway,
         "intermediateCatchEvent" => extensions::catch_event(&id, node, message_names)?,
+        "intermediateThrowEvent" => throw_event(node).map_err(refuse)?,
         other => return Err(refuse(format!("element type {other} is not supported"))),
     };
     let references = |direction: &'static str| -> Vec<String> {
@@ -174,6 +230,8 @@ fn task_kind(tag: &str) -> TaskKind {
         "manualTask" => TaskKind::ManualTask,
         "scriptTask" => TaskKind::ScriptTask,
         "serviceTask" => TaskKind::ServiceTask,
+        "sendTask" => TaskKind::SendTask,
+        "businessRuleTask" => TaskKind::BusinessRuleTask,
         _ => TaskKind::Task,
     }
 }
@@ -185,12 +243,54 @@ fn end_event(node: Node) -> Result<ElementKind, String> {
         [only] if only.tag_name().name() == "terminateEventDefinition" => {
             Ok(ElementKind::EndEvent { terminate: true })
         }
+        // At the top level of a process nothing catches them: Flows ends the path there.
+        [only]
+            if matches!(
+                only.tag_name().name(),
+                "errorEventDefinition" | "escalationEventDefinition" | "messageEventDefinition"
+            ) =>
+        {
+            Ok(ElementKind::EndEvent { terminate: false })
+        }
         [only] => Err(format!(
             "end events with a {} are not supported",
             only.tag_name().name()
         )),
         _ => Err("end events with several event definitions are not supported".to_string()),
     }
+}
+
+fn throw_event(node: Node) -> Result<ElementKind, String> {
+    let definitions: Vec<Node> = event_definitions(node).collect();
+    let kind = match definitions.as_slice() {
+        [] => ThrowKind::None,
+        [only] => match only.tag_name().name() {
+            "messageEventDefinition" => ThrowKind::Message,
+            "escalationEventDefinition" => ThrowKind::Escalation,
+            "signalEventDefinition" => ThrowKind::Signal,
+            "linkEventDefinition" => {
+                // Resolved to the catch event's id once every element is read.
+                return Ok(ElementKind::LinkThrow {
+                    target: link_name(node, *only),
+                });
+            }
+            other => return Err(format!("throw events with a {other} are not supported")),
+        },
+        _ => return Err("throw events with several event definitions are not supported".into()),
+    };
+    Ok(ElementKind::ThrowEvent(kind))
+}
+
+/// A link event's name: its linkEventDefinition's, else the event's own (the modeler often
+/// leaves the definition's empty).
+pub(super) fn link_name(event: Node, definition: Node) -> String {
+    definition
+        .attribute("name")
+        .filter(|name| !name.trim().is_empty())
+        .or_else(|| event.attribute("name"))
+        .unwrap_or_default()
+        .trim()
+        .to_owned()
 }
 
 fn refuse_loops(node: Node) -> Result<(), String> {
@@ -226,19 +326,22 @@ fn parse_flow(node: Node) -> Result<SequenceFlow, ImportError> {
             if text.is_empty() {
                 None
             } else {
-                let condition = Condition::parse(&text).map_err(|error| {
-                    ImportError::new(id.as_str(), format!("condition syntax error: {error}"))
-                })?;
+                let condition = FlowCondition::parse(&text, expression.attribute("language"))
+                    .map_err(|error| ImportError::new(id.as_str(), error))?;
                 Some(condition)
             }
         }
         None => None,
     };
+    let sequence = node
+        .attribute((APEX_NS, "sequence"))
+        .and_then(|text| text.trim().parse::<i64>().ok());
     Ok(SequenceFlow {
         id,
         source,
         target,
         condition,
+        sequence,
     })
 }
 

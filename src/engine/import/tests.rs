@@ -174,17 +174,17 @@ fn refusals_name_the_element_and_the_reason() {
             "contains no process",
         ),
         (
-            process("").replace(
+            process(r#"<bpmn:startEvent id="S"/>"#).replace(
                 "</bpmn:definitions>",
-                r#"<bpmn:process id="P2"/></bpmn:definitions>"#,
+                r#"<bpmn:process id="P2"><bpmn:startEvent id="S9"/></bpmn:process></bpmn:definitions>"#,
             ),
             "P2",
-            "only one process",
+            "several processes of the collaboration",
         ),
         (
-            around(r#"<bpmn:inclusiveGateway id="X"/>"#, ""),
+            around(r#"<bpmn:complexGateway id="X"/>"#, ""),
             "X",
-            "inclusiveGateway is not supported",
+            "complexGateway is not supported",
         ),
         (
             around(r#"<bpmn:subProcess id="X"/>"#, ""),
@@ -214,25 +214,12 @@ fn refusals_name_the_element_and_the_reason() {
             "targetRef 'Nowhere' does not name",
         ),
         (
-            around(r#"<bpmn:task id="X"/>"#, &flow("f3", "X", "E", None)),
-            "X",
-            "several outgoing",
-        ),
-        (
             around(
                 r#"<bpmn:task id="X"/><bpmn:task id="Lonely"/>"#,
                 &flow("f3", "Lonely", "E", None),
             ),
             "Lonely",
             "cannot be reached",
-        ),
-        (
-            around(
-                r#"<bpmn:task id="X"/><bpmn:parallelGateway id="G"/>"#,
-                &flow("f3", "S", "G", None),
-            ),
-            "S",
-            "several outgoing",
         ),
         (
             around(
@@ -264,14 +251,6 @@ fn refusals_name_the_element_and_the_reason() {
             "condition syntax error",
         ),
         (
-            around(
-                r#"<bpmn:exclusiveGateway id="X"/>"#,
-                &flow("f3", "X", "E", Some("a = 1")),
-            ),
-            "f2",
-            "without a condition and is not its default",
-        ),
-        (
             around(r#"<bpmn:exclusiveGateway id="X" default="f1"/>"#, ""),
             "X",
             "default flow 'f1' is not an outgoing flow",
@@ -282,7 +261,7 @@ fn refusals_name_the_element_and_the_reason() {
                 &flow("f3", "X", "E", Some("a = 1")),
             ),
             "f3",
-            "only supported on flows leaving an exclusive gateway",
+            "only supported on flows leaving an exclusive or inclusive gateway",
         ),
         (
             around(
@@ -304,10 +283,10 @@ fn refusals_name_the_element_and_the_reason() {
         (
             around(r#"<bpmn:task id="X"/>"#, "").replace(
                 r#"<bpmn:endEvent id="E"/>"#,
-                r#"<bpmn:endEvent id="E"><bpmn:errorEventDefinition/></bpmn:endEvent>"#,
+                r#"<bpmn:endEvent id="E"><bpmn:signalEventDefinition/></bpmn:endEvent>"#,
             ),
             "E",
-            "end events with a errorEventDefinition",
+            "end events with a signalEventDefinition",
         ),
         (
             around(r#"<bpmn:task id="X"/><bpmn:task id="E"/>"#, ""),
@@ -341,7 +320,7 @@ fn refusals_name_the_element_and_the_reason() {
         (
             around(r#"<bpmn:intermediateCatchEvent id="X"/>"#, ""),
             "X",
-            "exactly one message or timer",
+            "exactly one message, timer or link",
         ),
         (
             around(
@@ -352,9 +331,9 @@ fn refusals_name_the_element_and_the_reason() {
             "signalEventDefinition are not supported",
         ),
         (
-            timer_catch("<bpmn:timeCycle>R3/PT1H</bpmn:timeCycle>"),
+            timer_catch("<bpmn:timeCycle>every hour</bpmn:timeCycle>"),
             "X",
-            "timeCycle timers are not supported",
+            "is not a cycle",
         ),
         (
             timer_catch("<bpmn:timeDuration>5 minutes</bpmn:timeDuration>"),
@@ -364,18 +343,12 @@ fn refusals_name_the_element_and_the_reason() {
         (
             timer_catch("<bpmn:timeDate>tomorrow</bpmn:timeDate>"),
             "X",
-            "not an RFC 3339 date",
+            "not an ISO 8601 date",
         ),
         (
-            timer_catch(""),
+            timer_catch("<bpmn:timeDate>T10:00:00</bpmn:timeDate><bpmn:timeDuration>PT1H</bpmn:timeDuration>"),
             "X",
-            "exactly one of timeDuration or timeDate",
-        ),
-        (message_catch(""), "X", "no message name"),
-        (
-            around(r#"<bpmn:receiveTask id="X" messageRef="Unknown"/>"#, ""),
-            "X",
-            "no message name",
+            "exactly one of timeDate, timeDuration or timeCycle",
         ),
         (
             message_catch(

@@ -4,7 +4,7 @@
 use std::collections::{HashMap, HashSet, VecDeque};
 
 use super::{DeclaredFlows, ImportError};
-use crate::engine::diagram::{Diagram, Element, ElementKind, SequenceFlow};
+use crate::engine::diagram::{Diagram, Element, ElementKind, ImportWarning, SequenceFlow};
 
 pub(super) fn check(
     process_id: &str,
@@ -12,17 +12,22 @@ pub(super) fn check(
     mut elements: Vec<Element>,
     flows: Vec<SequenceFlow>,
     declared: &[DeclaredFlows],
+    mut warnings: Vec<ImportWarning>,
 ) -> Result<Diagram, ImportError> {
     check_unique_ids(process_id, &elements, &flows)?;
+    resolve_links(&mut elements)?;
     connect(&mut elements, &flows)?;
     let flows_by_id: HashMap<&str, &SequenceFlow> =
         flows.iter().map(|flow| (flow.id.as_str(), flow)).collect();
     check_declared_references(declared, &flows_by_id)?;
     let start_event = single_start_event(process_id, &elements)?;
     for element in &elements {
-        check_flow_counts(element, &flows_by_id)?;
+        check_flow_counts(element)?;
+        warnings.extend(implicit_flow_warning(element));
+        warnings.extend(routing_variable_warning(element, &flows_by_id));
     }
     check_conditions(&elements, &flows)?;
+    check_event_gateways(&elements, &flows_by_id)?;
     check_paths(&elements, &flows, &start_event)?;
     Ok(Diagram::assemble(
         process_id.to_owned(),
@@ -30,6 +35,7 @@ pub(super) fn check(
         start_event,
         elements,
         flows,
+        warnings,
     ))
 }
 
@@ -132,12 +138,52 @@ fn single_start_event(process_id: &str, elements: &[Element]) -> Result<String, 
     Ok(first.id.clone())
 }
 
-fn check_flow_counts(
-    element: &Element,
-    flows: &HashMap<&str, &SequenceFlow>,
-) -> Result<(), ImportError> {
+/// Points each link throw at the link catch event of its name (it is read as a name).
+fn resolve_links(elements: &mut [Element]) -> Result<(), ImportError> {
+    let catches: Vec<(String, String)> = elements
+        .iter()
+        .filter_map(|element| match &element.kind {
+            ElementKind::LinkCatch { name } => Some((name.clone(), element.id.clone())),
+            _ => None,
+        })
+        .collect();
+    for element in elements.iter_mut() {
+        if let ElementKind::LinkThrow { target } = &mut element.kind {
+            let matching: Vec<&String> = catches
+                .iter()
+                .filter(|(name, _)| name == target)
+                .map(|(_, id)| id)
+                .collect();
+            match matching.as_slice() {
+                [only] => *target = (*only).clone(),
+                [] => {
+                    return Err(ImportError::new(
+                        element.id.as_str(),
+                        format!("no link catch event is named '{target}'"),
+                    ));
+                }
+                _ => {
+                    return Err(ImportError::new(
+                        element.id.as_str(),
+                        format!("several link catch events are named '{target}'"),
+                    ));
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_flow_counts(element: &Element) -> Result<(), ImportError> {
     let refuse = |reason: String| Err(ImportError::new(element.id.as_str(), reason));
     match &element.kind {
+        ElementKind::LinkThrow { .. } if !element.outgoing.is_empty() => {
+            refuse("a link throw event cannot have outgoing flows".to_string())
+        }
+        ElementKind::LinkThrow { .. } => Ok(()),
+        ElementKind::LinkCatch { .. } if !element.incoming.is_empty() => {
+            refuse("a link catch event cannot have incoming flows".to_string())
+        }
         ElementKind::StartEvent if !element.incoming.is_empty() => {
             refuse("a start event cannot have incoming flows".to_string())
         }
@@ -145,55 +191,97 @@ fn check_flow_counts(
             refuse("an end event cannot have outgoing flows".to_string())
         }
         ElementKind::EndEvent { .. } => Ok(()),
-        ElementKind::ExclusiveGateway { .. } | ElementKind::ParallelGateway
+        ElementKind::ExclusiveGateway { .. }
+        | ElementKind::InclusiveGateway { .. }
+        | ElementKind::ParallelGateway
+        | ElementKind::EventBasedGateway
             if element.outgoing.is_empty() =>
         {
             refuse("the gateway has no outgoing sequence flow".to_string())
         }
-        ElementKind::ExclusiveGateway { default_flow } => {
-            if let Some(default) = default_flow
-                && !element.outgoing.contains(default)
-            {
-                return refuse(format!(
-                    "default flow '{default}' is not an outgoing flow of this gateway"
-                ));
-            }
-            if element.outgoing.len() == 1 {
-                return Ok(());
-            }
-            let unguarded = element.outgoing.iter().find(|id| {
-                Some(*id) != default_flow.as_ref()
-                    && flows
-                        .get(id.as_str())
-                        .is_some_and(|flow| flow.condition.is_none())
-            });
-            match unguarded {
-                Some(flow) => Err(ImportError::new(
-                    flow.as_str(),
-                    format!(
-                        "the flow leaves exclusive gateway '{}' without a condition \
-                         and is not its default flow",
-                        element.id
-                    ),
-                )),
-                None => Ok(()),
-            }
-        }
-        ElementKind::ParallelGateway => Ok(()),
-        _ => match element.outgoing.len() {
-            1 => Ok(()),
-            0 => refuse("there is no outgoing sequence flow".to_string()),
-            _ => refuse(
-                "there are several outgoing sequence flows; split with a gateway".to_string(),
-            ),
+        ElementKind::ExclusiveGateway { default_flow }
+        | ElementKind::InclusiveGateway { default_flow } => match default_flow {
+            Some(default) if !element.outgoing.contains(default) => refuse(format!(
+                "default flow '{default}' is not an outgoing flow of this gateway"
+            )),
+            _ => Ok(()),
         },
+        ElementKind::ParallelGateway | ElementKind::EventBasedGateway => Ok(()),
+        // Other elements with none or several: an implicit end or parallel split.
+        _ => Ok(()),
     }
+}
+
+/// An activity or event without outgoing flow ends its path; with several it splits
+/// (BPMN's implicit end and uncontrolled flow).
+fn implicit_flow_warning(element: &Element) -> Option<ImportWarning> {
+    let gateway_or_end = matches!(
+        element.kind,
+        ElementKind::ExclusiveGateway { .. }
+            | ElementKind::InclusiveGateway { .. }
+            | ElementKind::ParallelGateway
+            | ElementKind::EventBasedGateway
+            | ElementKind::EndEvent { .. }
+            | ElementKind::LinkThrow { .. }
+    );
+    let message = match element.outgoing.len() {
+        _ if gateway_or_end => return None,
+        0 => "there is no outgoing flow: the path ends here (an implicit end)",
+        1 => return None,
+        _ => {
+            "there are several outgoing flows: the token takes them all (an implicit \
+              parallel split)"
+        }
+    };
+    Some(ImportWarning {
+        element_id: element.id.clone(),
+        message: message.to_string(),
+    })
+}
+
+/// A splitting gateway whose flows (other than the default) carry no condition is routed, as
+/// in Flows for APEX, by the process variable `<gateway id>:route`.
+fn routing_variable_warning(
+    element: &Element,
+    flows: &HashMap<&str, &SequenceFlow>,
+) -> Option<ImportWarning> {
+    let (ElementKind::ExclusiveGateway { default_flow }
+    | ElementKind::InclusiveGateway { default_flow }) = &element.kind
+    else {
+        return None;
+    };
+    if element.outgoing.len() < 2 {
+        return None;
+    }
+    let unguarded = element
+        .outgoing
+        .iter()
+        .filter(|id| Some(*id) != default_flow.as_ref())
+        .filter(|id| {
+            flows
+                .get(id.as_str())
+                .is_some_and(|f| f.condition.is_none())
+        })
+        .count();
+    (unguarded > 0).then(|| ImportWarning {
+        element_id: element.id.clone(),
+        message: format!(
+            "{unguarded} outgoing flow(s) carry no condition: the gateway is routed by the \
+             process variable '{}:route' (flow ids separated by ':')",
+            element.id
+        ),
+    })
 }
 
 fn check_conditions(elements: &[Element], flows: &[SequenceFlow]) -> Result<(), ImportError> {
     let exclusive_gateways: HashSet<&str> = elements
         .iter()
-        .filter(|element| matches!(element.kind, ElementKind::ExclusiveGateway { .. }))
+        .filter(|element| {
+            matches!(
+                element.kind,
+                ElementKind::ExclusiveGateway { .. } | ElementKind::InclusiveGateway { .. }
+            )
+        })
         .map(|element| element.id.as_str())
         .collect();
     match flows
@@ -202,10 +290,49 @@ fn check_conditions(elements: &[Element], flows: &[SequenceFlow]) -> Result<(), 
     {
         Some(flow) => Err(ImportError::new(
             flow.id.as_str(),
-            "conditions are only supported on flows leaving an exclusive gateway",
+            "conditions are only supported on flows leaving an exclusive or inclusive gateway",
         )),
         None => Ok(()),
     }
+}
+
+/// Each flow leaving an event-based gateway must lead to a message or timer catch event (or
+/// a receive task) that waits for nothing else.
+fn check_event_gateways(
+    elements: &[Element],
+    flows: &HashMap<&str, &SequenceFlow>,
+) -> Result<(), ImportError> {
+    let by_id: HashMap<&str, &Element> = elements.iter().map(|e| (e.id.as_str(), e)).collect();
+    for gateway in elements
+        .iter()
+        .filter(|element| element.kind == ElementKind::EventBasedGateway)
+    {
+        for flow_id in &gateway.outgoing {
+            let target = flows
+                .get(flow_id.as_str())
+                .and_then(|flow| by_id.get(flow.target.as_str()));
+            let waits = target.is_some_and(|target| {
+                target.incoming.len() == 1
+                    && matches!(
+                        target.kind,
+                        ElementKind::MessageCatchEvent(_)
+                            | ElementKind::TimerCatchEvent(_)
+                            | ElementKind::ReceiveTask(_)
+                    )
+            });
+            if !waits {
+                return Err(ImportError::new(
+                    flow_id.as_str(),
+                    format!(
+                        "a flow leaving event-based gateway '{}' must lead to a message or \
+                         timer catch event (or a receive task) with no other incoming flow",
+                        gateway.id
+                    ),
+                ));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Every element must be reachable from the start event and lead to some end event.
@@ -220,6 +347,12 @@ fn check_paths(
         forward.entry(&flow.source).or_default().push(&flow.target);
         backward.entry(&flow.target).or_default().push(&flow.source);
     }
+    for element in elements {
+        if let ElementKind::LinkThrow { target } = &element.kind {
+            forward.entry(&element.id).or_default().push(target);
+            backward.entry(target).or_default().push(&element.id);
+        }
+    }
 
     let reached = walk([start_event], &forward);
     if let Some(lost) = elements.iter().find(|e| !reached.contains(e.id.as_str())) {
@@ -230,7 +363,11 @@ fn check_paths(
     }
     let ends = elements
         .iter()
-        .filter(|element| matches!(element.kind, ElementKind::EndEvent { .. }))
+        .filter(|element| {
+            matches!(element.kind, ElementKind::EndEvent { .. })
+                || (element.outgoing.is_empty()
+                    && !matches!(element.kind, ElementKind::LinkThrow { .. }))
+        })
         .map(|element| element.id.as_str());
     let finishing = walk(ends, &backward);
     match elements.iter().find(|e| !finishing.contains(e.id.as_str())) {

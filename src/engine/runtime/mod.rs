@@ -1,8 +1,11 @@
 //! The operations of the process API on an [`Instance`]. Each one works on a copy and
 //! replaces the instance only when it succeeds, so a refusal leaves the state untouched.
 
+mod gateways;
 mod token;
 
+#[cfg(test)]
+mod fidelity_tests;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]
@@ -20,6 +23,7 @@ use super::instance::{
     Instance, MessageSubscription, ProcessStatus, SubflowId, SubflowStatus, Timer,
 };
 use super::value::VariableValue;
+use super::variables::{self, BUSINESS_REF};
 use token::Run;
 
 /// What an operation needs from outside: the diagram the instance runs, the current time
@@ -255,9 +259,7 @@ impl Instance {
             for subscription in matched {
                 if let (Some(variable), Some(payload)) = (&subscription.payload_variable, &payload)
                 {
-                    run.instance
-                        .variables
-                        .insert(variable.clone(), payload.clone());
+                    variables::store(&mut run.instance.variables, variable, payload.clone());
                 }
                 run.leave_wait(subscription.subflow_id, SubflowStatus::WaitingMessage)?;
                 run.report.correlated.push(subscription);
@@ -322,8 +324,8 @@ impl Instance {
         })
     }
 
-    /// Back to `created`: subflows, subscriptions, timers and the activity record are
-    /// cleared; variables are kept. Subflow ids keep counting, so old ids never come back.
+    /// Back to `created`: subflows, subscriptions, timers, the activity record and every
+    /// variable but `BUSINESS_REF` are cleared. Subflow ids keep counting, so old ids never come back.
     pub fn reset(&mut self) -> Outcome {
         let previous_status = self.status;
         let changed_subflows = self.subflows.iter().map(|subflow| subflow.id).collect();
@@ -333,6 +335,10 @@ impl Instance {
         self.timers.clear();
         self.completed_elements.clear();
         self.error_elements.clear();
+        // As Flows' reset_process: every variable goes but the built-in one.
+        self.variables
+            .retain(|name, _| name.eq_ignore_ascii_case(BUSINESS_REF));
+        self.scoped_variables.clear();
         Outcome {
             previous_status,
             changed_subflows,
@@ -368,7 +374,9 @@ impl Instance {
                 )));
             }
         }
-        self.variables.extend(variables);
+        for (name, value) in variables {
+            variables::store(&mut self.variables, &name, value);
+        }
         Ok(Outcome::unchanged(self.status))
     }
 
@@ -438,6 +446,7 @@ impl Run<'_, '_> {
         if self.instance.status.has_ended() || self.subflow(subflow_id)?.status != waiting {
             return Ok(());
         }
+        self.close_other_events(subflow_id)?;
         self.leave(subflow_id)
     }
 }

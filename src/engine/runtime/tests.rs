@@ -301,7 +301,8 @@ fn a_loop_without_a_wait_state_is_refused() {
 #[test]
 fn terminate_reset_and_restart() {
     let mut harness = Harness::new(&three_way_split());
-    harness.set("keep", VariableValue::Varchar("me".into()));
+    harness.set("gone", VariableValue::Varchar("me".into()));
+    harness.set("business_ref", VariableValue::Varchar("PO-1".into()));
     harness.start();
     harness.complete("A").expect("A");
 
@@ -310,10 +311,13 @@ fn terminate_reset_and_restart() {
     assert_eq!(harness.status(), ProcessStatus::Created);
     assert!(harness.instance.subflows().is_empty());
     assert_eq!(harness.instance.activities(), Default::default());
+    // As Flows (since 21.1): every variable is deleted but the built-in BUSINESS_REF.
     assert!(
-        harness.instance.variable("keep").is_some(),
-        "variables survive a reset"
+        harness.instance.variable("gone").is_none(),
+        "{:?}",
+        harness.instance.variables()
     );
+    assert!(harness.instance.variable("BUSINESS_REF").is_some());
 
     harness.start();
     assert_eq!(

@@ -9,14 +9,16 @@ use crate::engine::diagram::{Diagram, Element, ElementKind, MessageDefinition, V
 use crate::engine::instance::{
     Instance, MessageSubscription, ProcessStatus, Subflow, SubflowId, SubflowStatus, Timer,
 };
+use crate::engine::timer::TimerVariables;
 use crate::engine::value::VariableValue;
+use crate::engine::variables::{self, VariableMap};
 
 /// Element entries allowed in one operation before the engine assumes an endless loop
 /// (e.g. exclusive gateways that route a token in a circle without any wait state).
 const MAX_MOVES: usize = 10_000;
 
 /// A subflow that should move along a flow (`Some`) or (re-)enter its current element.
-type Move = (SubflowId, Option<String>);
+pub(super) type Move = (SubflowId, Option<String>);
 
 /// What an operation did, collected while it runs.
 #[derive(Debug, Default)]
@@ -28,10 +30,23 @@ pub(super) struct Report {
     pub failures: Vec<(SubflowId, String)>,
 }
 
+/// Timer definitions read process variables through this.
+struct TimerInputs<'v>(&'v VariableMap);
+
+impl TimerVariables for TimerInputs<'_> {
+    fn substitute(&self, text: &str) -> String {
+        variables::substitute(self.0, text)
+    }
+
+    fn value(&self, name: &str) -> Option<VariableValue> {
+        variables::lookup(self.0, name).cloned()
+    }
+}
+
 /// One operation in progress on a working copy of the instance.
 pub(super) struct Run<'r, 'a> {
     pub diagram: &'a Diagram,
-    ctx: &'r mut Context<'a>,
+    pub ctx: &'r mut Context<'a>,
     pub instance: &'r mut Instance,
     pub report: Report,
 }
@@ -99,6 +114,13 @@ impl<'r, 'a> Run<'r, 'a> {
             reservation: None,
             work_started: None,
             arrived_via: None,
+            process_level: 0,
+            diagram_level: 0,
+            scope: 0,
+            calling_subflow: None,
+            origin: None,
+            dgrm_id: None,
+            loop_counter: None,
         });
         self.note_changed(id);
         id
@@ -128,11 +150,31 @@ impl<'r, 'a> Run<'r, 'a> {
     /// Completes the subflow's current element and moves on along its single outgoing flow.
     pub fn leave(&mut self, id: SubflowId) -> Result<(), EngineError> {
         let element = self.current_element(id)?;
-        let flow = element.outgoing.first().ok_or_else(|| {
-            EngineError::InconsistentState(format!("element {} has no outgoing flow", element.id))
-        })?;
         self.complete_element(&element.id);
-        self.advance(id, Some(flow.clone()))
+        let mut queue = VecDeque::new();
+        self.pass(id, element, &mut queue)?;
+        for (id, flow) in queue {
+            self.advance(id, flow)?;
+        }
+        Ok(())
+    }
+
+    /// Leaves an element along its outgoing flows: one, none (an implicit end: the subflow
+    /// completes) or several (an implicit parallel split).
+    pub(super) fn pass(
+        &mut self,
+        id: SubflowId,
+        element: &Element,
+        queue: &mut VecDeque<Move>,
+    ) -> Result<(), EngineError> {
+        match element.outgoing.as_slice() {
+            [] => self.finish(id),
+            [only] => {
+                queue.push_back((id, Some(only.clone())));
+                Ok(())
+            }
+            several => self.split(id, element, several.to_vec(), queue),
+        }
     }
 
     /// Moves tokens until every one of them waits, ends or fails.
@@ -164,14 +206,16 @@ impl<'r, 'a> Run<'r, 'a> {
         match &element.kind {
             // The subflow waits here in status running until the step is completed.
             ElementKind::Task(_) => {}
-            ElementKind::StartEvent => {
+            ElementKind::StartEvent
+            | ElementKind::ThrowEvent(_)
+            | ElementKind::LinkCatch { .. } => {
                 self.complete_element(&element.id);
-                queue.extend(
-                    element
-                        .outgoing
-                        .first()
-                        .map(|flow| (id, Some(flow.clone()))),
-                );
+                self.pass(id, element, queue)?;
+            }
+            ElementKind::LinkThrow { target } => {
+                self.complete_element(&element.id);
+                self.move_to(id, target, None)?;
+                queue.push_back((id, None));
             }
             ElementKind::EndEvent { terminate: false } => {
                 self.complete_element(&element.id);
@@ -182,19 +226,16 @@ impl<'r, 'a> Run<'r, 'a> {
                 self.end_everything(ProcessStatus::Completed);
             }
             ElementKind::ExclusiveGateway { default_flow } => {
-                match self.choose_flow(element, default_flow.as_deref()) {
-                    Some(flow) => {
-                        self.complete_element(&element.id);
-                        queue.push_back((id, Some(flow.to_owned())));
-                    }
-                    None => self.fail(
-                        id,
-                        element,
-                        "no condition holds and there is no default flow",
-                    )?,
-                }
+                self.enter_exclusive(id, element, default_flow.as_deref(), queue)?;
+            }
+            ElementKind::InclusiveGateway { default_flow } => {
+                self.enter_inclusive(id, element, default_flow.as_deref(), queue)?;
             }
             ElementKind::ParallelGateway => self.enter_parallel(id, element, queue)?,
+            ElementKind::EventBasedGateway => {
+                self.complete_element(&element.id);
+                self.split(id, element, element.outgoing.clone(), queue)?;
+            }
             ElementKind::MessageCatchEvent(definition) | ElementKind::ReceiveTask(definition) => {
                 match self.subscription(id, definition) {
                     Ok(subscription) => {
@@ -204,109 +245,24 @@ impl<'r, 'a> Run<'r, 'a> {
                     Err(reason) => self.fail(id, element, &reason)?,
                 }
             }
-            ElementKind::TimerCatchEvent(definition) => match definition.due_after(self.now()) {
-                Some(due) => {
-                    self.instance.timers.push(Timer {
-                        subflow_id: id,
-                        due,
-                    });
-                    self.set_status(id, SubflowStatus::WaitingTimer)?;
+            ElementKind::TimerCatchEvent(definition) => {
+                let variables = TimerInputs(&self.instance.variables);
+                match definition.schedule(self.now(), &variables) {
+                    Ok(schedule) => {
+                        // A catch event leaves at its first firing; only boundary events repeat.
+                        self.instance.timers.push(Timer {
+                            subflow_id: id,
+                            due: schedule.due,
+                            event: None,
+                            repeat: None,
+                        });
+                        self.set_status(id, SubflowStatus::WaitingTimer)?;
+                    }
+                    Err(reason) => self.fail(id, element, &reason)?,
                 }
-                None => self.fail(id, element, "the timer's due date is out of range")?,
-            },
-        }
-        Ok(())
-    }
-
-    /// The first outgoing flow (document order) whose condition holds, else the default.
-    /// The default flow is only the fallback, whatever condition it may carry; a flow
-    /// without condition (a merge's single way out) always holds.
-    fn choose_flow(&self, gateway: &'a Element, default: Option<&'a str>) -> Option<&'a str> {
-        let variables = &self.instance.variables;
-        gateway
-            .outgoing
-            .iter()
-            .map(String::as_str)
-            .filter(|flow_id| Some(*flow_id) != default)
-            .find(|flow_id| {
-                self.diagram.flow(flow_id).is_some_and(|flow| {
-                    flow.condition
-                        .as_ref()
-                        .is_none_or(|condition| condition.evaluate(variables))
-                })
-            })
-            .or(default)
-    }
-
-    /// Joins (when there are several incoming flows) and then forks (when there are several
-    /// outgoing flows) or passes the token on.
-    fn enter_parallel(
-        &mut self,
-        id: SubflowId,
-        gateway: &'a Element,
-        queue: &mut VecDeque<Move>,
-    ) -> Result<(), EngineError> {
-        let mut continuing = id;
-        if gateway.incoming.len() > 1 {
-            self.set_status(id, SubflowStatus::WaitingJoin)?;
-            match self.join(gateway)? {
-                Some(survivor) => continuing = survivor,
-                None => return Ok(()),
             }
         }
-        self.complete_element(&gateway.id);
-        if let [only] = gateway.outgoing.as_slice() {
-            queue.push_back((continuing, Some(only.clone())));
-            return Ok(());
-        }
-        self.set_status(continuing, SubflowStatus::Split)?;
-        for flow in &gateway.outgoing {
-            let child = self.new_subflow(Some(continuing), &gateway.id);
-            queue.push_back((child, Some(flow.clone())));
-        }
         Ok(())
-    }
-
-    /// When a token waits at the join on every incoming flow, completes those subflows and
-    /// returns the one that carries on: their parent if they are all that is left of its
-    /// split, else the first of them.
-    fn join(&mut self, gateway: &Element) -> Result<Option<SubflowId>, EngineError> {
-        let mut arrived = Vec::with_capacity(gateway.incoming.len());
-        for flow in &gateway.incoming {
-            let waiting = self.instance.subflows.iter().find(|subflow| {
-                subflow.status == SubflowStatus::WaitingJoin
-                    && subflow.current_element == gateway.id
-                    && subflow.arrived_via.as_deref() == Some(flow.as_str())
-            });
-            match waiting {
-                Some(subflow) => arrived.push(subflow.id),
-                None => return Ok(None),
-            }
-        }
-        let Some(&first) = arrived.first() else {
-            return Ok(None);
-        };
-        let survivor = self.resumable_parent(&arrived).unwrap_or(first);
-        // Resume the survivor first, so that completing the others cannot complete it too.
-        self.move_to(survivor, &gateway.id, None)?;
-        for id in arrived.into_iter().filter(|&id| id != survivor) {
-            self.finish(id)?;
-        }
-        Ok(Some(survivor))
-    }
-
-    fn resumable_parent(&self, arrived: &[SubflowId]) -> Option<SubflowId> {
-        let parent_of = |id: &SubflowId| self.instance.subflow(*id).and_then(|s| s.parent_id);
-        let parent = parent_of(arrived.first()?)?;
-        let same_parent = arrived.iter().all(|id| parent_of(id) == Some(parent));
-        let parent_is_split = self
-            .instance
-            .subflow(parent)
-            .is_some_and(|subflow| subflow.status == SubflowStatus::Split);
-        let other_children_live = self.instance.subflows.iter().any(|subflow| {
-            subflow.parent_id == Some(parent) && subflow.is_live() && !arrived.contains(&subflow.id)
-        });
-        (same_parent && parent_is_split && !other_children_live).then_some(parent)
     }
 
     fn subscription(
@@ -323,6 +279,10 @@ impl<'r, 'a> Run<'r, 'a> {
                 .map(VariableValue::to_text)
                 .ok_or_else(|| format!("process variable '{name}' is not set")),
         };
+        let message_name = resolve(&definition.message_name)?;
+        if message_name.is_empty() {
+            return Err("there is no message name (apex:messageName)".to_string());
+        }
         let (correlation_key, correlation_value) = match &definition.correlation {
             Some(correlation) => (
                 Some(resolve(&correlation.key)?),
@@ -332,7 +292,8 @@ impl<'r, 'a> Run<'r, 'a> {
         };
         Ok(MessageSubscription {
             subflow_id: id,
-            message_name: resolve(&definition.message_name)?,
+            event: None,
+            message_name,
             correlation_key,
             correlation_value,
             payload_variable: definition.payload_variable.clone(),
@@ -379,7 +340,12 @@ impl<'r, 'a> Run<'r, 'a> {
         self.instance.status = status;
     }
 
-    fn fail(&mut self, id: SubflowId, element: &Element, reason: &str) -> Result<(), EngineError> {
+    pub fn fail(
+        &mut self,
+        id: SubflowId,
+        element: &Element,
+        reason: &str,
+    ) -> Result<(), EngineError> {
         self.set_status(id, SubflowStatus::Error)?;
         if !self.instance.error_elements.contains(&element.id) {
             self.instance.error_elements.push(element.id.clone());

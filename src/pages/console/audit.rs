@@ -24,6 +24,8 @@ pub(super) struct Row {
     pub target: String,
     pub detail: String,
     pub success: bool,
+    /// How many times it happened (shown as ×count when more than once).
+    pub count: i64,
 }
 
 impl From<AuditEntry> for Row {
@@ -35,6 +37,7 @@ impl From<AuditEntry> for Row {
             target: entry.target.unwrap_or_default(),
             detail: entry.detail.unwrap_or_default(),
             success: entry.success,
+            count: entry.count,
         }
     }
 }

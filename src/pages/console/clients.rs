@@ -329,15 +329,21 @@ pub async fn rotate(
     client_id: Path<String>,
     body: Body,
 ) -> Response {
-    let (admin, _) = match admin_form(&app, req, body).await {
+    let (admin, fields) = match admin_form(&app, req, body).await {
         Ok(found) => found,
         Err(answer) => return answer,
     };
-    match clients::rotate_secret(&app, &admin.actor(), &client_id).await {
+    let revoke_tokens = text(&fields, "revoke_tokens").is_some();
+    match clients::rotate_secret(&app, &admin.actor(), &client_id, revoke_tokens).await {
         Ok(rotated) => {
             let mut page = client_page(Frame::new(&admin, "clients", req), rotated.client);
-            page.frame.notice =
-                Some("A new secret replaces the old one, which stopped working.".into());
+            page.frame.notice = Some(if revoke_tokens {
+                "A new secret replaces the old one; the old secret and every token issued \
+                 until now stopped working."
+                    .into()
+            } else {
+                "A new secret replaces the old one, which stopped working.".into()
+            });
             page.secret = rotated.secret;
             render(StatusCode::OK, &page)
         }

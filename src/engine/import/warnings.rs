@@ -1,0 +1,122 @@
+//! What an imported element asks of Flows for APEX that the engine leaves to others: PL/SQL,
+//! e-mail, APEX pages and AI calls wait as steps an external system completes; process
+//! variable expressions are not run.
+
+use roxmltree::Node;
+
+use super::{APEX_NS, in_bpmn_namespace};
+use crate::engine::diagram::{
+    Element, ElementKind, ImportWarning, TaskKind, ThrowKind, ValueSource,
+};
+use crate::engine::timer::TimerDefinition;
+
+/// `apex:` extension elements holding process variable expressions.
+const EXPRESSION_SETS: &[&str] = &[
+    "beforeTask",
+    "afterTask",
+    "beforeSplit",
+    "afterMerge",
+    "beforeEvent",
+    "onEvent",
+    "inVariables",
+    "outVariables",
+];
+
+pub(super) fn of_element(node: Node, element: &Element) -> Vec<ImportWarning> {
+    let mut warnings = Vec::new();
+    let mut warn = |message: String| {
+        warnings.push(ImportWarning {
+            element_id: element.id.clone(),
+            message,
+        });
+    };
+    if let ElementKind::Task(kind) = &element.kind
+        && let Some(work) = external_work(node, *kind)
+    {
+        warn(format!(
+            "{work} is not run here; the step waits until an external system completes it"
+        ));
+    }
+    if element.kind == ElementKind::TimerCatchEvent(TimerDefinition::Incomplete) {
+        warn(
+            "the timer has no definition: as in Flows, a token reaching it goes into error"
+                .to_string(),
+        );
+    }
+    if let ElementKind::MessageCatchEvent(definition) | ElementKind::ReceiveTask(definition) =
+        &element.kind
+        && definition.message_name == ValueSource::Static(String::new())
+    {
+        warn(
+            "there is no message name (apex:messageName): a token reaching it goes into \
+              error"
+                .to_string(),
+        );
+    }
+    if let ElementKind::ThrowEvent(kind) = &element.kind {
+        let effect = match kind {
+            ThrowKind::Message => Some("the message is not sent"),
+            ThrowKind::Escalation => Some("the escalation has nobody to catch it"),
+            ThrowKind::Signal => Some("the signal is not broadcast"),
+            ThrowKind::None => None,
+        };
+        if let Some(effect) = effect {
+            warn(format!("{effect}; the token passes the event"));
+        }
+    }
+    if element.kind == (ElementKind::EndEvent { terminate: false }) {
+        let thrown = super::event_definitions(node)
+            .map(|definition| {
+                definition
+                    .tag_name()
+                    .name()
+                    .trim_end_matches("EventDefinition")
+            })
+            .next();
+        if let Some(thrown) = thrown {
+            warn(format!(
+                "the {thrown} is not thrown: at the top level the path ends here, as in Flows"
+            ));
+        }
+    }
+    let sets: Vec<&str> = apex_extensions(node)
+        .map(|child| child.tag_name().name())
+        .filter(|name| EXPRESSION_SETS.contains(name))
+        .collect();
+    if !sets.is_empty() {
+        warn(format!(
+            "process variable expressions ({}) are not run",
+            sets.join(", ")
+        ));
+    }
+    warnings
+}
+
+/// What Flows would run for this task, if anything.
+fn external_work(node: Node, kind: TaskKind) -> Option<String> {
+    let apex_type = node.attribute((APEX_NS, "type"));
+    let described = |default: &str| match apex_type {
+        Some("executePlsql") => "its PL/SQL code (apex:executePlsql)".to_string(),
+        Some("sendMail") => "its e-mail (apex:sendMail)".to_string(),
+        Some("apexAIGeneration") => "its AI generation (apex:apexAIGeneration)".to_string(),
+        Some("apexPage") => "its APEX page (apex:apexPage)".to_string(),
+        Some("apexApproval") => "its APEX approval task (apex:apexApproval)".to_string(),
+        Some(other) => format!("its {other} work (apex:type)"),
+        None => default.to_string(),
+    };
+    match kind {
+        TaskKind::ScriptTask => Some(described("its script")),
+        TaskKind::ServiceTask => Some(described("its service")),
+        TaskKind::SendTask => Some(described("its message")),
+        TaskKind::BusinessRuleTask => Some(described("its business rule")),
+        TaskKind::UserTask | TaskKind::ManualTask | TaskKind::Task => None,
+    }
+}
+
+/// Children of the element's `extensionElements` in the `apex:` namespace.
+fn apex_extensions<'a, 'input>(node: Node<'a, 'input>) -> impl Iterator<Item = Node<'a, 'input>> {
+    node.children()
+        .filter(|child| in_bpmn_namespace(*child) && child.tag_name().name() == "extensionElements")
+        .flat_map(|container| container.children())
+        .filter(|child| child.is_element() && child.tag_name().namespace() == Some(APEX_NS))
+}

@@ -1,0 +1,139 @@
+//! Revoked access tokens in memory, applied incrementally: every revocation is a row numbered
+//! by the revocation counter (`revoked_tokens.seq`), and an instance reads only the rows past the
+//! last number it saw. Revoking a token therefore costs every instance one small read, not a
+//! reload of its whole view. Expired revocations are dropped once a minute.
+
+use std::sync::RwLock;
+use std::sync::atomic::{AtomicI64, Ordering};
+
+use hashbrown::HashMap;
+use sea_orm::ConnectionTrait;
+use tokio::sync::Mutex;
+
+use crate::{Result, store};
+
+/// How often expired revocations are dropped, in seconds.
+const PRUNE_EVERY: i64 = 60;
+
+/// The revoked tokens still alive (`jti` → expiry) and how far this instance has read.
+pub struct Revocations {
+    revoked: RwLock<HashMap<String, i64>>,
+    /// The last revocation number read; -1 before the first read, which reads them all.
+    seen: AtomicI64,
+    /// When expired entries were last dropped (Unix seconds).
+    pruned_at: AtomicI64,
+    catching_up: Mutex<()>,
+}
+
+impl Default for Revocations {
+    fn default() -> Self {
+        Revocations {
+            revoked: RwLock::new(HashMap::new()),
+            seen: AtomicI64::new(-1),
+            pruned_at: AtomicI64::new(0),
+            catching_up: Mutex::new(()),
+        }
+    }
+}
+
+impl Revocations {
+    /// Whether the token with this id was revoked.
+    pub fn contains(&self, jti: &str) -> bool {
+        self.read().contains_key(jti)
+    }
+
+    /// How many revoked tokens are held.
+    pub fn len(&self) -> usize {
+        self.read().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The last revocation number read (-1 before the first read).
+    pub fn seen(&self) -> i64 {
+        self.seen.load(Ordering::Acquire)
+    }
+
+    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, i64>> {
+        self.revoked.read().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Adds revocations (also for a view built without a database).
+    pub fn insert(&self, jti: String, expires_at: i64) {
+        self.revoked
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(jti, expires_at);
+    }
+
+    /// Reads the revocations numbered past the last one read, if `counter` (the revocation
+    /// counter as just read) says there are any. Returns how many were added.
+    pub async fn catch_up(
+        &self,
+        db: &impl ConnectionTrait,
+        counter: i64,
+        now: i64,
+    ) -> Result<usize> {
+        if counter == self.seen() {
+            return Ok(0);
+        }
+        let _one_at_a_time = self.catching_up.lock().await;
+        let seen = self.seen();
+        if counter == seen {
+            return Ok(0);
+        }
+        let rows = store::revocations::since(db, seen, now).await?;
+        // Every row numbered up to `counter` was committed when `counter` could be read.
+        let newest = rows.iter().map(|r| r.seq).fold(counter.max(seen), i64::max);
+        let added = rows.len();
+        if added > 0 {
+            let mut revoked = self.revoked.write().unwrap_or_else(|e| e.into_inner());
+            for row in rows {
+                revoked.insert(row.jti, row.expires_at);
+            }
+        }
+        self.seen.store(newest, Ordering::Release);
+        Ok(added)
+    }
+
+    /// Drops the revocations of tokens expired by `now`, at most once a minute; returns whether
+    /// it was time to (the caller then drops the expired rows too).
+    pub fn prune(&self, now: i64) -> bool {
+        let last = self.pruned_at.load(Ordering::Relaxed);
+        if now - last < PRUNE_EVERY
+            || self
+                .pruned_at
+                .compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed)
+                .is_err()
+        {
+            return false;
+        }
+        self.revoked
+            .write()
+            .unwrap_or_else(|e| e.into_inner())
+            .retain(|_, expires_at| *expires_at >= now);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pruning_drops_the_expired_once_a_minute() {
+        let revocations = Revocations::default();
+        revocations.insert("old".into(), 100);
+        revocations.insert("new".into(), 1_000);
+        assert!(revocations.prune(200));
+        assert!(!revocations.contains("old"));
+        assert!(revocations.contains("new"));
+        revocations.insert("old".into(), 100);
+        assert!(!revocations.prune(230), "not again within the minute");
+        assert!(revocations.contains("old"));
+        assert!(revocations.prune(261));
+        assert_eq!(revocations.len(), 1);
+    }
+}
