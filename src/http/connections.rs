@@ -9,7 +9,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::task::{Context, Poll};
 use std::time::{Duration, Instant};
 
@@ -81,8 +81,18 @@ where
         // Reap finished connections as we go, so the set does not grow.
         while connections.try_join_next().is_some() {}
     }
-    drop(listener);
     let _ = closing.send(true);
+    // Connections the kernel completed but we had not yet accepted would be reset when the
+    // listener closes, losing requests their clients already sent: take them in first (each
+    // answers one request, then closes).
+    for socket in backlog(listener) {
+        let (endpoint, closing) = (Arc::clone(&endpoint), closing_rx.clone());
+        connections.spawn(async move {
+            if let Ok(remote) = socket.peer_addr() {
+                serve_one(socket, local, remote, endpoint, limits, closing).await;
+            }
+        });
+    }
     let drained = tokio::time::timeout(GRACE, async {
         while connections.join_next().await.is_some() {}
     })
@@ -91,6 +101,25 @@ where
         tracing::warn!("stopped with requests still under way after {GRACE:?}");
     }
     Ok(())
+}
+
+/// Accepts whatever waits in the listen backlog, without waiting for more, and closes the
+/// listener. A plain non-blocking `accept` each time: the reactor's readiness may lag behind.
+fn backlog(listener: TcpListener) -> Vec<TcpStream> {
+    let Ok(listener) = listener.into_std() else {
+        return Vec::new();
+    };
+    let mut waiting = Vec::new();
+    while let Ok((socket, _)) = listener.accept() {
+        let socket = socket
+            .set_nonblocking(true)
+            .and_then(|()| TcpStream::from_std(socket));
+        if let Ok(socket) = socket {
+            let _ = socket.set_nodelay(true);
+            waiting.push(socket);
+        }
+    }
+    waiting
 }
 
 async fn serve_one<E: Endpoint + 'static>(
@@ -102,10 +131,12 @@ async fn serve_one<E: Endpoint + 'static>(
     mut closing: watch::Receiver<bool>,
 ) {
     let activity = Arc::new(AtomicU64::new(0));
+    let answered = Arc::new(AtomicBool::new(false));
     let started = Instant::now();
     let io = TokioIo::new(Watched {
         inner: socket,
         activity: Arc::clone(&activity),
+        answered: Arc::clone(&answered),
         started,
     });
     let service = hyper::service::service_fn(move |req: hyper::Request<Incoming>| {
@@ -143,7 +174,21 @@ async fn serve_one<E: Endpoint + 'static>(
         _ = &mut idle => {
             tracing::debug!(%remote, "closing an idle connection");
         }
-        _ = closing.changed() => {}
+        _ = closing.changed() => {
+            // Until a connection has answered once, it may still be choosing between HTTP/1
+            // and HTTP/2, and a graceful shutdown then drops it with its request unread. Let it
+            // answer its first request (a silent client is cut off at the header timeout).
+            let first_answer = async {
+                while !answered.load(Ordering::Relaxed) {
+                    tokio::time::sleep(Duration::from_millis(5)).await;
+                }
+            };
+            tokio::select! {
+                _ = &mut connection => return,
+                _ = first_answer => {}
+                _ = tokio::time::sleep(limits.header_timeout) => {}
+            }
+        }
     }
     connection.as_mut().graceful_shutdown();
     let _ = tokio::time::timeout(GRACE, connection).await;
@@ -161,14 +206,21 @@ async fn idle_watch(activity: Arc<AtomicU64>, started: Instant, timeout: Duratio
     }
 }
 
-/// A socket that notes when bytes last moved (milliseconds since the connection began).
+/// A socket that notes when bytes last moved (milliseconds since the connection began), and
+/// whether it has written anything yet.
 struct Watched {
     inner: TcpStream,
     activity: Arc<AtomicU64>,
+    answered: Arc<AtomicBool>,
     started: Instant,
 }
 
 impl Watched {
+    fn wrote(&self) {
+        self.answered.store(true, Ordering::Relaxed);
+        self.touch();
+    }
+
     fn touch(&self) {
         let now = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.activity.store(now, Ordering::Relaxed);
@@ -198,7 +250,7 @@ impl AsyncWrite for Watched {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write(cx, data);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.touch();
+            self.wrote();
         }
         polled
     }
@@ -218,7 +270,7 @@ impl AsyncWrite for Watched {
     ) -> Poll<io::Result<usize>> {
         let polled = Pin::new(&mut self.inner).poll_write_vectored(cx, bufs);
         if matches!(polled, Poll::Ready(Ok(n)) if n > 0) {
-            self.touch();
+            self.wrote();
         }
         polled
     }

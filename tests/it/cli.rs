@@ -103,6 +103,8 @@ async fn cli_manages_clients_policy_keys_and_diagrams() {
     ))
     .unwrap();
     assert_ne!(rotated["client_secret"].as_str().unwrap(), new_secret);
+    // Only the latest secret opens the door.
+    let new_secret = rotated["client_secret"].as_str().unwrap().to_owned();
 
     let (success, _, stderr) =
         flowgate(db, &["clients", "create", "--name", "x", "--roles", "Root"]);

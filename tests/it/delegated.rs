@@ -581,6 +581,9 @@ async fn two_instances_share_sessions_and_families() {
     let other = kit.another_instance().await;
     let client = code_client(&kit, &["Read"], &[REDIRECT], false).await;
     let browser = signed_in(&kit, "shared", &["Read"]).await;
+    // The client is new: let the other instance see it now rather than at its next poll (this
+    // test is about sessions and families; propagation has its own tests).
+    other.app.sync().await.unwrap();
     // The same browser (cookie) on the other instance: no sign-in, straight to consent.
     let on_b = Browser {
         http: browser.http.clone(),

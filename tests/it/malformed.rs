@@ -147,7 +147,7 @@ fn basic(id: &str, secret: &str) -> String {
 /// Ways to break a JSON document.
 fn broken_json(rng: &mut Rng, valid: &str) -> Vec<u8> {
     match rng.below(9) {
-        0 => valid[..rng.below(valid.len().max(1))].as_bytes().to_vec(),
+        0 => valid.as_bytes()[..rng.below(valid.len().max(1))].to_vec(),
         1 => format!("{valid}}}").into_bytes(),
         2 => valid.replacen(':', "", 1).into_bytes(),
         3 => valid.replace('"', "'").into_bytes(),
@@ -235,7 +235,7 @@ fn token_request(rng: &mut Rng, t: &Targets) -> Raw {
     };
     let mut raw = Raw::new(method, path);
     let authorization: Option<String> = match rng.below(8) {
-        0 | 1 | 2 => Some(t.admin_basic.clone()),
+        0..=2 => Some(t.admin_basic.clone()),
         3 => Some(basic(&uuid::Uuid::new_v4().to_string(), &rng.word(43))),
         4 => Some(format!("Basic {}", rng.word(30))),
         5 => Some(format!("Bearer {}", t.admin_token)),
@@ -586,7 +586,7 @@ fn admin_request(rng: &mut Rng, t: &Targets) -> Raw {
         _ => ("POST", "/v1/admin/diagrams".into(), {
             let xml = include_str!("../../bpmn/linear-review.bpmn");
             match rng.below(4) {
-                0 => xml[..rng.below(xml.len())].as_bytes().to_vec(),
+                0 => xml.as_bytes()[..rng.below(xml.len())].to_vec(),
                 1 => b"<bpmn:definitions>".to_vec(),
                 2 => xml
                     .replace("bpmn:startEvent", "bpmn:startEvnt")

@@ -221,7 +221,8 @@ async fn arrays_are_all_or_nothing(kit: &Kit) {
         .await;
     assert_eq!(
         one["items"],
-        json!([{"scope": 0, "name": "j", "type": "JSON", "value": {"k": [1, 2]}}])
+        json!([{"scope": 0, "name": "j", "type": "JSON", "value": r#"{"k":[1,2]}"#}]),
+        "values are rendered as text, as Flows renders them"
     );
 
     // Messages: two orders waiting, the second message of the array awaited by nobody.

@@ -33,6 +33,8 @@ pub struct AuditApi {
     pub app: Arc<App>,
 }
 
+// One handler argument per documented query parameter.
+#[allow(clippy::too_many_arguments)]
 #[OpenApi(tag = "Tag::Admin")]
 impl AuditApi {
     /// The audit log, newest first.
