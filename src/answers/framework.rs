@@ -45,6 +45,13 @@ fn request_problem(err: &poem::Error) -> Option<String> {
         };
         return Some(if let Some(field) = named("unknown field `", '`') {
             format!("The body has a field `{field}` that this operation does not take")
+        } else if let Some(field) = named("field `", '`')
+            && let Some((_, constraint)) = payload.reason.split_once("verification failed. ")
+        {
+            format!(
+                "The body's field `{field}` must be {}",
+                documented_constraint(constraint)
+            )
         } else if let Some(field) = named("field \"", '"') {
             format!("The body's field `{field}` is missing or not of the right type")
         } else {
@@ -58,6 +65,23 @@ fn request_problem(err: &poem::Error) -> Option<String> {
         });
     }
     None
+}
+
+/// A documented constraint (`minLength(8)`, as poem-openapi prints it) in words.
+fn documented_constraint(constraint: &str) -> String {
+    let bound = |prefix: &str| {
+        constraint
+            .strip_prefix(prefix)
+            .and_then(|rest| rest.strip_suffix(')'))
+            .and_then(|n| n.parse::<u64>().ok())
+    };
+    if let Some(n) = bound("minLength(") {
+        format!("at least {n} characters long")
+    } else if let Some(n) = bound("maxLength(") {
+        format!("at most {n} characters long")
+    } else {
+        "as the API document describes it".to_owned()
+    }
 }
 
 /// `{"success": false, "message": …}` for a framework error; ours pass through unchanged.
@@ -152,6 +176,6 @@ mod tests {
             .unwrap_or_else(|err| err.into_response());
         assert_eq!(response.status(), StatusCode::INTERNAL_SERVER_ERROR);
         let body = response.into_body().into_string().await.unwrap();
-        assert_eq!(body, r#"{"message":"Internal error","success":false}"#);
+        assert_eq!(body, r#"{"success":false,"message":"Internal error"}"#);
     }
 }

@@ -65,6 +65,17 @@ pub fn method_not_allowed(allowed: &[Method]) -> Response {
     response
 }
 
+/// A router's 405, which does not say what the path takes.
+pub fn refuses_the_method(err: &poem::Error) -> bool {
+    err.status() == StatusCode::METHOD_NOT_ALLOWED
+}
+
+/// A 405 answer without `Allow`.
+pub fn says_not_what_is_allowed(answer: &Response) -> bool {
+    answer.status() == StatusCode::METHOD_NOT_ALLOWED
+        && !answer.headers().contains_key(header::ALLOW)
+}
+
 /// The collection envelope with no rows, paged as asked: a GET without the role.
 pub fn empty_collection(public_url: &str, req: &Request) -> Response {
     let limit = clamp_limit(limit_from_query(req.uri().query()));

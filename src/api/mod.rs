@@ -5,6 +5,7 @@
 pub mod admin;
 pub mod apex;
 pub mod diagrams;
+pub mod document;
 pub mod dto;
 pub mod flow_requests;
 pub mod health;
@@ -132,11 +133,14 @@ pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 /// The OpenAPI document as JSON (or YAML), made from the code alone: no database, no server.
 pub fn document(yaml: bool, server_url: &str) -> String {
     let service = openapi(services(&App::detached(server_url)), server_url);
-    if yaml {
-        service.spec_yaml()
-    } else {
-        service.spec()
+    let json = document::complete(&service.spec());
+    if !yaml {
+        return json;
     }
+    serde_json::from_str::<serde_json::Value>(&json)
+        .ok()
+        .and_then(|value| serde_yaml::to_string(&value).ok())
+        .unwrap_or_else(|| service.spec_yaml())
 }
 
 /// A Bearer access token. The gate has already checked it and left its caller in the request;

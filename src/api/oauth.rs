@@ -47,6 +47,8 @@ pub struct TokenForm {
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none, example)]
 pub struct IntrospectForm {
+    /// An empty value counts as absent (RFC 6749 §3.1).
+    #[oai(validator(min_length = 1))]
     pub token: String,
     /// `access_token` or `refresh_token`
     pub token_type_hint: Option<String>,
@@ -58,6 +60,8 @@ pub struct IntrospectForm {
 #[derive(Object)]
 #[oai(skip_serializing_if_is_none, example)]
 pub struct RevokeForm {
+    /// An empty value counts as absent (RFC 6749 §3.1).
+    #[oai(validator(min_length = 1))]
     pub token: String,
     /// `access_token` or `refresh_token`
     pub token_type_hint: Option<String>,

@@ -23,6 +23,7 @@ use crate::services::processes::{self, StepAction};
 #[oai(rename = "StepAction", skip_serializing_if_is_none, example)]
 pub struct StepActionBody {
     /// The step's current key (from `GET /v1/steps/:sbfl_id`).
+    #[oai(validator(min_length = 1))]
     pub step_key: String,
     /// `reserve`: who reserves the step.
     pub reservation: Option<String>,

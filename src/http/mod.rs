@@ -2,6 +2,7 @@
 //! answers → body limit → the gate → the API, the documents and the pages. Also starting and
 //! stopping the server, and the timer scheduler that runs beside it.
 
+mod allow;
 mod body_limit;
 mod connections;
 mod json_keys;
@@ -27,6 +28,7 @@ use crate::services::{self, App};
 use crate::telemetry::RequestLog;
 use crate::{Error, Result};
 
+use allow::Allow;
 use body_limit::BodyLimit;
 
 /// A server running in this process.
@@ -155,14 +157,29 @@ fn docs_headers() -> SetHeader {
         .overriding("x-frame-options", "DENY")
 }
 
+/// The OpenAPI document for this server's public URL, made once.
+fn document_endpoint(app: &App, yaml: bool) -> impl Endpoint<Output = Response> + use<> {
+    let content_type = if yaml {
+        "application/x-yaml"
+    } else {
+        "application/json"
+    };
+    let document = api::document(yaml, &app.public_url);
+    poem::endpoint::make_sync(move |_| {
+        Response::builder()
+            .content_type(content_type)
+            .body(document.clone())
+    })
+}
+
 /// The whole HTTP application.
 pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
     let api = api::openapi(api::services(app), &app.public_url);
     let max_body = app.config.max_body_bytes;
     let body_timeout = Duration::from_millis(app.config.body_timeout_ms);
     let routes = pages::mount(poem::Route::new())
-        .at("/openapi.json", api.spec_endpoint())
-        .at("/openapi.yaml", api.spec_endpoint_yaml())
+        .at("/openapi.json", document_endpoint(app, false))
+        .at("/openapi.yaml", document_endpoint(app, true))
         .nest("/docs", api.swagger_ui().with(docs_headers()))
         .at(
             "/assets/flowgate.css",
@@ -177,6 +194,7 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
         .data(Arc::clone(app));
     let gated = Gate::new(routes, Arc::clone(app));
     let limited = BodyLimit::new(gated, max_body, body_timeout);
+    let limited = Allow::new(limited, RouteTable::from_meta(&Services::meta(), "/"));
     RequestLog(
         limited
             .catch_all_error(|err: poem::Error| async move { framework::answer(err) })

@@ -320,6 +320,19 @@ async fn unknown_paths_and_methods(kit: &Kit) {
         .await;
     assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED);
     assert_eq!(response.headers()["allow"], "GET, HEAD");
+    // Outside the gate too (RFC 9110 §15.5.6: a 405 names what the path takes).
+    for (path, allowed) in [
+        ("/oauth/token", "POST"),
+        ("/health/live", "GET, HEAD"),
+        ("/.well-known/jwks.json", "GET, HEAD"),
+    ] {
+        let method = Method::from_bytes(b"TRACE").unwrap();
+        let response = kit.send(method, path, None, None).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        assert_eq!(response.headers()["allow"], allowed, "{path}");
+        let body: serde_json::Value = response.json().await.unwrap();
+        assert_eq!(body["success"], false, "{path}");
+    }
 }
 
 async fn offsets_beyond_the_integer_range(kit: &Kit) {

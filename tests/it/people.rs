@@ -293,7 +293,7 @@ async fn bad_people_input_changes_nothing(kit: &Kit) {
         (
             json!({"username": "carol", "password": "short"}),
             StatusCode::BAD_REQUEST,
-            "password",
+            "field `password` must be at least 8 characters long",
         ),
         (
             json!({"username": "carol", "password": "long enough", "roles": ["Root"]}),

@@ -55,6 +55,7 @@ pub struct CreateUser {
     /// 1 to 64 letters, digits, dots, underscores, hyphens or `@`.
     pub username: Text,
     /// 8 to 1024 characters, no control characters; stored as an Argon2id hash.
+    #[oai(validator(min_length = 8, max_length = 1024))]
     pub password: Text,
     /// Role names: `Read`, `Write`, `Messages`, `Admin`.
     #[oai(default)]
@@ -68,6 +69,7 @@ pub struct CreateUser {
 #[oai(deny_unknown_fields, example)]
 pub struct NewPassword {
     /// 8 to 1024 characters, no control characters.
+    #[oai(validator(min_length = 8, max_length = 1024))]
     pub password: Text,
 }
 
