@@ -131,13 +131,28 @@ mod tests {
         let completed: Value = serde_json::from_str(&complete(&generated.to_string())).unwrap();
         let schemas = &completed["components"]["schemas"];
         assert_eq!(schemas["CreateClient"]["additionalProperties"], false);
-        assert_eq!(schemas["CreateClient"]["properties"]["owner"]["nullable"], true);
-        assert!(schemas["CreateClient"]["properties"]["name"].get("nullable").is_none());
-        assert!(schemas["StepAction"].get("additionalProperties").is_none(), "Flows is open");
+        assert_eq!(
+            schemas["CreateClient"]["properties"]["owner"]["nullable"],
+            true
+        );
+        assert!(
+            schemas["CreateClient"]["properties"]["name"]
+                .get("nullable")
+                .is_none()
+        );
+        assert!(
+            schemas["StepAction"].get("additionalProperties").is_none(),
+            "Flows is open"
+        );
         assert_eq!(
             schemas["StepAction"]["properties"]["when"],
             json!({"allOf": [{"$ref": "#/components/schemas/T"}], "nullable": true})
         );
-        assert!(schemas["Client"]["properties"]["owner"].get("nullable").is_none(), "answers");
+        assert!(
+            schemas["Client"]["properties"]["owner"]
+                .get("nullable")
+                .is_none(),
+            "answers"
+        );
     }
 }

@@ -17,6 +17,8 @@ pub struct Diagram {
     element_index: HashMap<String, usize>,
     flows: Vec<SequenceFlow>,
     flow_index: HashMap<String, usize>,
+    /// Each element inside an embedded subprocess, with the id of that subprocess.
+    scopes: HashMap<String, String>,
     warnings: Vec<ImportWarning>,
 }
 
@@ -76,13 +78,60 @@ pub enum ElementKind {
     LinkCatch {
         name: String,
     },
+    /// An embedded subprocess: the token waits here while a child token runs the inner
+    /// process from `start_event`; once every inner token has ended, it moves on.
+    SubProcess {
+        start_event: String,
+    },
+    /// A boundary event on a task or subprocess, taken when its trigger happens while a token
+    /// is at the activity: an interrupting one takes the token away from the activity (and
+    /// stops the subprocess's inside), a non-interrupting one starts a token of its own.
+    BoundaryEvent {
+        attached_to: String,
+        interrupting: bool,
+        trigger: BoundaryTrigger,
+    },
+    /// An end event throwing an error (its `errorRef`): caught by an error boundary event of
+    /// the enclosing subprocess, else the path ends there.
+    ErrorEnd {
+        error: Option<String>,
+    },
+    /// An end event throwing an escalation (its `escalationRef`), caught like an error.
+    EscalationEnd {
+        escalation: Option<String>,
+    },
+    /// An intermediate throw event raising an escalation; the token passes it.
+    EscalationThrow {
+        escalation: Option<String>,
+    },
+}
+
+/// What a boundary event waits for.
+#[derive(Debug, Clone, PartialEq)]
+pub enum BoundaryTrigger {
+    Timer(TimerDefinition),
+    Message(MessageDefinition),
+    /// An error thrown inside the subprocess (`errorRef`, or any error when `None`).
+    Error(Option<String>),
+    /// An escalation raised inside the subprocess.
+    Escalation(Option<String>),
+}
+
+impl BoundaryTrigger {
+    /// Whether an error or escalation thrown with `thrown` reaches a boundary waiting for
+    /// `caught`: the same reference, or either side unnamed.
+    pub fn catches(caught: Option<&str>, thrown: Option<&str>) -> bool {
+        match (caught, thrown) {
+            (Some(caught), Some(thrown)) => caught == thrown,
+            _ => true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ThrowKind {
     None,
     Message,
-    Escalation,
     Signal,
 }
 
@@ -144,6 +193,7 @@ impl Diagram {
         start_event: String,
         elements: Vec<Element>,
         flows: Vec<SequenceFlow>,
+        scopes: HashMap<String, String>,
         warnings: Vec<ImportWarning>,
     ) -> Self {
         let element_index = elements
@@ -164,6 +214,7 @@ impl Diagram {
             element_index,
             flows,
             flow_index,
+            scopes,
             warnings,
         }
     }
@@ -208,5 +259,18 @@ impl Diagram {
 
     pub fn flow(&self, id: &str) -> Option<&SequenceFlow> {
         self.flow_index.get(id).map(|&index| &self.flows[index])
+    }
+
+    /// The boundary events attached to an activity, in document order.
+    pub fn boundary_events<'d>(&'d self, activity: &'d str) -> impl Iterator<Item = &'d Element> {
+        self.elements.iter().filter(move |element| {
+            matches!(&element.kind, ElementKind::BoundaryEvent { attached_to, .. }
+                if attached_to == activity)
+        })
+    }
+
+    /// The embedded subprocess an element is directly inside, if any.
+    pub fn scope_of(&self, id: &str) -> Option<&str> {
+        self.scopes.get(id).map(String::as_str)
     }
 }

@@ -5,7 +5,9 @@ use std::collections::HashMap;
 use roxmltree::Node;
 
 use super::{APEX_NS, ImportError, bpmn_children, event_definitions, text_of};
-use crate::engine::diagram::{Correlation, ElementKind, MessageDefinition, ValueSource};
+use crate::engine::diagram::{
+    BoundaryTrigger, Correlation, ElementKind, MessageDefinition, ValueSource,
+};
 use crate::engine::timer::TimerDefinition;
 
 /// An intermediateCatchEvent: exactly one message or timer definition.
@@ -36,6 +38,52 @@ pub(super) fn catch_event(
             format!("catch events with a {other} are not supported"),
         )),
     }
+}
+
+/// A boundaryEvent: attached to an activity, interrupting unless `cancelActivity="false"`
+/// (errors always interrupt), waiting for a timer, a message, an error or an escalation.
+pub(super) fn boundary_event(
+    id: &str,
+    node: Node,
+    message_names: &HashMap<&str, &str>,
+) -> Result<ElementKind, ImportError> {
+    let attached_to = node
+        .attribute("attachedToRef")
+        .filter(|target| !target.trim().is_empty())
+        .ok_or_else(|| ImportError::new(id, "the boundary event has no attachedToRef"))?
+        .to_owned();
+    let definitions: Vec<Node> = event_definitions(node).collect();
+    let [definition] = definitions.as_slice() else {
+        return Err(ImportError::new(
+            id,
+            "a boundary event needs exactly one timer, message, error or escalation definition",
+        ));
+    };
+    let reference = |name: &str| definition.attribute(name).map(str::to_owned);
+    let trigger = match definition.tag_name().name() {
+        "timerEventDefinition" => BoundaryTrigger::Timer(timer(id, *definition)?),
+        "messageEventDefinition" => BoundaryTrigger::Message(message_definition(
+            id,
+            *definition,
+            definition.attribute("messageRef"),
+            message_names,
+        )?),
+        "errorEventDefinition" => BoundaryTrigger::Error(reference("errorRef")),
+        "escalationEventDefinition" => BoundaryTrigger::Escalation(reference("escalationRef")),
+        other => {
+            return Err(ImportError::new(
+                id,
+                format!("boundary events with a {other} are not supported"),
+            ));
+        }
+    };
+    let interrupting = matches!(trigger, BoundaryTrigger::Error(_))
+        || node.attribute("cancelActivity") != Some("false");
+    Ok(ElementKind::BoundaryEvent {
+        attached_to,
+        interrupting,
+        trigger,
+    })
 }
 
 /// A timerEventDefinition: ISO (`timeDate`, `timeDuration`, `timeCycle`) or, with

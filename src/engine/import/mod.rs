@@ -57,6 +57,9 @@ const IGNORED_PROCESS_CHILDREN: &[&str] = &[
     "dataInputAssociation",
     "dataOutputAssociation",
     "category",
+    // A subprocess's own flow references, read with the subprocess itself.
+    "incoming",
+    "outgoing",
 ];
 
 /// A flow node's `<incoming>`/`<outgoing>` references, checked against the flows later.
@@ -136,29 +139,74 @@ fn parse_process(
     message_names: &HashMap<&str, &str>,
 ) -> Result<Diagram, ImportError> {
     let process_id = required_id(process)?;
-    let mut elements = Vec::new();
-    let mut declared = Vec::new();
-    let mut flows = Vec::new();
-    let mut warnings = Vec::new();
-    for child in process.children().filter(|node| in_bpmn_namespace(*node)) {
+    let mut parts = Parts::default();
+    read_children(process, None, message_names, &mut parts)?;
+    validate::check(&process_id, process.attribute("name"), parts)
+}
+
+/// What a process and its embedded subprocesses hold, flattened (ids are unique in a file).
+#[derive(Default)]
+pub(super) struct Parts {
+    pub elements: Vec<Element>,
+    pub declared: Vec<DeclaredFlows>,
+    pub flows: Vec<SequenceFlow>,
+    pub warnings: Vec<ImportWarning>,
+    /// Element or flow id → the subprocess it is directly inside.
+    pub scopes: HashMap<String, String>,
+}
+
+/// Reads the flow elements of a process or subprocess (`scope`), descending into embedded
+/// subprocesses.
+fn read_children(
+    container: Node,
+    scope: Option<&str>,
+    message_names: &HashMap<&str, &str>,
+    parts: &mut Parts,
+) -> Result<(), ImportError> {
+    for child in container.children().filter(|node| in_bpmn_namespace(*node)) {
         let tag = child.tag_name().name();
         if tag == "sequenceFlow" {
-            flows.push(parse_flow(child)?);
+            let flow = parse_flow(child)?;
+            if let Some(scope) = scope {
+                parts.scopes.insert(flow.id.clone(), scope.to_owned());
+            }
+            parts.flows.push(flow);
         } else if !IGNORED_PROCESS_CHILDREN.contains(&tag) {
-            let (element, flows_of_element) = parse_element(child, message_names)?;
-            warnings.extend(warnings::of_element(child, &element));
-            elements.push(element);
-            declared.push(flows_of_element);
+            let (mut element, flows_of_element) = parse_element(child, message_names)?;
+            parts.warnings.extend(warnings::of_element(child, &element));
+            if let Some(scope) = scope {
+                parts.scopes.insert(element.id.clone(), scope.to_owned());
+            }
+            if tag == "subProcess" {
+                read_children(child, Some(&element.id), message_names, parts)?;
+                element.kind = ElementKind::SubProcess {
+                    start_event: inner_start_event(&element.id, parts)?,
+                };
+            }
+            parts.elements.push(element);
+            parts.declared.push(flows_of_element);
         }
     }
-    validate::check(
-        &process_id,
-        process.attribute("name"),
-        elements,
-        flows,
-        &declared,
-        warnings,
-    )
+    Ok(())
+}
+
+/// The one start event without event definition directly inside a subprocess.
+fn inner_start_event(subprocess: &str, parts: &Parts) -> Result<String, ImportError> {
+    let mut starts = parts.elements.iter().filter(|element| {
+        element.kind == ElementKind::StartEvent
+            && parts.scopes.get(&element.id).map(String::as_str) == Some(subprocess)
+    });
+    match (starts.next(), starts.next()) {
+        (Some(only), None) => Ok(only.id.clone()),
+        (None, _) => Err(ImportError::new(
+            subprocess,
+            "the subprocess has no start event",
+        )),
+        (Some(_), Some(second)) => Err(ImportError::new(
+            second.id.as_str(),
+            "a subprocess may have only one start event",
+        )),
+    }
 }
 
 fn parse_element(
@@ -204,6 +252,17 @@ fn parse_element(
         "eventBasedGateway" => ElementKind::EventBasedGateway,
         "intermediateCatchEvent" => extensions::catch_event(&id, node, message_names)?,
         "intermediateThrowEvent" => throw_event(node).map_err(refuse)?,
+        "boundaryEvent" => extensions::boundary_event(&id, node, message_names)?,
+        "subProcess" => {
+            if node.attribute("triggeredByEvent") == Some("true") {
+                return Err(refuse("event subprocesses are not supported".to_string()));
+            }
+            refuse_loops(node).map_err(refuse)?;
+            // The inner start event is filled in once the children are read.
+            ElementKind::SubProcess {
+                start_event: String::new(),
+            }
+        }
         other => return Err(refuse(format!("element type {other} is not supported"))),
     };
     let references = |direction: &'static str| -> Vec<String> {
@@ -243,13 +302,17 @@ fn end_event(node: Node) -> Result<ElementKind, String> {
         [only] if only.tag_name().name() == "terminateEventDefinition" => {
             Ok(ElementKind::EndEvent { terminate: true })
         }
-        // At the top level of a process nothing catches them: Flows ends the path there.
-        [only]
-            if matches!(
-                only.tag_name().name(),
-                "errorEventDefinition" | "escalationEventDefinition" | "messageEventDefinition"
-            ) =>
-        {
+        // Caught by a boundary event of the enclosing subprocess, if one waits for it;
+        // otherwise, as in Flows, the path ends there.
+        [only] if only.tag_name().name() == "errorEventDefinition" => Ok(ElementKind::ErrorEnd {
+            error: only.attribute("errorRef").map(str::to_owned),
+        }),
+        [only] if only.tag_name().name() == "escalationEventDefinition" => {
+            Ok(ElementKind::EscalationEnd {
+                escalation: only.attribute("escalationRef").map(str::to_owned),
+            })
+        }
+        [only] if only.tag_name().name() == "messageEventDefinition" => {
             Ok(ElementKind::EndEvent { terminate: false })
         }
         [only] => Err(format!(
@@ -266,7 +329,11 @@ fn throw_event(node: Node) -> Result<ElementKind, String> {
         [] => ThrowKind::None,
         [only] => match only.tag_name().name() {
             "messageEventDefinition" => ThrowKind::Message,
-            "escalationEventDefinition" => ThrowKind::Escalation,
+            "escalationEventDefinition" => {
+                return Ok(ElementKind::EscalationThrow {
+                    escalation: only.attribute("escalationRef").map(str::to_owned),
+                });
+            }
             "signalEventDefinition" => ThrowKind::Signal,
             "linkEventDefinition" => {
                 // Resolved to the catch event's id once every element is read.

@@ -189,7 +189,7 @@ fn refusals_name_the_element_and_the_reason() {
         (
             around(r#"<bpmn:subProcess id="X"/>"#, ""),
             "X",
-            "subProcess is not supported",
+            "the subprocess has no start event",
         ),
         (
             around(
@@ -197,7 +197,7 @@ fn refusals_name_the_element_and_the_reason() {
                 r#"<bpmn:boundaryEvent id="B" attachedToRef="X"/>"#,
             ),
             "B",
-            "boundaryEvent is not supported",
+            "a boundary event needs exactly one timer, message, error or escalation definition",
         ),
         (around(r#"<bpmn:task/>"#, ""), "task", "has no id"),
         (

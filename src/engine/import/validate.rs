@@ -3,24 +3,34 @@
 
 use std::collections::{HashMap, HashSet, VecDeque};
 
-use super::{DeclaredFlows, ImportError};
-use crate::engine::diagram::{Diagram, Element, ElementKind, ImportWarning, SequenceFlow};
+use super::{DeclaredFlows, ImportError, Parts};
+use crate::engine::diagram::{
+    BoundaryTrigger, Diagram, Element, ElementKind, ImportWarning, SequenceFlow,
+};
 
 pub(super) fn check(
     process_id: &str,
     process_name: Option<&str>,
-    mut elements: Vec<Element>,
-    flows: Vec<SequenceFlow>,
-    declared: &[DeclaredFlows],
-    mut warnings: Vec<ImportWarning>,
+    parts: Parts,
 ) -> Result<Diagram, ImportError> {
+    let Parts {
+        mut elements,
+        declared,
+        flows,
+        mut warnings,
+        scopes,
+    } = parts;
     check_unique_ids(process_id, &elements, &flows)?;
     resolve_links(&mut elements)?;
     connect(&mut elements, &flows)?;
+    check_scopes(&flows, &scopes)?;
+    check_boundary_events(&elements, &scopes)?;
+    warnings.extend(uncaught_throws(&elements, &scopes));
+    warnings.extend(idle_boundary_warnings(&elements));
     let flows_by_id: HashMap<&str, &SequenceFlow> =
         flows.iter().map(|flow| (flow.id.as_str(), flow)).collect();
-    check_declared_references(declared, &flows_by_id)?;
-    let start_event = single_start_event(process_id, &elements)?;
+    check_declared_references(&declared, &flows_by_id)?;
+    let start_event = single_start_event(process_id, &elements, &scopes)?;
     for element in &elements {
         check_flow_counts(element)?;
         warnings.extend(implicit_flow_warning(element));
@@ -29,14 +39,132 @@ pub(super) fn check(
     check_conditions(&elements, &flows)?;
     check_event_gateways(&elements, &flows_by_id)?;
     check_paths(&elements, &flows, &start_event)?;
+    let element_scopes = scopes
+        .into_iter()
+        .filter(|(id, _)| !flows_by_id.contains_key(id.as_str()))
+        .collect();
     Ok(Diagram::assemble(
         process_id.to_owned(),
         process_name.map(str::to_owned),
         start_event,
         elements,
         flows,
+        element_scopes,
         warnings,
     ))
+}
+
+/// A boundary event sits on a task or subprocess of its own (sub)process, and nothing flows
+/// into it.
+fn check_boundary_events(
+    elements: &[Element],
+    scopes: &HashMap<String, String>,
+) -> Result<(), ImportError> {
+    for element in elements {
+        let ElementKind::BoundaryEvent { attached_to, .. } = &element.kind else {
+            continue;
+        };
+        let refuse = |reason: String| Err(ImportError::new(element.id.as_str(), reason));
+        let Some(activity) = elements.iter().find(|e| &e.id == attached_to) else {
+            return refuse(format!(
+                "it is attached to '{attached_to}', which is not here"
+            ));
+        };
+        let is_subprocess = matches!(activity.kind, ElementKind::SubProcess { .. });
+        let is_activity = is_subprocess
+            || matches!(
+                activity.kind,
+                ElementKind::Task(_) | ElementKind::ReceiveTask(_)
+            );
+        if !is_activity {
+            return refuse(format!(
+                "boundary events attach to tasks and subprocesses, not to '{attached_to}'"
+            ));
+        }
+        if scopes.get(&element.id) != scopes.get(attached_to) {
+            return refuse("it is not in the same (sub)process as its activity".to_string());
+        }
+        if !element.incoming.is_empty() {
+            return refuse("a boundary event cannot have incoming flows".to_string());
+        }
+    }
+    Ok(())
+}
+
+/// Error and escalation boundary events catch what a subprocess throws; on a task (a script
+/// failing, in Flows) nothing here raises them.
+fn idle_boundary_warnings(elements: &[Element]) -> Vec<ImportWarning> {
+    elements
+        .iter()
+        .filter_map(|element| match &element.kind {
+            ElementKind::BoundaryEvent {
+                attached_to,
+                trigger: BoundaryTrigger::Error(_) | BoundaryTrigger::Escalation(_),
+                ..
+            } if elements.iter().any(|activity| {
+                &activity.id == attached_to
+                    && !matches!(activity.kind, ElementKind::SubProcess { .. })
+            }) =>
+            {
+                Some(ImportWarning {
+                    element_id: element.id.clone(),
+                    message: format!(
+                        "nothing raises it: '{attached_to}' is not run here (in Flows a \
+                         failing script would); the path after it is never taken"
+                    ),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// Escalations no boundary event of an enclosing subprocess catches: the token passes (or
+/// the path ends), as in Flows.
+fn uncaught_throws(elements: &[Element], scopes: &HashMap<String, String>) -> Vec<ImportWarning> {
+    let catches = |subprocess: &str, thrown: Option<&str>| {
+        elements.iter().any(|e| {
+            matches!(&e.kind, ElementKind::BoundaryEvent {
+                attached_to,
+                trigger: BoundaryTrigger::Escalation(caught),
+                ..
+            } if attached_to == subprocess && BoundaryTrigger::catches(caught.as_deref(), thrown))
+        })
+    };
+    elements
+        .iter()
+        .filter_map(|element| match &element.kind {
+            ElementKind::EscalationThrow { escalation }
+            | ElementKind::EscalationEnd { escalation } => {
+                let caught = scopes
+                    .get(&element.id)
+                    .is_some_and(|subprocess| catches(subprocess, escalation.as_deref()));
+                (!caught).then(|| ImportWarning {
+                    element_id: element.id.clone(),
+                    message: "the escalation has nobody to catch it; the token goes on as if it were not there"
+                        .to_string(),
+                })
+            }
+            _ => None,
+        })
+        .collect()
+}
+
+/// A sequence flow stays inside its (sub)process: it may not enter or leave a subprocess.
+fn check_scopes(
+    flows: &[SequenceFlow],
+    scopes: &HashMap<String, String>,
+) -> Result<(), ImportError> {
+    for flow in flows {
+        let scope = scopes.get(&flow.id);
+        if scopes.get(&flow.source) != scope || scopes.get(&flow.target) != scope {
+            return Err(ImportError::new(
+                flow.id.as_str(),
+                "the sequence flow crosses the boundary of a subprocess",
+            ));
+        }
+    }
+    Ok(())
 }
 
 fn check_unique_ids(
@@ -122,10 +250,14 @@ fn check_declared_references(
     Ok(())
 }
 
-fn single_start_event(process_id: &str, elements: &[Element]) -> Result<String, ImportError> {
-    let mut starts = elements
-        .iter()
-        .filter(|element| element.kind == ElementKind::StartEvent);
+fn single_start_event(
+    process_id: &str,
+    elements: &[Element],
+    scopes: &HashMap<String, String>,
+) -> Result<String, ImportError> {
+    let mut starts = elements.iter().filter(|element| {
+        element.kind == ElementKind::StartEvent && !scopes.contains_key(&element.id)
+    });
     let first = starts
         .next()
         .ok_or_else(|| ImportError::new(process_id, "the process has no start event"))?;
@@ -187,7 +319,11 @@ fn check_flow_counts(element: &Element) -> Result<(), ImportError> {
         ElementKind::StartEvent if !element.incoming.is_empty() => {
             refuse("a start event cannot have incoming flows".to_string())
         }
-        ElementKind::EndEvent { .. } if !element.outgoing.is_empty() => {
+        ElementKind::EndEvent { .. }
+        | ElementKind::ErrorEnd { .. }
+        | ElementKind::EscalationEnd { .. }
+            if !element.outgoing.is_empty() =>
+        {
             refuse("an end event cannot have outgoing flows".to_string())
         }
         ElementKind::EndEvent { .. } => Ok(()),
@@ -348,9 +484,20 @@ fn check_paths(
         backward.entry(&flow.target).or_default().push(&flow.source);
     }
     for element in elements {
-        if let ElementKind::LinkThrow { target } = &element.kind {
-            forward.entry(&element.id).or_default().push(target);
-            backward.entry(target).or_default().push(&element.id);
+        match &element.kind {
+            ElementKind::LinkThrow { target } => {
+                forward.entry(&element.id).or_default().push(target);
+                backward.entry(target).or_default().push(&element.id);
+            }
+            // Reaching a subprocess reaches its inside; its inside ends at its own end events.
+            ElementKind::SubProcess { start_event } => {
+                forward.entry(&element.id).or_default().push(start_event);
+            }
+            // Reaching an activity reaches its boundary events.
+            ElementKind::BoundaryEvent { attached_to, .. } => {
+                forward.entry(attached_to).or_default().push(&element.id);
+            }
+            _ => {}
         }
     }
 

@@ -56,7 +56,6 @@ pub(super) fn of_element(node: Node, element: &Element) -> Vec<ImportWarning> {
     if let ElementKind::ThrowEvent(kind) = &element.kind {
         let effect = match kind {
             ThrowKind::Message => Some("the message is not sent"),
-            ThrowKind::Escalation => Some("the escalation has nobody to catch it"),
             ThrowKind::Signal => Some("the signal is not broadcast"),
             ThrowKind::None => None,
         };

@@ -1,15 +1,20 @@
 //! The operations of the process API on an [`Instance`]. Each one works on a copy and
 //! replaces the instance only when it succeeds, so a refusal leaves the state untouched.
 
+mod boundary;
 mod gateways;
 mod token;
 
+#[cfg(test)]
+mod boundary_tests;
 #[cfg(test)]
 mod fidelity_tests;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]
 mod sample_tests;
+#[cfg(test)]
+mod subprocess_tests;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
@@ -261,7 +266,12 @@ impl Instance {
                 {
                     variables::store(&mut run.instance.variables, variable, payload.clone());
                 }
-                run.leave_wait(subscription.subflow_id, SubflowStatus::WaitingMessage)?;
+                match &subscription.event {
+                    Some(event) => run.boundary_triggered(subscription.subflow_id, event, None)?,
+                    None => {
+                        run.leave_wait(subscription.subflow_id, SubflowStatus::WaitingMessage)?
+                    }
+                }
                 run.report.correlated.push(subscription);
             }
             Ok(())
@@ -283,7 +293,12 @@ impl Instance {
             run.instance.timers = pending;
             due.sort_by_key(|timer| (timer.due, timer.subflow_id));
             for timer in due {
-                run.leave_wait(timer.subflow_id, SubflowStatus::WaitingTimer)?;
+                match timer.event.clone() {
+                    Some(event) => {
+                        run.boundary_triggered(timer.subflow_id, &event, Some(timer.clone()))?
+                    }
+                    None => run.leave_wait(timer.subflow_id, SubflowStatus::WaitingTimer)?,
+                }
                 run.report.fired.push(timer);
             }
             Ok(())

@@ -4,6 +4,7 @@ use std::collections::VecDeque;
 
 use chrono::{DateTime, Utc};
 
+use super::boundary::Thrown;
 use super::{Context, EngineError};
 use crate::engine::diagram::{Diagram, Element, ElementKind, MessageDefinition, ValueSource};
 use crate::engine::instance::{
@@ -31,7 +32,7 @@ pub(super) struct Report {
 }
 
 /// Timer definitions read process variables through this.
-struct TimerInputs<'v>(&'v VariableMap);
+pub(super) struct TimerInputs<'v>(pub(super) &'v VariableMap);
 
 impl TimerVariables for TimerInputs<'_> {
     fn substitute(&self, text: &str) -> String {
@@ -49,6 +50,9 @@ pub(super) struct Run<'r, 'a> {
     pub ctx: &'r mut Context<'a>,
     pub instance: &'r mut Instance,
     pub report: Report,
+    /// Subflows waiting at a subprocess whose inside has just ended: they move on once the
+    /// moves under way are done.
+    resuming: Vec<SubflowId>,
 }
 
 impl<'r, 'a> Run<'r, 'a> {
@@ -58,6 +62,7 @@ impl<'r, 'a> Run<'r, 'a> {
             ctx,
             instance,
             report: Report::default(),
+            resuming: Vec::new(),
         }
     }
 
@@ -149,14 +154,12 @@ impl<'r, 'a> Run<'r, 'a> {
 
     /// Completes the subflow's current element and moves on along its single outgoing flow.
     pub fn leave(&mut self, id: SubflowId) -> Result<(), EngineError> {
+        self.disarm_boundaries(id);
         let element = self.current_element(id)?;
         self.complete_element(&element.id);
         let mut queue = VecDeque::new();
         self.pass(id, element, &mut queue)?;
-        for (id, flow) in queue {
-            self.advance(id, flow)?;
-        }
-        Ok(())
+        self.drain(queue)
     }
 
     /// Leaves an element along its outgoing flows: one, none (an implicit end: the subflow
@@ -177,13 +180,30 @@ impl<'r, 'a> Run<'r, 'a> {
         }
     }
 
-    /// Moves tokens until every one of them waits, ends or fails.
+    /// Moves a token until it (and every token it forks) waits, ends or fails.
     pub fn advance(&mut self, id: SubflowId, flow: Option<String>) -> Result<(), EngineError> {
-        let mut queue: VecDeque<Move> = VecDeque::from([(id, flow)]);
+        self.drain(VecDeque::from([(id, flow)]))
+    }
+
+    /// Runs queued moves, and resumes subflows whose subprocess ended, until nothing moves.
+    pub(super) fn drain(&mut self, mut queue: VecDeque<Move>) -> Result<(), EngineError> {
         let mut moves = 0;
-        while let Some((id, flow)) = queue.pop_front() {
+        loop {
+            let (id, flow) = match queue.pop_front() {
+                Some(next) => next,
+                None => match self.resuming.pop() {
+                    Some(parent) => {
+                        self.leave_subprocess(parent, &mut queue)?;
+                        continue;
+                    }
+                    None => break,
+                },
+            };
             if self.instance.status.has_ended() {
                 break; // a terminate end event stopped everything
+            }
+            if !self.subflow(id)?.is_live() {
+                continue; // stopped meanwhile, by a terminate end event in its subprocess
             }
             moves += 1;
             if moves > MAX_MOVES {
@@ -205,9 +225,10 @@ impl<'r, 'a> Run<'r, 'a> {
         let element = self.current_element(id)?;
         match &element.kind {
             // The subflow waits here in status running until the step is completed.
-            ElementKind::Task(_) => {}
+            ElementKind::Task(_) => self.arm_boundaries(id, &element.id)?,
             ElementKind::StartEvent
             | ElementKind::ThrowEvent(_)
+            | ElementKind::BoundaryEvent { .. }
             | ElementKind::LinkCatch { .. } => {
                 self.complete_element(&element.id);
                 self.pass(id, element, queue)?;
@@ -223,7 +244,43 @@ impl<'r, 'a> Run<'r, 'a> {
             }
             ElementKind::EndEvent { terminate: true } => {
                 self.complete_element(&element.id);
-                self.end_everything(ProcessStatus::Completed);
+                match self.diagram.scope_of(&element.id) {
+                    Some(subprocess) => self.end_subprocess(id, subprocess)?,
+                    None => self.end_everything(ProcessStatus::Completed),
+                }
+            }
+            ElementKind::ErrorEnd { error } => {
+                self.complete_element(&element.id);
+                if !self.throw(id, Thrown::Error(error.as_deref()), queue)? {
+                    self.finish(id)?;
+                }
+            }
+            ElementKind::EscalationEnd { escalation } => {
+                self.complete_element(&element.id);
+                self.throw(id, Thrown::Escalation(escalation.as_deref()), queue)?;
+                if self.subflow(id)?.is_live() {
+                    self.finish(id)?;
+                }
+            }
+            ElementKind::EscalationThrow { escalation } => {
+                self.complete_element(&element.id);
+                self.throw(id, Thrown::Escalation(escalation.as_deref()), queue)?;
+                if self.subflow(id)?.is_live() {
+                    self.pass(id, element, queue)?;
+                }
+            }
+            ElementKind::SubProcess { start_event } => {
+                self.set_status(id, SubflowStatus::InSubprocess)?;
+                self.arm_boundaries(id, &element.id)?;
+                let parent = self.subflow(id)?.clone();
+                let child = self.new_subflow(Some(id), start_event);
+                let inner = self.subflow_mut(child)?;
+                inner.process_level = id;
+                inner.calling_subflow = Some(id);
+                inner.diagram_level = parent.diagram_level;
+                inner.scope = parent.scope;
+                inner.dgrm_id = parent.dgrm_id;
+                queue.push_back((child, None));
             }
             ElementKind::ExclusiveGateway { default_flow } => {
                 self.enter_exclusive(id, element, default_flow.as_deref(), queue)?;
@@ -241,6 +298,9 @@ impl<'r, 'a> Run<'r, 'a> {
                     Ok(subscription) => {
                         self.instance.subscriptions.push(subscription);
                         self.set_status(id, SubflowStatus::WaitingMessage)?;
+                        if matches!(element.kind, ElementKind::ReceiveTask(_)) {
+                            self.arm_boundaries(id, &element.id)?;
+                        }
                     }
                     Err(reason) => self.fail(id, element, &reason)?,
                 }
@@ -265,7 +325,7 @@ impl<'r, 'a> Run<'r, 'a> {
         Ok(())
     }
 
-    fn subscription(
+    pub(super) fn subscription(
         &self,
         id: SubflowId,
         definition: &MessageDefinition,
@@ -309,18 +369,56 @@ impl<'r, 'a> Run<'r, 'a> {
             subflow.reservation = None;
             let parent = subflow.parent_id;
             self.note_changed(id);
-            next = parent.filter(|&parent| {
-                let split = self
-                    .instance
-                    .subflow(parent)
-                    .is_some_and(|subflow| subflow.status == SubflowStatus::Split);
-                split
-                    && !self
-                        .instance
-                        .subflows
-                        .iter()
-                        .any(|child| child.parent_id == Some(parent) && child.is_live())
+            let Some(parent) = parent else { break };
+            let parent_status = self.instance.subflow(parent).map(|subflow| subflow.status);
+            let children_left = self
+                .instance
+                .subflows
+                .iter()
+                .any(|child| child.parent_id == Some(parent) && child.is_live());
+            // Tokens of the subprocess's non-interrupting boundary events run outside it.
+            let inside_left = self.instance.subflows.iter().any(|child| {
+                child.parent_id == Some(parent)
+                    && child.calling_subflow == Some(parent)
+                    && child.is_live()
             });
+            next = None;
+            match parent_status {
+                Some(SubflowStatus::Split) if !children_left => next = Some(parent),
+                Some(SubflowStatus::InSubprocess)
+                    if !inside_left && !self.resuming.contains(&parent) =>
+                {
+                    self.resuming.push(parent);
+                }
+                _ => {}
+            }
+        }
+        Ok(())
+    }
+
+    /// The inside of the subprocess a subflow waits at has ended: it moves on.
+    fn leave_subprocess(
+        &mut self,
+        id: SubflowId,
+        queue: &mut VecDeque<Move>,
+    ) -> Result<(), EngineError> {
+        if self.subflow(id)?.status != SubflowStatus::InSubprocess {
+            return Ok(()); // ended meanwhile (a terminate end event further out)
+        }
+        self.set_status(id, SubflowStatus::Running)?;
+        self.disarm_boundaries(id);
+        let element = self.current_element(id)?;
+        self.complete_element(&element.id);
+        self.pass(id, element, queue)
+    }
+
+    /// A terminate end event inside a subprocess ends that subprocess only: every token
+    /// inside it stops, and the subflow waiting at it moves on.
+    fn end_subprocess(&mut self, id: SubflowId, subprocess: &str) -> Result<(), EngineError> {
+        let waiting = self.waiting_at(id, subprocess)?;
+        self.stop_inside(waiting)?;
+        if !self.resuming.contains(&waiting) {
+            self.resuming.push(waiting);
         }
         Ok(())
     }
