@@ -35,3 +35,4 @@ mod process;
 mod process_errors;
 mod revocation;
 mod shutdown;
+mod tutorials;

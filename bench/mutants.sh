@@ -1,0 +1,35 @@
+#!/usr/bin/env bash
+# cargo-mutants over the code that decides who gets in: the gate, OAuth (tokens, PKCE, client
+# authentication, sealing) and sessions. Not part of every CI run: a mutant costs a build and a
+# test run, which is hours for the set on two cores. Run it before a release, or on one file
+# while working on it:  bench/mutants.sh [-f src/gate/tokens.rs ...]
+#
+# Every mutant it reports as missed must then be caught by a new test, or explained in
+# bench/mutants-equivalent.txt (one "file: mutation" per line, then " # why"), which this script
+# reads: it fails while a missed mutant is neither.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+command -v cargo-mutants >/dev/null || cargo install --locked cargo-mutants
+export DATABASE_URL_POSTGRES=${DATABASE_URL_POSTGRES:-postgres://postgres@127.0.0.1:5432/test}
+FILES=("$@")
+if [ ${#FILES[@]} -eq 0 ]; then
+  FILES=(-f 'src/gate/*.rs' -f 'src/oauth/*.rs' -f 'src/services/sessions.rs'
+         -f 'src/services/tokens.rs' -f 'src/services/delegation.rs')
+fi
+OUT=${MUTANTS_OUT:-$(mktemp -d)}
+# The unit tests and the integration tests that speak to the gate and the OAuth endpoints.
+cargo mutants --no-shuffle --output "$OUT" "${FILES[@]}" -- \
+  --lib --test it -- gate oauth delegated authorize revocation hardening log_secrets people || true
+MISSED=$OUT/mutants.out/missed.txt
+[ -f "$MISSED" ] || { echo "no results in $OUT"; exit 1; }
+# Line and column numbers move with every edit: compare "file: mutation".
+unexplained=$(sed -E 's/^([^:]+):[0-9]+:[0-9]+: /\1: /' "$MISSED" | sort -u |
+  while IFS= read -r mutant; do
+    grep -qxF "$mutant" <(sed -E 's/ +# .*$//' bench/mutants-equivalent.txt) || echo "$mutant"
+  done)
+echo "$(wc -l <"$OUT/mutants.out/caught.txt") caught, $(wc -l <"$MISSED") missed (results in $OUT)"
+if [ -n "$unexplained" ]; then
+  echo "missed and not explained in bench/mutants-equivalent.txt:"
+  echo "$unexplained"
+  exit 1
+fi

@@ -1,0 +1,262 @@
+//! Flows for APEX's tutorials, walked through the process API as each tutorial describes, when
+//! a copy of its diagrams sits in `../shared/f4a` beside the repository (skipped elsewhere; the
+//! engine's own tests cover the same features with diagrams of their own).
+
+use std::path::PathBuf;
+
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+
+use crate::kit::{Backend, Kit};
+use crate::process::{complete, current, process, start, steps_in};
+
+/// Uploads the tutorial whose file name starts with `prefix`, released; its `dgrm_id`.
+async fn import(kit: &Kit, token: &str, prefix: &str) -> Option<i64> {
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../shared/f4a");
+    let Some(file) = std::fs::read_dir(&dir).ok()?.find_map(|entry| {
+        let path = entry.ok()?.path();
+        let name = path.file_name()?.to_string_lossy().into_owned();
+        name.starts_with(prefix).then_some(path)
+    }) else {
+        println!("skipped: no '{prefix}' diagram in {}", dir.display());
+        return None;
+    };
+    let name = prefix.replace(' ', "-");
+    let response = kit
+        .http
+        .post(kit.url(&format!("/v1/admin/diagrams?name={name}&status=released")))
+        .bearer_auth(token)
+        .header("content-type", "application/xml")
+        .body(std::fs::read_to_string(file).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), StatusCode::CREATED, "{prefix}");
+    let body: Value = response.json().await.unwrap();
+    body["item"]["dgrm_id"].as_i64()
+}
+
+async fn status(kit: &Kit, token: &str, prcs_id: i64) -> String {
+    process(kit, token, prcs_id).await["status"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
+/// Completes each task in turn, checking the tasks open before each step.
+async fn walk(kit: &Kit, token: &str, prcs_id: i64, path: &[(&[&str], &str)]) {
+    for (open, next) in path {
+        let mut expected: Vec<String> = open.iter().map(|s| s.to_string()).collect();
+        expected.sort();
+        assert_eq!(
+            current(kit, token, prcs_id).await,
+            expected,
+            "before {next}"
+        );
+        complete(kit, token, prcs_id, next).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tutorials_walk_as_described() {
+    let kit = Kit::start(Backend::Sqlite).await.expect("sqlite");
+    let token = kit.admin_token().await;
+    let token = token.as_str();
+
+    // Tutorial 1: two tasks in a row, then a parallel split and its merge.
+    if let Some(dgrm) = import(&kit, token, "Tutorial 1 ").await {
+        let prcs = start(&kit, token, dgrm, Value::Null).await;
+        let (a, b, c, d) = (
+            "Activity_0i4a27g",
+            "Activity_0k99i8a",
+            "Activity_1gpoou5",
+            "Activity_1uvn0o8",
+        );
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[(&[a], a), (&[b], b), (&[c, d], c), (&[d], d)],
+        )
+        .await;
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+
+    // Tutorial 2a: a routing variable, a PL/SQL condition (`:F4A$DEPT = 'SALES'`), defaults.
+    if let Some(dgrm) = import(&kit, token, "Tutorial 2a").await {
+        let vars = json!([
+            {"name": "Gateway_One:route", "type": "varchar", "value": "Flow_0jo4c98"},
+            {"name": "DEPT", "type": "varchar", "value": "SALES"},
+            {"name": "Gateway_Three:route", "type": "varchar", "value": "Flow_3_No"},
+        ]);
+        let prcs = start(&kit, token, dgrm, vars).await;
+        let concept = [
+            "Activity_Concept1",
+            "Activity_Concept2",
+            "Activity_Concept3",
+        ];
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&[concept[0]], concept[0]),
+                (&["Activity_1b47q7i"], "Activity_1b47q7i"),
+                (&[concept[1]], concept[1]),
+                (&["Activity_Sales"], "Activity_Sales"),
+                (&[concept[2]], concept[2]),
+                (&["Activity_0jpxv7u"], "Activity_0jpxv7u"),
+            ],
+        )
+        .await;
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+
+    // Tutorial 2b: parallel splits, nested splits, and an exclusive merge that lets every
+    // arriving token through (J runs once per branch).
+    if let Some(dgrm) = import(&kit, token, "Tutorial 2b").await {
+        let prcs = start(&kit, token, dgrm, Value::Null).await;
+        let (b1, b2, b3) = ("Activity_06fpn0t", "Activity_12vd6sc", "Activity_0wuljzt");
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&["Activity_1xxuo52"], "Activity_1xxuo52"),
+                (&[b1, b2, b3], b1),
+                (&[b2, b3], b2),
+                (&[b3], b3),
+            ],
+        )
+        .await;
+        complete(&kit, token, prcs, "Activity_1wamq8j").await; // C
+        let (d1, e1, f, g, h, enough) = (
+            "Activity_16nxamy",
+            "Activity_0yc7jyq",
+            "Activity_0nuq9gg",
+            "Activity_0rko617",
+            "Activity_04sg1f1",
+            "Activity_1po2k4u",
+        );
+        let mut open = vec![d1, e1, f, g, h, enough];
+        open.sort();
+        assert_eq!(current(&kit, token, prcs).await, open);
+        for task in [f, g, h] {
+            complete(&kit, token, prcs, task).await;
+        }
+        let j = "Activity_0vesmoj";
+        assert_eq!(
+            steps_in(&kit, token, prcs, "running")
+                .await
+                .iter()
+                .filter(|s| *s == j)
+                .count(),
+            3
+        );
+        for task in [
+            j,
+            j,
+            j,
+            d1,
+            "Activity_14txpks",
+            e1,
+            "Activity_07chlsk",
+            enough,
+        ] {
+            complete(&kit, token, prcs, task).await;
+        }
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+
+    // Tutorial 5b: a subprocess with a parallel split and a nested subprocess; C runs only
+    // once everything inside has ended.
+    if let Some(dgrm) = import(&kit, token, "Tutorial 5b").await {
+        let prcs = start(&kit, token, dgrm, Value::Null).await;
+        complete(&kit, token, prcs, "Activity_13yt1ft").await;
+        assert_eq!(
+            steps_in(&kit, token, prcs, "in subprocess").await,
+            ["Activity_1lt3f7j"]
+        );
+        let (b2, b3, b4a, b4b, b5) = (
+            "Activity_1n7m2kj",
+            "Activity_1ox4cmk",
+            "Activity_1rct9yd",
+            "Activity_1nqf2t2",
+            "Activity_0ems563",
+        );
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&["Activity_0kcgja9"], "Activity_0kcgja9"),
+                (&[b2, b4a], b4a),
+                (&[b2, b4b], b4b),
+                (&[b2, b5], b5),
+                (&[b2], b2),
+                (&[b3], b3),
+                (&["Activity_0n0h791"], "Activity_0n0h791"),
+            ],
+        )
+        .await;
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+
+    // Tutorial 5c: an error end in subprocess B4 leaves by its interrupting error boundary; an
+    // escalation thrown in subprocess B starts its non-interrupting boundary path beside it.
+    if let Some(dgrm) = import(&kit, token, "Tutorial 5c").await {
+        let prcs = start(&kit, token, dgrm, Value::Null).await;
+        let (b2, b3, b4a, pre_error, handler, b6, escalated, c) = (
+            "Activity_1n7m2kj",
+            "Activity_1ox4cmk",
+            "Activity_1rct9yd",
+            "Activity_1ummob2",
+            "Activity_0czq539",
+            "Activity_0ksy34k",
+            "Activity_1mbzten",
+            "Activity_0n0h791",
+        );
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&["Activity_13yt1ft"], "Activity_13yt1ft"),
+                (&["Activity_0kcgja9"], "Activity_0kcgja9"),
+                (&[b2, b4a], b4a),
+                (&[b2, pre_error], pre_error),
+                (&[b2, handler], b2),
+                (&[b3, handler], b3),
+                (&[b6, escalated, handler], handler),
+                (&[b6, escalated], b6),
+            ],
+        )
+        .await;
+        let mut open = vec![c, escalated];
+        open.sort();
+        assert_eq!(current(&kit, token, prcs).await, open);
+        let (_, activities) = kit
+            .call(
+                Method::GET,
+                &format!("/v1/processes/{prcs}/activities"),
+                Some(token),
+                None,
+            )
+            .await;
+        let completed = activities["items"][0]["completed"].to_string();
+        for element in [
+            "Event_185dh52",
+            "Event_0ilybau",
+            "Event_1yflz91",
+            "Event_05m9taf",
+        ] {
+            assert!(completed.contains(element), "{element} in {completed}");
+        }
+        complete(&kit, token, prcs, c).await;
+        complete(&kit, token, prcs, escalated).await;
+        // The e-mail is an external step (a warning at import), then the path ends.
+        complete(&kit, token, prcs, "Activity_1b9ghnl").await;
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+    kit.finish().await;
+}
