@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 
 use super::condition::FlowCondition;
+use super::expressions::VariableExpression;
 use super::import::{self, ImportError};
 use super::timer::TimerDefinition;
 
@@ -38,6 +39,8 @@ pub struct Element {
     pub kind: ElementKind,
     pub incoming: Vec<String>,
     pub outgoing: Vec<String>,
+    /// The `apex:` process-variable expressions it runs, by phase, in sequence.
+    pub expressions: Vec<VariableExpression>,
 }
 
 #[derive(Debug, Clone, PartialEq)]

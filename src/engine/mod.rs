@@ -27,6 +27,7 @@
 
 mod condition;
 mod diagram;
+mod expressions;
 mod import;
 mod instance;
 mod oracle;

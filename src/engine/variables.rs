@@ -69,7 +69,6 @@ pub fn substitute(map: &VariableMap, text: &str) -> String {
 }
 
 /// Removes `name` in any case.
-#[cfg(test)]
 pub fn remove(map: &mut VariableMap, name: &str) -> Option<VariableValue> {
     let existing = map
         .keys()

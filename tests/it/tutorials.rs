@@ -168,6 +168,66 @@ async fn tutorials_walk_as_described() {
         assert_eq!(status(&kit, token, prcs).await, "completed");
     }
 
+    // Tutorial 3a: variables set by the model: a static route before a split, copies, PL/SQL
+    // expressions, and one after its task; SQL queries need Oracle and set nothing (here the
+    // caller sets what the EMP table would have answered).
+    if let Some(dgrm) = import(&kit, token, "Tutorial 3a").await {
+        let vars = json!([{"name": "EMP_DEPT_exists", "type": "varchar", "value": "yes"}]);
+        let prcs = start(&kit, token, dgrm, vars).await;
+        let (a, c) = ("Activity_07qs6zg", "Activity_04g7z25");
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&["Activity_0f3qzi7"], "Activity_0f3qzi7"),
+                (&[a, c], a),
+                (&[c], c),
+                (&["Activity_Check_EMP_DEPT"], "Activity_Check_EMP_DEPT"),
+            ],
+        )
+        .await;
+        let mut open = vec![
+            "Activity_Static",
+            "Activity_Copy",
+            "Activity_SQLSingle",
+            "Activity_SQLMulti",
+            "Activity_Expression",
+            "Activity_FuncBody",
+            "Activity_037o7il",
+        ];
+        open.sort();
+        assert_eq!(current(&kit, token, prcs).await, open);
+        let variable = |name: &'static str| {
+            let kit = &kit;
+            async move {
+                let path = format!("/v1/processes/{prcs}/process_vars?name={name}");
+                let (_, body) = kit.call(Method::GET, &path, Some(token), None).await;
+                body["items"][0]["value"].clone()
+            }
+        };
+        assert_eq!(
+            variable("Static_before").await,
+            "This gets set to your Static String Content Before the Task"
+        );
+        assert_eq!(variable("BeforeTask_CopyofEMP_DEPT_route").await, "yes");
+        assert_eq!(variable("expression_number").await, "42");
+        assert_eq!(
+            variable("Static_After").await,
+            Value::Null,
+            "not before its task is done"
+        );
+        assert_eq!(variable("KingJob").await, Value::Null, "SQL needs Oracle");
+        for task in open {
+            complete(&kit, token, prcs, task).await;
+        }
+        assert_eq!(
+            variable("Static_After").await,
+            "And this one gets set after the task completes."
+        );
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+
     // Tutorial 5b: a subprocess with a parallel split and a nested subprocess; C runs only
     // once everything inside has ended.
     if let Some(dgrm) = import(&kit, token, "Tutorial 5b").await {

@@ -8,6 +8,7 @@ use super::{APEX_NS, ImportError, bpmn_children, event_definitions, text_of};
 use crate::engine::diagram::{
     BoundaryTrigger, Correlation, ElementKind, MessageDefinition, ValueSource,
 };
+use crate::engine::expressions::{DataType, Phase, Source, VariableExpression};
 use crate::engine::timer::TimerDefinition;
 
 /// An intermediateCatchEvent: exactly one message or timer definition.
@@ -84,6 +85,60 @@ pub(super) fn boundary_event(
         interrupting,
         trigger,
     })
+}
+
+/// The `apex:` process-variable expressions of an element (`beforeTask`, `afterTask`,
+/// `beforeEvent`, `onEvent`, `beforeSplit`, `afterMerge`), ordered by phase and sequence.
+pub(super) fn variable_expressions(
+    id: &str,
+    node: Node,
+) -> Result<Vec<VariableExpression>, ImportError> {
+    let apex_child = |parent: Node, name: &str| {
+        parent
+            .children()
+            .find(|child| child.is_element() && child.tag_name().name() == name)
+            .map(text_of)
+            .unwrap_or_default()
+    };
+    let mut expressions = Vec::new();
+    let sets = bpmn_children(node, "extensionElements")
+        .flat_map(|container| container.children())
+        .filter(|child| child.is_element() && child.tag_name().namespace() == Some(APEX_NS));
+    for set in sets {
+        let Some(phase) = Phase::of_set(set.tag_name().name()) else {
+            continue;
+        };
+        let variables = set
+            .children()
+            .filter(|child| child.is_element() && child.tag_name().name() == "processVariable");
+        for variable in variables {
+            let name = apex_child(variable, "varName");
+            let refuse =
+                |reason: String| ImportError::new(id, format!("variable '{name}': {reason}"));
+            if name.is_empty() {
+                return Err(refuse(
+                    "the process variable has no apex:varName".to_string(),
+                ));
+            }
+            let type_name = apex_child(variable, "varDataType");
+            let data_type = DataType::named(&type_name)
+                .ok_or_else(|| refuse(format!("data type '{type_name}' is not known")))?;
+            let source = Source::read(
+                &apex_child(variable, "varExpressionType"),
+                &apex_child(variable, "varExpression"),
+            )
+            .map_err(refuse)?;
+            expressions.push(VariableExpression {
+                phase,
+                sequence: apex_child(variable, "varSequence").parse().unwrap_or(0),
+                name,
+                data_type,
+                source,
+            });
+        }
+    }
+    expressions.sort_by_key(|expression| (expression.phase == Phase::After, expression.sequence));
+    Ok(expressions)
 }
 
 /// A timerEventDefinition: ISO (`timeDate`, `timeDuration`, `timeCycle`) or, with

@@ -274,6 +274,7 @@ fn parse_element(
         outgoing: references("outgoing"),
     };
     let element = Element {
+        expressions: extensions::variable_expressions(&id, node)?,
         id,
         name: node.attribute("name").map(str::to_owned),
         kind,

@@ -8,19 +8,12 @@ use super::{APEX_NS, in_bpmn_namespace};
 use crate::engine::diagram::{
     Element, ElementKind, ImportWarning, TaskKind, ThrowKind, ValueSource,
 };
+use crate::engine::expressions::Source;
 use crate::engine::timer::TimerDefinition;
 
-/// `apex:` extension elements holding process variable expressions.
-const EXPRESSION_SETS: &[&str] = &[
-    "beforeTask",
-    "afterTask",
-    "beforeSplit",
-    "afterMerge",
-    "beforeEvent",
-    "onEvent",
-    "inVariables",
-    "outVariables",
-];
+/// `apex:` extension elements holding process variable expressions the engine does not run
+/// (those of call activities).
+const EXPRESSION_SETS: &[&str] = &["inVariables", "outVariables"];
 
 pub(super) fn of_element(node: Node, element: &Element) -> Vec<ImportWarning> {
     let mut warnings = Vec::new();
@@ -75,6 +68,15 @@ pub(super) fn of_element(node: Node, element: &Element) -> Vec<ImportWarning> {
         if let Some(thrown) = thrown {
             warn(format!(
                 "the {thrown} is not thrown: at the top level the path ends here, as in Flows"
+            ));
+        }
+    }
+    for expression in &element.expressions {
+        if expression.source == Source::Oracle {
+            warn(format!(
+                "the expression for process variable '{}' needs Oracle (a SQL query or PL/SQL \
+                 beyond the supported subset); it is not set here",
+                expression.name
             ));
         }
     }

@@ -2,11 +2,14 @@
 //! replaces the instance only when it succeeds, so a refusal leaves the state untouched.
 
 mod boundary;
+mod expressions;
 mod gateways;
 mod token;
 
 #[cfg(test)]
 mod boundary_tests;
+#[cfg(test)]
+mod expression_tests;
 #[cfg(test)]
 mod fidelity_tests;
 #[cfg(test)]

@@ -7,6 +7,7 @@ use chrono::{DateTime, Utc};
 use super::boundary::Thrown;
 use super::{Context, EngineError};
 use crate::engine::diagram::{Diagram, Element, ElementKind, MessageDefinition, ValueSource};
+use crate::engine::expressions::Phase;
 use crate::engine::instance::{
     Instance, MessageSubscription, ProcessStatus, Subflow, SubflowId, SubflowStatus, Timer,
 };
@@ -170,6 +171,9 @@ impl<'r, 'a> Run<'r, 'a> {
         element: &Element,
         queue: &mut VecDeque<Move>,
     ) -> Result<(), EngineError> {
+        if !self.run_expressions(id, element, Phase::After)? {
+            return Ok(());
+        }
         match element.outgoing.as_slice() {
             [] => self.finish(id),
             [only] => {
@@ -223,6 +227,18 @@ impl<'r, 'a> Run<'r, 'a> {
     /// Runs the behaviour of the element the subflow has just reached.
     fn enter(&mut self, id: SubflowId, queue: &mut VecDeque<Move>) -> Result<(), EngineError> {
         let element = self.current_element(id)?;
+        if !self.run_expressions(id, element, Phase::Before)? {
+            return Ok(());
+        }
+        let is_end = matches!(
+            element.kind,
+            ElementKind::EndEvent { .. }
+                | ElementKind::ErrorEnd { .. }
+                | ElementKind::EscalationEnd { .. }
+        );
+        if is_end && !self.run_expressions(id, element, Phase::After)? {
+            return Ok(()); // nothing passes an end event later
+        }
         match &element.kind {
             // The subflow waits here in status running until the step is completed.
             ElementKind::Task(_) => self.arm_boundaries(id, &element.id)?,

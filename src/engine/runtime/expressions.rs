@@ -1,0 +1,55 @@
+//! Running an element's `apex:` process-variable expressions as a token arrives or leaves.
+
+use super::EngineError;
+use super::token::Run;
+use crate::engine::condition::ConditionContext;
+use crate::engine::diagram::Element;
+use crate::engine::expressions::{Phase, Source};
+use crate::engine::instance::SubflowId;
+use crate::engine::variables;
+
+impl Run<'_, '_> {
+    /// Sets the variables of the element's expressions for `phase`, in sequence (each sees
+    /// those set before it). A failing expression puts the subflow in error, as in Flows:
+    /// returns whether the token may go on.
+    pub(super) fn run_expressions(
+        &mut self,
+        id: SubflowId,
+        element: &Element,
+        phase: Phase,
+    ) -> Result<bool, EngineError> {
+        for expression in element.expressions.iter().filter(|e| e.phase == phase) {
+            if expression.source == Source::Oracle {
+                continue; // listed among the import's warnings
+            }
+            let subflow = self.subflow(id)?;
+            let context = ConditionContext {
+                variables: &self.instance.variables,
+                subflow_id: id,
+                step_key: &subflow.step_key,
+                scope: subflow.scope,
+                now: self.now(),
+            };
+            let evaluated = expression.evaluate(&context, |name| {
+                variables::lookup(&self.instance.variables, name).cloned()
+            });
+            match evaluated {
+                Ok(Some(value)) => {
+                    variables::store(&mut self.instance.variables, &expression.name, value)
+                }
+                Ok(None) => {
+                    variables::remove(&mut self.instance.variables, &expression.name);
+                }
+                Err(reason) => {
+                    self.fail(
+                        id,
+                        element,
+                        &format!("variable {}: {reason}", expression.name),
+                    )?;
+                    return Ok(false);
+                }
+            }
+        }
+        Ok(true)
+    }
+}
