@@ -228,6 +228,88 @@ async fn tutorials_walk_as_described() {
         assert_eq!(status(&kit, token, prcs).await, "completed");
     }
 
+    // Tutorial 6a: a collaboration's lanes and reservations; PL/SQL, e-mail and APEX-page
+    // tasks are steps an external system completes; the embargo check's default path ships.
+    if let Some(dgrm) = import(&kit, token, "Tutorial 6a").await {
+        let prcs = start(&kit, token, dgrm, Value::Null).await;
+        let (email, invoice, embargo) =
+            ("Activity_1btthx3", "Activity_080aaf2", "Activity_0a9stdf");
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&["Activity_1fb79se"], "Activity_1fb79se"),
+                (&[email, invoice, embargo], email),
+                (&[invoice, embargo], invoice),
+                (&["Activity_00ou09q", embargo], "Activity_00ou09q"),
+                (&["Activity_1enngrb", embargo], "Activity_1enngrb"),
+                (&[embargo], embargo),
+                (&["Activity_1r5snya"], "Activity_1r5snya"),
+                (&["Activity_0rghtfj"], "Activity_0rghtfj"),
+                (&["Activity_0lm6w3e"], "Activity_0lm6w3e"),
+            ],
+        )
+        .await;
+        // The final approval is reserved for someone, then released and completed.
+        let approval = "Activity_1bbwgpd";
+        assert_eq!(current(&kit, token, prcs).await, [approval]);
+        for (action, body) in [
+            ("reserve", json!({"reservation": "alice"})),
+            ("release", json!({})),
+        ] {
+            let steps = crate::process::open_steps(&kit, token, prcs).await;
+            let step = steps.iter().find(|s| s["current"] == approval).unwrap();
+            let mut body = body;
+            body["step_key"] = step["step_key"].clone();
+            let path = format!("/v1/steps/{}/{action}", step["sbfl_id"]);
+            let (answer, reply) = kit.call(Method::PUT, &path, Some(token), Some(body)).await;
+            assert_eq!(answer, StatusCode::OK, "{action}: {reply}");
+        }
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&[approval], approval),
+                (&["Activity_0j2a5z0"], "Activity_0j2a5z0"),
+            ],
+        )
+        .await;
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+
+    // Tutorial 7a: message flow basics; the route variable picks the message-event lesson,
+    // then a parallel split into the closing remarks (tasks that end their paths).
+    if let Some(dgrm) = import(&kit, token, "Tutorial 7a").await {
+        let vars =
+            json!([{"name": "Gateway_1gb2wji:route", "type": "varchar", "value": "Flow_02w8qhh"}]);
+        let prcs = start(&kit, token, dgrm, vars).await;
+        let remarks = [
+            "Activity_1cmxdp7",
+            "Activity_0s2za6d",
+            "Activity_04nvebw",
+            "Activity_1id6b5x",
+        ];
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&["Activity_0izlkl1"], "Activity_0izlkl1"),
+                (&["Activity_1u4gq6u"], "Activity_1u4gq6u"),
+                (&["Activity_1w25uqw"], "Activity_1w25uqw"),
+                (&["Activity_0fixygu"], "Activity_0fixygu"),
+                (&remarks, remarks[2]),
+            ],
+        )
+        .await;
+        for task in [remarks[0], remarks[1], remarks[3], "Activity_0t1ev9d"] {
+            complete(&kit, token, prcs, task).await;
+        }
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+
     // Tutorial 5b: a subprocess with a parallel split and a nested subprocess; C runs only
     // once everything inside has ended.
     if let Some(dgrm) = import(&kit, token, "Tutorial 5b").await {
