@@ -9,6 +9,7 @@ mod m20261201_000003_people_and_apps;
 mod m20261201_000004_flow_requests;
 mod m20261215_000005_diagram_version_text;
 mod m20261216_000006_revocation_feed;
+mod m20261217_000007_process_paging;
 
 pub struct Migrator;
 
@@ -22,6 +23,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000004_flow_requests::Migration),
             Box::new(m20261215_000005_diagram_version_text::Migration),
             Box::new(m20261216_000006_revocation_feed::Migration),
+            Box::new(m20261217_000007_process_paging::Migration),
         ]
     }
 }

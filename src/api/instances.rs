@@ -109,9 +109,9 @@ impl InstancesApi {
             return Ok(Json(Collection::page(Vec::new(), 0, paging, base, req)));
         }
         let listed = processes::list_for_diagram(&self.app, dgrm_id.0, &status, paging).await;
-        let (rows, total) = found(listed)?.unwrap_or_default();
+        let (rows, more) = found(listed)?.unwrap_or_default();
         let items = rows.iter().map(|p| process_item(base, p)).collect();
-        Ok(Json(Collection::page(items, total, paging, base, req)))
+        Ok(Json(Collection::window(items, more, paging, base, req)))
     }
 
     /// Create an instance of a released diagram.

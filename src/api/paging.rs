@@ -47,6 +47,18 @@ impl<T: ParseFromJSON + ToJSON + Send + Sync> Collection<T> {
         public_url: &str,
         req: &Request,
     ) -> Self {
+        let more = paging.offset + (items.len() as u64) < total;
+        Self::window(items, more, paging, public_url, req)
+    }
+
+    /// One page, knowing only whether more rows follow it.
+    pub fn window(
+        items: Vec<T>,
+        has_more: bool,
+        paging: Paging,
+        public_url: &str,
+        req: &Request,
+    ) -> Self {
         let count = items.len() as u64;
         let href = format!(
             "{public_url}{}",
@@ -57,7 +69,7 @@ impl<T: ParseFromJSON + ToJSON + Send + Sync> Collection<T> {
         );
         Collection {
             items,
-            has_more: paging.offset + count < total,
+            has_more,
             limit: paging.limit,
             offset: paging.offset,
             count,

@@ -198,13 +198,14 @@ pub async fn step(app: &App, sbfl_id: i64) -> Result<(ProcessView, SubflowId)> {
     Ok((show(app, prcs_id).await?, local))
 }
 
-/// Instances of a diagram with `status` (one of [`STATUSES`] or `all`): a page and the total.
+/// Instances of a diagram with `status` (one of [`STATUSES`] or `all`): a page, and whether
+/// more follow it.
 pub async fn list_for_diagram(
     app: &App,
     dgrm_id: i64,
     status: &str,
     paging: Paging,
-) -> Result<(Vec<ProcessView>, u64)> {
+) -> Result<(Vec<ProcessView>, bool)> {
     store::diagrams::find(&app.db, dgrm_id)
         .await?
         .ok_or_else(item_not_found)?;
@@ -218,14 +219,14 @@ pub async fn list_for_diagram(
             format!("unknown status {status:?} (all, {})", STATUSES.join(", ")),
         ));
     };
-    let (rows, total) =
+    let (rows, more) =
         store::processes::page_for_diagram(&app.db, dgrm_id, status, paging.limit, paging.offset)
             .await?;
     let mut views = Vec::with_capacity(rows.len());
     for row in rows {
         views.push(view(&app.db, row).await?);
     }
-    Ok((views, total))
+    Ok((views, more))
 }
 
 /// Deletes an instance and everything it holds.

@@ -2,8 +2,8 @@
 //! due), the global step ids of its subflows and its open message subscriptions.
 
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait,
-    QueryFilter, QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter,
+    QueryOrder, QuerySelect, Set,
 };
 
 use entity::{process, subflow_ref, subscription};
@@ -79,19 +79,21 @@ pub async fn page_for_diagram(
     status: Option<&str>,
     limit: u64,
     offset: u64,
-) -> Result<(Vec<ProcessRow>, u64)> {
+) -> Result<(Vec<ProcessRow>, bool)> {
     let mut query = process::Entity::find().filter(process::Column::DgrmId.eq(dgrm_id));
     if let Some(status) = status {
         query = query.filter(process::Column::Status.eq(status));
     }
-    let total = query.clone().count(db).await?;
-    let rows = query
+    // One row past the page says whether more follow, without counting every instance.
+    let mut rows = query
         .order_by_asc(process::Column::Id)
-        .limit(limit)
+        .limit(limit.saturating_add(1))
         .offset(offset)
         .all(db)
         .await?;
-    Ok((rows, total))
+    let more = rows.len() as u64 > limit;
+    rows.truncate(usize::try_from(limit).unwrap_or(usize::MAX));
+    Ok((rows, more))
 }
 
 /// Removes the row with its step ids and subscriptions.

@@ -463,6 +463,38 @@ async fn instance_lifecycle(kit: &Kit) {
         &json!([{"scope": 0, "name": "BUSINESS_REF", "type": "VARCHAR2", "value": "INV-7"}])
     );
 
+    // Pages of the diagram's instances: a second instance, then one per page.
+    let second = kit
+        .call(
+            Method::POST,
+            &format!("/v1/diagrams/{dgrm}/processes"),
+            Some(&token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(second.0, StatusCode::CREATED);
+    let page = |offset: u32| {
+        let token = token.clone();
+        async move {
+            let path = format!("/v1/diagrams/{dgrm}/processes?status=all&limit=1&offset={offset}");
+            kit.call(Method::GET, &path, Some(&token), None).await.1
+        }
+    };
+    let (first, last, past) = (page(0).await, page(1).await, page(2).await);
+    assert_eq!(
+        (first["count"].clone(), first["hasMore"].clone()),
+        (json!(1), json!(true))
+    );
+    assert_eq!(first["items"][0]["prcs_id"], prcs, "in id order");
+    assert_eq!(
+        (last["count"].clone(), last["hasMore"].clone()),
+        (json!(1), json!(false))
+    );
+    assert_eq!(
+        (past["count"].clone(), past["hasMore"].clone()),
+        (json!(0), json!(false))
+    );
+
     let action = |name: &str| format!("/v1/processes/{prcs}/{name}");
     assert_eq!(
         kit.call(

@@ -43,6 +43,19 @@ async fn status(kit: &Kit, token: &str, prcs_id: i64) -> String {
         .to_owned()
 }
 
+/// Fires the timer a step waits at now (`reschedule_timer` with `is_immediate`).
+async fn fire_now(kit: &Kit, token: &str, prcs_id: i64, element: &str) {
+    let steps = crate::process::open_steps(kit, token, prcs_id).await;
+    let step = steps
+        .iter()
+        .find(|s| s["current"] == element)
+        .unwrap_or_else(|| panic!("no step at {element}: {steps:?}"));
+    let path = format!("/v1/steps/{}/reschedule_timer", step["sbfl_id"]);
+    let body = json!({"step_key": step["step_key"], "is_immediate": true});
+    let (answer, reply) = kit.call(Method::PUT, &path, Some(token), Some(body)).await;
+    assert_eq!(answer, StatusCode::OK, "fire {element}: {reply}");
+}
+
 /// Completes each task in turn, checking the tasks open before each step.
 async fn walk(kit: &Kit, token: &str, prcs_id: i64, path: &[(&[&str], &str)]) {
     for (open, next) in path {
@@ -164,6 +177,41 @@ async fn tutorials_walk_as_described() {
             enough,
         ] {
             complete(&kit, token, prcs, task).await;
+        }
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+
+    // Tutorial 2d: timers in ISO and Oracle formats. Durations are fired at once through the
+    // API (`reschedule_timer`); dates already past fire at the scheduler's next tick.
+    if let Some(dgrm) = import(&kit, token, "Tutorial 2d").await {
+        let prcs = start(&kit, token, dgrm, Value::Null).await;
+        complete(&kit, token, prcs, "Activity_16kndlc").await;
+        assert_eq!(
+            steps_in(&kit, token, prcs, "waiting for timer").await,
+            ["Event_0s12ekd"]
+        );
+        fire_now(&kit, token, prcs, "Event_0s12ekd").await;
+        complete(&kit, token, prcs, "Activity_1hz3cyg").await;
+        for task in [
+            "Activity_1dpg3fy",
+            "Activity_17qqrdj",
+            "Activity_0xk8wss",
+            "Activity_0g0gn3b",
+        ] {
+            complete(&kit, token, prcs, task).await;
+        }
+        let durations = ["Event_ISO_Duration", "Event_Ora_Duration"];
+        let mut waiting = Vec::new();
+        for _ in 0..50 {
+            waiting = steps_in(&kit, token, prcs, "waiting for timer").await;
+            if waiting == durations {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        }
+        assert_eq!(waiting, durations, "the past dates have fired");
+        for timer in durations {
+            fire_now(&kit, token, prcs, timer).await;
         }
         assert_eq!(status(&kit, token, prcs).await, "completed");
     }
