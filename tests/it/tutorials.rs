@@ -181,6 +181,45 @@ async fn tutorials_walk_as_described() {
         assert_eq!(status(&kit, token, prcs).await, "completed");
     }
 
+    // Tutorial 2c: inclusive gateways, first on PL/SQL `like` conditions over a variable the
+    // model sets (`PIZZA:CHIPS`), then on a routing variable that Flows' script would set (here
+    // the caller sets it while the script waits as an external step).
+    if let Some(dgrm) = import(&kit, token, "Tutorial 2c").await {
+        let prcs = start(&kit, token, dgrm, Value::Null).await;
+        let (pizza, chips) = ("Activity_1ef33ii", "Activity_1bt8ouh");
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&["Activity_Concept1"], "Activity_Concept1"),
+                (&[pizza, chips], pizza),
+                (&[chips], chips),
+                (&["Activity_1yp3qv8"], "Activity_1yp3qv8"),
+            ],
+        )
+        .await;
+        let route = json!([{"name": "Gateway_Inclusive_Opening:route", "type": "varchar", "value": "Flow_A:Flow_B"}]);
+        let path = format!("/v1/processes/{prcs}/process_vars");
+        let (answer, reply) = kit.call(Method::PUT, &path, Some(token), Some(route)).await;
+        assert_eq!(answer, StatusCode::OK, "{reply}");
+        let (a, b) = ("Activity_0buy3jb", "Activity_1iqxrc6");
+        walk(
+            &kit,
+            token,
+            prcs,
+            &[
+                (&["Activity_0buimbx"], "Activity_0buimbx"),
+                (&["Activity_1ve7i3d"], "Activity_1ve7i3d"),
+                (&[a, b], a),
+                (&[b], b),
+                (&["Activity_0gtcq94"], "Activity_0gtcq94"),
+            ],
+        )
+        .await;
+        assert_eq!(status(&kit, token, prcs).await, "completed");
+    }
+
     // Tutorial 2d: timers in ISO and Oracle formats. Durations are fired at once through the
     // API (`reschedule_timer`); dates already past fire at the scheduler's next tick.
     if let Some(dgrm) = import(&kit, token, "Tutorial 2d").await {
