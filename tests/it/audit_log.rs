@@ -163,6 +163,23 @@ async fn refused_bearer_tokens_and_deleted_processes_are_audited(kit: &Kit) {
     let found = counted(kit, &admin, "action=auth.bearer&limit=100", 50).await;
     assert!(found.len() <= 2, "{found:?}");
     assert_eq!(found[0]["actor"], "remote:127.0.0.1");
+    // A request without credentials is no refused token; an Authorization header that is no
+    // Bearer token is one (malformed).
+    for authorization in [None, None, Some("Basic Zm9vOmJhcg=="), Some("Bearer")] {
+        let mut request = kit.http.get(kit.url("/v1/utils/ping"));
+        if let Some(value) = authorization {
+            request = request.header("authorization", value);
+        }
+        let status = request.send().await.unwrap().status();
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{authorization:?}");
+    }
+    let found = counted(kit, &admin, "action=auth.bearer&limit=100", 52).await;
+    assert!(
+        found
+            .iter()
+            .any(|row| row.to_string().contains("malformed Authorization header")),
+        "{found:?}"
+    );
 
     let dgrm = crate::process::dgrm_id(kit, &admin, "Document").await;
     let (status, body) = kit
