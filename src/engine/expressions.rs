@@ -90,14 +90,10 @@ impl Source {
 impl VariableExpression {
     /// The value to store: `Ok(None)` stores null (the variable is removed), an error is what
     /// Flows would raise. Not called for [`Source::Oracle`].
-    pub fn evaluate(
-        &self,
-        env: &dyn Env,
-        variable: impl Fn(&str) -> Option<VariableValue>,
-    ) -> Result<Option<VariableValue>, String> {
+    pub fn evaluate(&self, env: &dyn Env) -> Result<Option<VariableValue>, String> {
         let value = match &self.source {
             Source::Static(text) => Value::text(text.clone()),
-            Source::ProcessVariable(name) => match variable(name) {
+            Source::ProcessVariable(name) => match env.variable(name) {
                 Some(VariableValue::Number(n)) => Value::Number(n),
                 Some(VariableValue::Date(d)) => Value::Date(d.naive_utc()),
                 Some(VariableValue::Json(json)) => Value::text(json.to_string()),

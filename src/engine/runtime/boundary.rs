@@ -134,13 +134,7 @@ impl Run<'_, '_> {
             id
         } else {
             let child = self.new_subflow(Some(id), &event.id);
-            let parent = self.subflow(id)?.clone();
-            let spawned = self.subflow_mut(child)?;
-            spawned.origin = Some(event.id.clone());
-            spawned.process_level = parent.process_level;
-            spawned.diagram_level = parent.diagram_level;
-            spawned.scope = parent.scope;
-            spawned.dgrm_id = parent.dgrm_id;
+            self.subflow_mut(child)?.origin = Some(event.id.clone());
             child
         };
         self.complete_element(&event.id);

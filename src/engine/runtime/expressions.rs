@@ -2,7 +2,6 @@
 
 use super::EngineError;
 use super::token::Run;
-use crate::engine::condition::ConditionContext;
 use crate::engine::diagram::Element;
 use crate::engine::expressions::{Phase, Source};
 use crate::engine::instance::SubflowId;
@@ -22,17 +21,7 @@ impl Run<'_, '_> {
             if expression.source == Source::Oracle {
                 continue; // listed among the import's warnings
             }
-            let subflow = self.subflow(id)?;
-            let context = ConditionContext {
-                variables: &self.instance.variables,
-                subflow_id: id,
-                step_key: &subflow.step_key,
-                scope: subflow.scope,
-                now: self.now(),
-            };
-            let evaluated = expression.evaluate(&context, |name| {
-                variables::lookup(&self.instance.variables, name).cloned()
-            });
+            let evaluated = expression.evaluate(&self.condition_context(id)?);
             match evaluated {
                 Ok(Some(value)) => {
                     variables::store(&mut self.instance.variables, &expression.name, value)

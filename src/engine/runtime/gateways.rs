@@ -7,7 +7,6 @@ use std::collections::VecDeque;
 
 use super::EngineError;
 use super::token::{Move, Run};
-use crate::engine::condition::ConditionContext;
 use crate::engine::diagram::{Element, ElementKind};
 use crate::engine::instance::{SubflowId, SubflowStatus};
 use crate::engine::variables;
@@ -180,14 +179,9 @@ impl<'a> Run<'_, 'a> {
                 "some flows carry no condition and the routing variable '{variable}' is not set"
             ));
         }
-        let subflow = self.subflow(id).map_err(|error| error.to_string())?;
-        let context = ConditionContext {
-            variables: &self.instance.variables,
-            subflow_id: id,
-            step_key: &subflow.step_key,
-            scope: subflow.scope,
-            now: self.now(),
-        };
+        let context = self
+            .condition_context(id)
+            .map_err(|error| error.to_string())?;
         let mut chosen = Vec::new();
         for (_, flow_id) in ordered {
             let is_default = Some(flow_id.as_str()) == default;

@@ -54,21 +54,34 @@ fn the_outer_token_waits_while_the_inside_runs() {
     assert_eq!(harness.status(), ProcessStatus::Completed);
 }
 
-#[test]
-fn parallel_branches_inside_all_end_before_the_outer_token_moves() {
-    let inside = format!(
+/// IS → Fork → A → `end_a` (id EndA) and B → EB, inside the subprocess.
+fn forked_inside(end_a: &str) -> String {
+    format!(
         r#"<bpmn:startEvent id="IS"/><bpmn:parallelGateway id="Fork"/>
-           <bpmn:task id="A"/><bpmn:task id="B"/>
-           <bpmn:endEvent id="EA"/><bpmn:endEvent id="EB"/>{}{}{}{}{}"#,
+           <bpmn:task id="A"/><bpmn:task id="B"/>{end_a}<bpmn:endEvent id="EB"/>{}{}{}{}{}"#,
         flow("i1", "IS", "Fork", None),
         flow("i2", "Fork", "A", None),
         flow("i3", "Fork", "B", None),
-        flow("i4", "A", "EA", None),
+        flow("i4", "A", "EndA", None),
         flow("i5", "B", "EB", None),
-    );
+    )
+}
+
+#[test]
+fn parallel_branches_inside_all_end_before_the_outer_token_moves() {
+    let inside = forked_inside(r#"<bpmn:endEvent id="EndA"/>"#);
     let mut harness = Harness::new(&nested(&inside));
     harness.start();
     harness.complete("Before").expect("complete Before");
+    let waiting = harness.at_element("Sub").id;
+    for branch in ["A", "B"] {
+        let token = harness.at_element(branch);
+        assert_eq!(
+            token.process_level, waiting,
+            "{branch} runs on the subprocess's level"
+        );
+        assert_eq!(token.calling_subflow, Some(waiting), "{branch}");
+    }
     harness.complete("A").expect("complete A");
     assert_eq!(
         harness.at_element("Sub").status,
@@ -80,16 +93,8 @@ fn parallel_branches_inside_all_end_before_the_outer_token_moves() {
 
 #[test]
 fn a_terminate_end_inside_ends_only_the_subprocess() {
-    let inside = format!(
-        r#"<bpmn:startEvent id="IS"/><bpmn:parallelGateway id="Fork"/>
-           <bpmn:task id="A"/><bpmn:task id="B"/>
-           <bpmn:endEvent id="Stop"><bpmn:terminateEventDefinition/></bpmn:endEvent>
-           <bpmn:endEvent id="EB"/>{}{}{}{}{}"#,
-        flow("i1", "IS", "Fork", None),
-        flow("i2", "Fork", "A", None),
-        flow("i3", "Fork", "B", None),
-        flow("i4", "A", "Stop", None),
-        flow("i5", "B", "EB", None),
+    let inside = forked_inside(
+        r#"<bpmn:endEvent id="EndA"><bpmn:terminateEventDefinition/></bpmn:endEvent>"#,
     );
     let mut harness = Harness::new(&nested(&inside));
     harness.start();

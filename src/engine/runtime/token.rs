@@ -6,6 +6,7 @@ use chrono::{DateTime, Utc};
 
 use super::boundary::Thrown;
 use super::{Context, EngineError};
+use crate::engine::condition::ConditionContext;
 use crate::engine::diagram::{Diagram, Element, ElementKind, MessageDefinition, ValueSource};
 use crate::engine::expressions::Phase;
 use crate::engine::instance::{
@@ -106,7 +107,36 @@ impl<'r, 'a> Run<'r, 'a> {
         }
     }
 
+    /// What conditions and expressions read while this subflow runs: the variables, Flows'
+    /// built-in binds and the time.
+    pub(super) fn condition_context(
+        &self,
+        id: SubflowId,
+    ) -> Result<ConditionContext<'_>, EngineError> {
+        let subflow = self.subflow(id)?;
+        Ok(ConditionContext {
+            variables: &self.instance.variables,
+            subflow_id: id,
+            step_key: &subflow.step_key,
+            scope: subflow.scope,
+            now: self.now(),
+        })
+    }
+
+    /// A new subflow at `element_id`, forked from `parent_id`: it runs on the parent's process
+    /// and diagram level, in its variable scope (a subprocess then opens a level of its own).
     pub fn new_subflow(&mut self, parent_id: Option<SubflowId>, element_id: &str) -> SubflowId {
+        let parent = parent_id.and_then(|parent| self.instance.subflow(parent));
+        let (process_level, diagram_level, scope, calling_subflow, dgrm_id) =
+            parent.map_or((0, 0, 0, None, None), |p| {
+                (
+                    p.process_level,
+                    p.diagram_level,
+                    p.scope,
+                    p.calling_subflow,
+                    p.dgrm_id,
+                )
+            });
         let id = self.instance.next_subflow_id;
         self.instance.next_subflow_id += 1;
         let step_key = (self.ctx.step_keys)();
@@ -120,12 +150,12 @@ impl<'r, 'a> Run<'r, 'a> {
             reservation: None,
             work_started: None,
             arrived_via: None,
-            process_level: 0,
-            diagram_level: 0,
-            scope: 0,
-            calling_subflow: None,
+            process_level,
+            diagram_level,
+            scope,
+            calling_subflow,
             origin: None,
-            dgrm_id: None,
+            dgrm_id,
             loop_counter: None,
         });
         self.note_changed(id);
@@ -288,14 +318,10 @@ impl<'r, 'a> Run<'r, 'a> {
             ElementKind::SubProcess { start_event } => {
                 self.set_status(id, SubflowStatus::InSubprocess)?;
                 self.arm_boundaries(id, &element.id)?;
-                let parent = self.subflow(id)?.clone();
                 let child = self.new_subflow(Some(id), start_event);
                 let inner = self.subflow_mut(child)?;
                 inner.process_level = id;
                 inner.calling_subflow = Some(id);
-                inner.diagram_level = parent.diagram_level;
-                inner.scope = parent.scope;
-                inner.dgrm_id = parent.dgrm_id;
                 queue.push_back((child, None));
             }
             ElementKind::ExclusiveGateway { default_flow } => {
@@ -387,22 +413,20 @@ impl<'r, 'a> Run<'r, 'a> {
             self.note_changed(id);
             let Some(parent) = parent else { break };
             let parent_status = self.instance.subflow(parent).map(|subflow| subflow.status);
-            let children_left = self
-                .instance
-                .subflows
-                .iter()
-                .any(|child| child.parent_id == Some(parent) && child.is_live());
-            // Tokens of the subprocess's non-interrupting boundary events run outside it.
-            let inside_left = self.instance.subflows.iter().any(|child| {
-                child.parent_id == Some(parent)
-                    && child.calling_subflow == Some(parent)
-                    && child.is_live()
-            });
+            // Children still running; of a subprocess, only those inside it count (tokens of
+            // its non-interrupting boundary events run outside it).
+            let any_child = |inside_only: bool| {
+                self.instance.subflows.iter().any(|child| {
+                    child.parent_id == Some(parent)
+                        && child.is_live()
+                        && (!inside_only || child.calling_subflow == Some(parent))
+                })
+            };
             next = None;
             match parent_status {
-                Some(SubflowStatus::Split) if !children_left => next = Some(parent),
+                Some(SubflowStatus::Split) if !any_child(false) => next = Some(parent),
                 Some(SubflowStatus::InSubprocess)
-                    if !inside_left && !self.resuming.contains(&parent) =>
+                    if !any_child(true) && !self.resuming.contains(&parent) =>
                 {
                     self.resuming.push(parent);
                 }
