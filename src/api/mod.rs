@@ -132,15 +132,18 @@ pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:8080";
 
 /// The OpenAPI document as JSON (or YAML), made from the code alone: no database, no server.
 pub fn document(yaml: bool, server_url: &str) -> String {
-    let service = openapi(services(&App::detached(server_url)), server_url);
+    let (json, yaml_text) = documents(&openapi(services(&App::detached(server_url)), server_url));
+    if yaml { yaml_text } else { json }
+}
+
+/// The completed document of a service (see [`document::complete`]), as JSON and as YAML.
+pub fn documents(service: &OpenApiService<Services, ()>) -> (String, String) {
     let json = document::complete(&service.spec());
-    if !yaml {
-        return json;
-    }
-    serde_json::from_str::<serde_json::Value>(&json)
+    let yaml = serde_json::from_str::<serde_json::Value>(&json)
         .ok()
         .and_then(|value| serde_yaml::to_string(&value).ok())
-        .unwrap_or_else(|| service.spec_yaml())
+        .unwrap_or_else(|| service.spec_yaml());
+    (json, yaml)
 }
 
 /// A Bearer access token. The gate has already checked it and left its caller in the request;

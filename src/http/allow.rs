@@ -22,17 +22,19 @@ impl<E: Endpoint> Endpoint for Allow<E> {
     type Output = Response;
 
     async fn call(&self, req: Request) -> poem::Result<Response> {
-        let route = self.routes.find(req.uri().path());
+        // The route is looked up only for a 405 (a `Uri` clone is a reference count).
+        let uri = req.uri().clone();
+        let route = || self.routes.find(uri.path());
         let allowed = |id| Ok(method_not_allowed(&self.routes.route(id).methods));
         match self.inner.call(req).await {
             Ok(output) => {
                 let answer = output.into_response();
-                match route {
-                    Some(id) if says_not_what_is_allowed(&answer) => allowed(id),
-                    _ => Ok(answer),
+                match says_not_what_is_allowed(&answer).then(route).flatten() {
+                    Some(id) => allowed(id),
+                    None => Ok(answer),
                 }
             }
-            Err(err) if refuses_the_method(&err) => match route {
+            Err(err) if refuses_the_method(&err) => match route() {
                 Some(id) => allowed(id),
                 None => Err(err),
             },

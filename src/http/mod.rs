@@ -157,14 +157,11 @@ fn docs_headers() -> SetHeader {
         .overriding("x-frame-options", "DENY")
 }
 
-/// The OpenAPI document for this server's public URL, made once.
-fn document_endpoint(app: &App, yaml: bool) -> impl Endpoint<Output = Response> + use<> {
-    let content_type = if yaml {
-        "application/x-yaml"
-    } else {
-        "application/json"
-    };
-    let document = api::document(yaml, &app.public_url);
+/// A document made once, served as it is.
+fn document_endpoint(
+    content_type: &'static str,
+    document: String,
+) -> impl Endpoint<Output = Response> + use<> {
     poem::endpoint::make_sync(move |_| {
         Response::builder()
             .content_type(content_type)
@@ -175,11 +172,15 @@ fn document_endpoint(app: &App, yaml: bool) -> impl Endpoint<Output = Response> 
 /// The whole HTTP application.
 pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
     let api = api::openapi(api::services(app), &app.public_url);
+    let (json, yaml) = api::documents(&api);
     let max_body = app.config.max_body_bytes;
     let body_timeout = Duration::from_millis(app.config.body_timeout_ms);
     let routes = pages::mount(poem::Route::new())
-        .at("/openapi.json", document_endpoint(app, false))
-        .at("/openapi.yaml", document_endpoint(app, true))
+        .at("/openapi.json", document_endpoint("application/json", json))
+        .at(
+            "/openapi.yaml",
+            document_endpoint("application/x-yaml", yaml),
+        )
         .nest("/docs", api.swagger_ui().with(docs_headers()))
         .at(
             "/assets/flowgate.css",
