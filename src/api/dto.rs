@@ -4,7 +4,7 @@ use poem_openapi::Object;
 
 use super::apex::link;
 use super::paging::Link;
-use crate::engine::{Instance, Subflow, SubflowStatus, VariableValue};
+use crate::engine::{Subflow, SubflowStatus, VariableValue};
 use crate::services::diagrams::DiagramInfo;
 use crate::services::processes::ProcessView;
 
@@ -24,7 +24,7 @@ pub struct DiagramItem {
 
 #[derive(Object, Clone)]
 pub struct VariableItem {
-    /// 0: process level.
+    /// 0: process level; else the `sbfl_id` of the step that started a called diagram.
     pub scope: i64,
     pub name: String,
     /// VARCHAR2, NUMBER, DATE, CLOB or JSON
@@ -123,17 +123,31 @@ pub fn diagram_item(base: &str, d: DiagramInfo) -> DiagramItem {
     }
 }
 
-pub fn variables(instance: &Instance) -> Vec<VariableItem> {
-    instance
-        .variables()
-        .iter()
-        .map(|(name, value): (&String, &VariableValue)| VariableItem {
-            scope: 0,
-            name: name.clone(),
-            ty: value.type_name().into(),
-            value: value.render(),
-        })
-        .collect()
+/// The variables of every scope: process level (0) first, then each called diagram's, its
+/// scope named by the step that opened it.
+pub fn variables(p: &ProcessView) -> Vec<VariableItem> {
+    let mut items = Vec::new();
+    for scope in p.instance.scopes() {
+        let Some(values) = p.instance.scope_variables(scope) else {
+            continue;
+        };
+        let scope = if scope == 0 {
+            0
+        } else {
+            p.step_id(scope).unwrap_or_default()
+        };
+        items.extend(
+            values
+                .iter()
+                .map(|(name, value): (&String, &VariableValue)| VariableItem {
+                    scope,
+                    name: name.clone(),
+                    ty: value.type_name().into(),
+                    value: value.render(),
+                }),
+        );
+    }
+    items
 }
 
 /// The links of an instance, as Flows builds them: `process` GET and DELETE, `process` PUT
@@ -164,7 +178,7 @@ pub fn process_item(base: &str, p: &ProcessView) -> ProcessItem {
             .map(|t| t.to_rfc3339())
             .unwrap_or_default(),
         init_by: p.init_by.clone(),
-        process_vars: variables(&p.instance),
+        process_vars: variables(p),
         links: process_links(base, p.prcs_id),
     }
 }

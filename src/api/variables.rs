@@ -69,9 +69,10 @@ pub struct VariablesApi {
 impl VariablesApi {
     /// Process variables, filtered by `scope` and `name`.
     ///
-    /// Needs the Read role; without it the answer is an empty collection. All variables are at
-    /// process level (`scope` 0) and `name` matches case-insensitively; `limit` (default 100, at
-    /// most 1000) and `offset` page the list. An unknown instance has no variables.
+    /// Needs the Read role; without it the answer is an empty collection. `scope` is 0 (process
+    /// level) or the `sbfl_id` that opened a called diagram's scope; `name` matches
+    /// case-insensitively; `limit` (default 100, at most 1000) and `offset` page the list. An
+    /// unknown instance has no variables.
     #[oai(
         path = "/v1/processes/:prcs_id/process_vars",
         method = "get",
@@ -100,7 +101,7 @@ impl VariablesApi {
                 req,
             )));
         };
-        let all = variables(&p.instance)
+        let all = variables(&p)
             .into_iter()
             .filter(|v| scope.0.is_none_or(|s| s == v.scope))
             .filter(|v| {
@@ -120,8 +121,8 @@ impl VariablesApi {
     /// Set process variables: one object or an array, all or nothing.
     ///
     /// Needs the Write role (403 without it). Each element is `{name, type, value}` (`type`:
-    /// varchar, number, date, clob, json), optionally with `scope` 0 or the `sbfl_id` of a step of
-    /// this instance; the answer echoes them. A bad object is echoed with its `errors` (a
+    /// varchar, number, date, clob, json), optionally with a `scope` (0, or the scope of a called
+    /// diagram) or the `sbfl_id` of a step of this instance (its scope); the answer echoes them. A bad object is echoed with its `errors` (a
     /// `missing attribute` for each one missing, a `processing error` for a value that fails):
     /// 400 for a single object (`Attribute not found` or the reason), 422 `Processing Error`
     /// for an array, which echoes every element. 404 `Item not found` for an unknown instance.

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use super::condition::FlowCondition;
 use super::expressions::VariableExpression;
 use super::import::{self, ImportError};
+use super::iteration::Iteration;
 use super::timer::TimerDefinition;
 
 /// A validated, runnable process definition. Built only by [`Diagram::parse`], so every
@@ -21,6 +22,8 @@ pub struct Diagram {
     /// Each element inside an embedded subprocess, with the id of that subprocess.
     scopes: HashMap<String, String>,
     warnings: Vec<ImportWarning>,
+    /// `apex:isCallable`: whether call activities may call it.
+    callable: bool,
 }
 
 /// Something the import accepted but the engine does not run itself (a script, an e-mail,
@@ -41,6 +44,8 @@ pub struct Element {
     pub outgoing: Vec<String>,
     /// The `apex:` process-variable expressions it runs, by phase, in sequence.
     pub expressions: Vec<VariableExpression>,
+    /// Loop or multi-instance settings of an activity.
+    pub iteration: Option<Iteration>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -86,6 +91,10 @@ pub enum ElementKind {
     SubProcess {
         start_event: String,
     },
+    /// A call activity: the token waits here while the called diagram runs, in a variable
+    /// scope of its own, from its none start event; once everything in it has ended, the
+    /// out-variables are copied back and the token moves on.
+    CallActivity(CallDefinition),
     /// A boundary event on a task or subprocess, taken when its trigger happens while a token
     /// is at the activity: an interrupting one takes the token away from the activity (and
     /// stops the subprocess's inside), a non-interrupting one starts a token of its own.
@@ -107,6 +116,27 @@ pub enum ElementKind {
     EscalationThrow {
         escalation: Option<String>,
     },
+}
+
+/// Which diagram a call activity calls (`apex:calledDiagram…`), and the variables it hands
+/// over: `in_variables` are evaluated in the caller's scope and set in the called one,
+/// `out_variables` the other way round.
+#[derive(Debug, Clone, PartialEq)]
+pub struct CallDefinition {
+    /// `None` when the modeler left it empty: the diagram imports (as in Flows), but no
+    /// instance of it can be created.
+    pub diagram_name: Option<String>,
+    pub version: CalledVersion,
+    pub in_variables: Vec<VariableExpression>,
+    pub out_variables: Vec<VariableExpression>,
+}
+
+/// `apex:calledDiagramVersionSelection`, as Flows resolves it when an instance is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CalledVersion {
+    /// The released version of that name (else its draft version `0`).
+    Latest,
+    Named(String),
 }
 
 /// What a boundary event waits for.
@@ -219,7 +249,27 @@ impl Diagram {
             flow_index,
             scopes,
             warnings,
+            callable: false,
         }
+    }
+
+    pub(super) fn set_callable(&mut self, callable: bool) {
+        self.callable = callable;
+    }
+
+    /// Whether a call activity of another diagram may call this one (`apex:isCallable`).
+    pub fn is_callable(&self) -> bool {
+        self.callable
+    }
+
+    /// The call activities, in document order.
+    pub fn calls(&self) -> impl Iterator<Item = (&Element, &CallDefinition)> {
+        self.elements
+            .iter()
+            .filter_map(|element| match &element.kind {
+                ElementKind::CallActivity(call) => Some((element, call)),
+                _ => None,
+            })
     }
 
     pub(super) fn add_warnings(&mut self, warnings: Vec<ImportWarning>) {

@@ -229,6 +229,25 @@ pub struct Instance {
     pub(super) next_subflow_id: SubflowId,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub(super) calls: Vec<CallBinding>,
+    /// Loop and multi-instance activities under way, by the subflow waiting at them.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) iterations: BTreeMap<SubflowId, IterationRun>,
+    /// Each iteration's own variables (its item), by the subflow running it.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub(super) iteration_variables: BTreeMap<SubflowId, VariableMap>,
+}
+
+/// A loop or multi-instance activity under way.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IterationRun {
+    /// The variables of each item not started yet, in order (none for a loop).
+    pub pending: Vec<VariableMap>,
+    /// Items in all (`None` for a loop).
+    pub total: Option<u32>,
+    pub started: u32,
+    pub completed: u32,
+    /// What each finished iteration gave to the output collection, by loop counter.
+    pub outputs: BTreeMap<u32, serde_json::Value>,
 }
 
 impl Default for Instance {
@@ -251,6 +270,8 @@ impl Instance {
             error_elements: Vec::new(),
             next_subflow_id: 1,
             calls: Vec::new(),
+            iterations: BTreeMap::new(),
+            iteration_variables: BTreeMap::new(),
         }
     }
 
@@ -291,6 +312,20 @@ impl Instance {
         }
     }
 
+    /// The variables of a scope as the engine reads them: empty for a scope nothing set yet.
+    pub(super) fn scope_map(&self, scope: SubflowId) -> &VariableMap {
+        static NONE: VariableMap = BTreeMap::new();
+        self.scope_variables(scope).unwrap_or(&NONE)
+    }
+
+    pub(super) fn scope_map_mut(&mut self, scope: SubflowId) -> &mut VariableMap {
+        if scope == 0 {
+            &mut self.variables
+        } else {
+            self.scoped_variables.entry(scope).or_default()
+        }
+    }
+
     /// Every scope that exists: 0 and the scopes of called diagrams that are running or ran.
     pub fn scopes(&self) -> Vec<SubflowId> {
         let mut scopes = vec![0];
@@ -306,9 +341,28 @@ impl Instance {
         scopes
     }
 
-    /// Which diagram each call activity calls (bound at start).
+    /// The variables of the iteration a subflow runs, if it runs one.
+    pub fn iteration_variables(&self, id: SubflowId) -> Option<&VariableMap> {
+        self.iteration_variables.get(&id)
+    }
+
+    /// Which diagram each call activity calls (bound when the instance is created).
     pub fn calls(&self) -> &[CallBinding] {
         &self.calls
+    }
+
+    /// Binds the call activities of the instance's diagram, and of the diagrams they call, to
+    /// the diagrams they call, as Flows builds its call structure when it creates an instance.
+    pub fn bind_calls(&mut self, calls: Vec<CallBinding>) {
+        self.calls = calls;
+    }
+
+    /// The diagram a call activity calls, from a subflow running in `caller`.
+    pub fn called_diagram(&self, caller: Option<i64>, activity: &str) -> Option<i64> {
+        self.calls
+            .iter()
+            .find(|call| call.caller == caller && call.activity == activity)
+            .map(|call| call.dgrm_id)
     }
 
     pub fn subscriptions(&self) -> &[MessageSubscription] {

@@ -23,13 +23,15 @@
 //! table to find the instances a message is for, or the next timer due for the scheduler,
 //! see [`Instance::next_timer_due`]).
 //!
-//! An instance must always run with the diagram version it was created from.
+//! An instance must always run with the diagram version it was created from, and with the
+//! diagrams its call activities were bound to when it was created ([`Instance::calls`]).
 
 mod condition;
 mod diagram;
 mod expressions;
 mod import;
 mod instance;
+mod iteration;
 mod oracle;
 mod plsql;
 mod runtime;
@@ -41,14 +43,15 @@ mod variables;
 
 pub use condition::{CompareOp, Condition, ConditionError, FlowCondition, Operand};
 pub use diagram::{
-    Correlation, Diagram, Element, ElementKind, ImportWarning, MessageDefinition, SequenceFlow,
-    TaskKind, ThrowKind, ValueSource,
+    CallDefinition, CalledVersion, Correlation, Diagram, Element, ElementKind, ImportWarning,
+    MessageDefinition, SequenceFlow, TaskKind, ThrowKind, ValueSource,
 };
 pub use import::{APEX_NS, BPMN_NS, ImportError};
 pub use instance::{
-    Activities, Instance, MessageSubscription, ProcessStatus, Subflow, SubflowId, SubflowStatus,
-    Timer,
+    Activities, CallBinding, Instance, MessageSubscription, ProcessStatus, Subflow, SubflowId,
+    SubflowStatus, Timer,
 };
+pub use iteration::{Collection, Iteration, IterationMode, OutputCollection};
 pub use runtime::{Context, EngineError, Outcome};
 pub use timer::{IsoDuration, TimerDefinition};
 pub use value::{ValueError, VariableValue};

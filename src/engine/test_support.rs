@@ -3,7 +3,7 @@
 use chrono::{DateTime, TimeZone, Utc};
 
 use super::diagram::Diagram;
-use super::instance::{Instance, ProcessStatus, Subflow, SubflowStatus};
+use super::instance::{CallBinding, Instance, ProcessStatus, Subflow, SubflowStatus};
 use super::runtime::{Context, EngineError, Outcome};
 use super::value::VariableValue;
 
@@ -42,6 +42,8 @@ pub fn at(hour: u32, minute: u32) -> DateTime<Utc> {
 
 pub struct Harness {
     pub diagram: Diagram,
+    /// Diagrams the instance's call activities call, by id.
+    pub called: Vec<(i64, Diagram)>,
     pub instance: Instance,
     pub now: DateTime<Utc>,
     keys_issued: u64,
@@ -52,6 +54,7 @@ impl Harness {
         let diagram = Diagram::parse(xml).unwrap_or_else(|error| panic!("import failed: {error}"));
         Self {
             diagram,
+            called: Vec::new(),
             instance: Instance::new(),
             now: at(8, 0),
             keys_issued: 0,
@@ -66,7 +69,24 @@ impl Harness {
             format!("key-{issued}")
         };
         let mut ctx = Context::new(&self.diagram, self.now, &mut next_key);
+        for (dgrm_id, diagram) in &self.called {
+            ctx = ctx.with_called(*dgrm_id, diagram);
+        }
         operation(&mut self.instance, &mut ctx)
+    }
+
+    /// Binds call activity `activity` (of diagram `caller`, `None` for the instance's own) to
+    /// a diagram parsed from `xml`, stored as `dgrm_id`.
+    pub fn bind_call(&mut self, caller: Option<i64>, activity: &str, dgrm_id: i64, xml: &str) {
+        let diagram = Diagram::parse(xml).unwrap_or_else(|error| panic!("import failed: {error}"));
+        self.called.push((dgrm_id, diagram));
+        let mut calls = self.instance.calls().to_vec();
+        calls.push(CallBinding {
+            caller,
+            activity: activity.to_owned(),
+            dgrm_id,
+        });
+        self.instance.bind_calls(calls);
     }
 
     pub fn start(&mut self) -> Outcome {

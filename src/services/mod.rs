@@ -14,6 +14,7 @@
 pub mod apps;
 pub mod audit;
 pub mod authorization;
+pub mod calls;
 pub mod clients;
 pub mod delegation;
 pub mod diagrams;

@@ -10,6 +10,7 @@ use tokio::sync::Mutex;
 
 use super::App;
 use super::audit;
+use super::calls;
 use super::diagrams::DiagramCache;
 use super::paging::Paging;
 use crate::caller::Actor;
@@ -149,7 +150,9 @@ pub async fn create(
             "Diagram {dgrm_id} is not released"
         )));
     }
+    let parsed = app.runtime.diagrams.get(&txn, dgrm_id).await?;
     let mut instance = Instance::new();
+    instance.bind_calls(calls::bind(&txn, &app.runtime.diagrams, dgrm_id, parsed).await?);
     if let Some(reference) = &new.business_ref {
         instance
             .set_variables(vec![(
@@ -327,34 +330,61 @@ pub struct VariableInput {
     pub sbfl_id: Option<serde_json::Value>,
 }
 
-/// Checks a variable's scope and converts its value. Without call activities every step of an
-/// instance runs in scope 0, so `scope: 0` and any step of the instance name the process
-/// level, and anything else does not exist.
-fn variable(input: VariableInput, own_steps: &[i64]) -> Result<(String, VariableValue)> {
+/// Where a variable goes: a scope, or the scope of a step, by engine subflow id.
+#[derive(Clone, Copy, Debug)]
+enum Target {
+    Scope(SubflowId),
+    StepScope(SubflowId),
+}
+
+/// Checks a variable's scope and converts its value. `scope` is 0 (process level) or the
+/// `sbfl_id` of the step that opened a called diagram's scope, as Flows numbers scopes;
+/// `sbfl_id` names the scope of that step.
+fn variable(
+    input: VariableInput,
+    process: Option<&ProcessView>,
+) -> Result<(Target, String, VariableValue)> {
     use serde_json::Value;
+    let local = |step: &Value| {
+        let global = step.as_i64()?;
+        let process = process?;
+        process
+            .step_ids
+            .iter()
+            .find(|(_, id)| *id == global)
+            .map(|(local, _)| *local)
+    };
+    let mut target = Target::Scope(0);
     match &input.scope {
         None | Some(Value::Null) => {}
         Some(scope) if scope.as_i64() == Some(0) => {}
-        Some(scope) => {
-            return Err(Error::attribute(
-                "scope",
-                format!("scope {scope} does not exist in this process"),
-            ));
-        }
+        Some(scope) => match local(scope) {
+            Some(local) if process.is_some_and(|p| p.instance.scopes().contains(&local)) => {
+                target = Target::Scope(local);
+            }
+            _ => {
+                return Err(Error::attribute(
+                    "scope",
+                    format!("scope {scope} does not exist in this process"),
+                ));
+            }
+        },
     }
     match &input.sbfl_id {
         None | Some(Value::Null) => {}
-        Some(step) if step.as_i64().is_some_and(|id| own_steps.contains(&id)) => {}
-        Some(step) => {
-            return Err(Error::attribute(
-                "sbfl_id",
-                format!("step {step} is not a step of this process"),
-            ));
-        }
+        Some(step) => match local(step) {
+            Some(local) => target = Target::StepScope(local),
+            None => {
+                return Err(Error::attribute(
+                    "sbfl_id",
+                    format!("step {step} is not a step of this process"),
+                ));
+            }
+        },
     }
     let value = VariableValue::from_api(&input.type_name, &input.value)
         .map_err(|e| Error::attribute("value", e.0))?;
-    Ok((input.name, value))
+    Ok((target, input.name, value))
 }
 
 /// Sets variables, all or none: the first element that fails fails the call.
@@ -363,23 +393,38 @@ pub async fn set_variables(
     prcs_id: i64,
     inputs: Vec<VariableInput>,
 ) -> Result<(), ElementFailed> {
-    let own_steps = if inputs.iter().any(|input| input.sbfl_id.is_some()) {
-        store::processes::step_ids(&app.db, prcs_id)
-            .await
-            .map_err(ElementFailed::whole)?
-            .into_iter()
-            .map(|(_, global)| global)
-            .collect()
+    let names_a_scope = |value: &Option<serde_json::Value>| {
+        value
+            .as_ref()
+            .is_some_and(|v| !v.is_null() && v.as_i64() != Some(0))
+    };
+    let process = if inputs
+        .iter()
+        .any(|input| names_a_scope(&input.scope) || names_a_scope(&input.sbfl_id))
+    {
+        Some(show(app, prcs_id).await.map_err(ElementFailed::whole)?)
     } else {
-        Vec::new()
+        None
     };
     let mut values = Vec::with_capacity(inputs.len());
     for (index, input) in inputs.into_iter().enumerate() {
-        values.push(variable(input, &own_steps).map_err(ElementFailed::at(index))?);
+        values.push(variable(input, process.as_ref()).map_err(ElementFailed::at(index))?);
     }
-    apply(app, prcs_id, |i, _| i.set_variables(values))
-        .await
-        .map_err(ElementFailed::whole)?;
+    apply(app, prcs_id, |instance, _| {
+        let scoped = values
+            .into_iter()
+            .map(|(target, name, value)| {
+                let scope = match target {
+                    Target::Scope(scope) => scope,
+                    Target::StepScope(step) => instance.subflow(step).map_or(0, |s| s.scope),
+                };
+                (scope, name, value)
+            })
+            .collect();
+        instance.set_scoped_variables(scoped)
+    })
+    .await
+    .map_err(ElementFailed::whole)?;
     Ok(())
 }
 
@@ -477,6 +522,7 @@ where
         .ok_or_else(item_not_found)?;
     let diagram = cache.get(txn, row.dgrm_id).await?;
     let mut instance = instance_of(&row)?;
+    let called = calls::called_diagrams(txn, cache, instance.calls()).await?;
     // Every subflow of a saved instance has its step id already, so only new ones need rows;
     // and the subscription rows change only when the subscriptions do.
     let registered: Vec<SubflowId> = instance.subflows().iter().map(|s| s.id).collect();
@@ -485,6 +531,9 @@ where
     let outcome = {
         let mut keys = step_key;
         let mut ctx = Context::new(&diagram, Utc::now(), &mut keys);
+        for (dgrm_id, called) in &called {
+            ctx = ctx.with_called(*dgrm_id, called);
+        }
         op(&mut instance, &mut ctx).map_err(refused)?
     };
     let saved = SavedState {

@@ -126,3 +126,37 @@ pub async fn list(db: &impl ConnectionTrait, status: Option<&str>) -> Result<Vec
     }
     Ok(query.all(db).await?.iter().map(info).collect())
 }
+
+/// The diagram of this name: with `version`, that version; else the released one (or, as
+/// Flows falls back, a draft version `0`).
+pub async fn by_name(
+    db: &impl ConnectionTrait,
+    name: &str,
+    version: Option<&str>,
+) -> Result<Option<DiagramInfo>> {
+    let named = diagram::Entity::find().filter(diagram::Column::Name.eq(name));
+    let found = match version {
+        Some(version) => {
+            named
+                .filter(diagram::Column::Version.eq(version))
+                .one(db)
+                .await?
+        }
+        None => match named
+            .clone()
+            .filter(diagram::Column::Status.eq("released"))
+            .one(db)
+            .await?
+        {
+            Some(released) => Some(released),
+            None => {
+                named
+                    .filter(diagram::Column::Status.eq("draft"))
+                    .filter(diagram::Column::Version.eq("0"))
+                    .one(db)
+                    .await?
+            }
+        },
+    };
+    Ok(found.as_ref().map(info))
+}

@@ -9,6 +9,7 @@ mod admin;
 mod audit_log;
 mod authorize;
 mod browser;
+mod calls;
 mod cli;
 mod concurrency;
 mod console;

@@ -84,12 +84,12 @@ pub(crate) async fn open_steps(kit: &Kit, token: &str, prcs_id: i64) -> Vec<Valu
         .collect()
 }
 
-/// Completes the open step that sits on `element`.
+/// Completes the waiting task on `element` (the first, when it repeats).
 pub(crate) async fn complete(kit: &Kit, token: &str, prcs_id: i64, element: &str) {
     let steps = open_steps(kit, token, prcs_id).await;
     let step = steps
         .iter()
-        .find(|s| s["current"] == element)
+        .find(|s| s["current"] == element && s["status"] == "running")
         .unwrap_or_else(|| panic!("no open step on {element}: {steps:?}"));
     let path = format!("/v1/steps/{}/complete", step["sbfl_id"]);
     let (status, body) = kit

@@ -26,10 +26,26 @@ enum Language {
 /// What a condition reads besides the variables: Flows' built-in binds and the time.
 pub struct ConditionContext<'a> {
     pub variables: &'a BTreeMap<String, VariableValue>,
+    /// The variables of the iterations the subflow runs in, innermost first: they hide
+    /// variables of the same name in `variables`.
+    pub iteration_layers: Vec<&'a BTreeMap<String, VariableValue>>,
+    /// The counters a completion condition reads.
+    pub counters: Option<IterationCounters>,
     pub subflow_id: u64,
     pub step_key: &'a str,
     pub scope: u64,
     pub now: DateTime<Utc>,
+}
+
+/// `:F4A$loop_counter`, `:F4A$completed_instances`, `:F4A$active_instances`,
+/// `:F4A$total_instances` of a loop or multi-instance activity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IterationCounters {
+    pub loop_counter: u32,
+    pub completed: u32,
+    pub active: u32,
+    /// `None` for a loop, whose total is not known in advance.
+    pub total: Option<u32>,
 }
 
 impl FlowCondition {
@@ -63,7 +79,18 @@ impl FlowCondition {
     /// Whether the condition holds; an error is what Oracle would raise evaluating it.
     pub fn holds(&self, context: &ConditionContext) -> Result<bool, String> {
         match &self.language {
-            Language::Own(condition) => Ok(condition.evaluate(context.variables)),
+            Language::Own(condition) if context.iteration_layers.is_empty() => {
+                Ok(condition.evaluate(context.variables))
+            }
+            Language::Own(condition) => {
+                let mut seen = context.variables.clone();
+                for layer in context.iteration_layers.iter().rev() {
+                    for (name, value) in layer.iter() {
+                        variables::store(&mut seen, name, value.clone());
+                    }
+                }
+                Ok(condition.evaluate(&seen))
+            }
             Language::Plsql(expression) => expression
                 .holds(context)
                 .map_err(|error| format!("evaluating '{}': {error}", expression.text())),
@@ -83,14 +110,23 @@ impl std::fmt::Display for FlowCondition {
 
 impl Env for ConditionContext<'_> {
     fn variable(&self, name: &str) -> Option<VariableValue> {
-        variables::lookup(self.variables, name).cloned()
+        self.iteration_layers
+            .iter()
+            .find_map(|layer| variables::lookup(layer, name))
+            .or_else(|| variables::lookup(self.variables, name))
+            .cloned()
     }
 
     fn builtin(&self, name: &str) -> Option<Value> {
-        match name {
-            "SUBFLOW_ID" => Some(Value::Number(self.subflow_id as f64)),
-            "STEP_KEY" => Some(Value::text(self.step_key)),
-            "SCOPE" => Some(Value::Number(self.scope as f64)),
+        let counter = |n: u32| Some(Value::Number(f64::from(n)));
+        match (name, self.counters) {
+            ("SUBFLOW_ID", _) => Some(Value::Number(self.subflow_id as f64)),
+            ("STEP_KEY", _) => Some(Value::text(self.step_key)),
+            ("SCOPE", _) => Some(Value::Number(self.scope as f64)),
+            ("LOOP_COUNTER", Some(c)) => counter(c.loop_counter),
+            ("COMPLETED_INSTANCES", Some(c)) => counter(c.completed),
+            ("ACTIVE_INSTANCES", Some(c)) => counter(c.active),
+            ("TOTAL_INSTANCES", Some(IterationCounters { total: Some(t), .. })) => counter(t),
             _ => None,
         }
     }
@@ -108,6 +144,8 @@ mod tests {
     fn context(variables: &BTreeMap<String, VariableValue>) -> ConditionContext<'_> {
         ConditionContext {
             variables,
+            iteration_layers: Vec::new(),
+            counters: None,
             subflow_id: 3,
             step_key: "k",
             scope: 0,

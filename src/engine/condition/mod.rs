@@ -7,7 +7,7 @@
 mod flow;
 mod parser;
 
-pub use flow::{ConditionContext, FlowCondition};
+pub use flow::{ConditionContext, FlowCondition, IterationCounters};
 
 use std::cmp::Ordering;
 use std::collections::BTreeMap;

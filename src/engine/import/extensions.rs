@@ -6,7 +6,8 @@ use roxmltree::Node;
 
 use super::{APEX_NS, ImportError, bpmn_children, event_definitions, text_of};
 use crate::engine::diagram::{
-    BoundaryTrigger, Correlation, ElementKind, MessageDefinition, ValueSource,
+    BoundaryTrigger, CallDefinition, CalledVersion, Correlation, ElementKind, MessageDefinition,
+    ValueSource,
 };
 use crate::engine::expressions::{DataType, Phase, Source, VariableExpression};
 use crate::engine::timer::TimerDefinition;
@@ -93,6 +94,70 @@ pub(super) fn variable_expressions(
     id: &str,
     node: Node,
 ) -> Result<Vec<VariableExpression>, ImportError> {
+    let mut expressions = Vec::new();
+    for set in apex_sets(node) {
+        if let Some(phase) = Phase::of_set(set.tag_name().name()) {
+            expressions.extend(read_set(id, set, phase)?);
+        }
+    }
+    expressions.sort_by_key(|expression| (expression.phase == Phase::After, expression.sequence));
+    Ok(expressions)
+}
+
+/// A call activity's `apex:calledDiagram…` settings and its `inVariables`/`outVariables`.
+pub(super) fn call_definition(id: &str, node: Node) -> Result<CallDefinition, ImportError> {
+    let refuse = |reason: &str| ImportError::new(id, reason);
+    let diagram_name = node
+        .attribute((APEX_NS, "calledDiagram"))
+        .map(str::trim)
+        .filter(|name| !name.is_empty())
+        .map(str::to_owned);
+    let version = match node.attribute((APEX_NS, "calledDiagramVersionSelection")) {
+        None | Some("latestVersion") => CalledVersion::Latest,
+        Some("namedVersion") => CalledVersion::Named(
+            node.attribute((APEX_NS, "calledDiagramVersion"))
+                .map(str::trim)
+                .filter(|version| !version.is_empty())
+                .ok_or_else(|| {
+                    refuse("namedVersion needs the version to call (apex:calledDiagramVersion)")
+                })?
+                .to_owned(),
+        ),
+        Some(other) => {
+            return Err(ImportError::new(
+                id,
+                format!("calledDiagramVersionSelection '{other}' is not known"),
+            ));
+        }
+    };
+    let mut in_variables = Vec::new();
+    let mut out_variables = Vec::new();
+    for set in apex_sets(node) {
+        match set.tag_name().name() {
+            "inVariables" => in_variables.extend(read_set(id, set, Phase::Before)?),
+            "outVariables" => out_variables.extend(read_set(id, set, Phase::After)?),
+            _ => {}
+        }
+    }
+    in_variables.sort_by_key(|expression| expression.sequence);
+    out_variables.sort_by_key(|expression| expression.sequence);
+    Ok(CallDefinition {
+        diagram_name,
+        version,
+        in_variables,
+        out_variables,
+    })
+}
+
+/// The `apex:` children of an element's `extensionElements`.
+fn apex_sets<'a, 'input>(node: Node<'a, 'input>) -> impl Iterator<Item = Node<'a, 'input>> {
+    bpmn_children(node, "extensionElements")
+        .flat_map(|container| container.children())
+        .filter(|child| child.is_element() && child.tag_name().namespace() == Some(APEX_NS))
+}
+
+/// The `apex:processVariable`s of one set.
+fn read_set(id: &str, set: Node, phase: Phase) -> Result<Vec<VariableExpression>, ImportError> {
     let apex_child = |parent: Node, name: &str| {
         parent
             .children()
@@ -101,43 +166,33 @@ pub(super) fn variable_expressions(
             .unwrap_or_default()
     };
     let mut expressions = Vec::new();
-    let sets = bpmn_children(node, "extensionElements")
-        .flat_map(|container| container.children())
-        .filter(|child| child.is_element() && child.tag_name().namespace() == Some(APEX_NS));
-    for set in sets {
-        let Some(phase) = Phase::of_set(set.tag_name().name()) else {
-            continue;
-        };
-        let variables = set
-            .children()
-            .filter(|child| child.is_element() && child.tag_name().name() == "processVariable");
-        for variable in variables {
-            let name = apex_child(variable, "varName");
-            let refuse =
-                |reason: String| ImportError::new(id, format!("variable '{name}': {reason}"));
-            if name.is_empty() {
-                return Err(refuse(
-                    "the process variable has no apex:varName".to_string(),
-                ));
-            }
-            let type_name = apex_child(variable, "varDataType");
-            let data_type = DataType::named(&type_name)
-                .ok_or_else(|| refuse(format!("data type '{type_name}' is not known")))?;
-            let source = Source::read(
-                &apex_child(variable, "varExpressionType"),
-                &apex_child(variable, "varExpression"),
-            )
-            .map_err(refuse)?;
-            expressions.push(VariableExpression {
-                phase,
-                sequence: apex_child(variable, "varSequence").parse().unwrap_or(0),
-                name,
-                data_type,
-                source,
-            });
+    let variables = set
+        .children()
+        .filter(|child| child.is_element() && child.tag_name().name() == "processVariable");
+    for variable in variables {
+        let name = apex_child(variable, "varName");
+        let refuse = |reason: String| ImportError::new(id, format!("variable '{name}': {reason}"));
+        if name.is_empty() {
+            return Err(refuse(
+                "the process variable has no apex:varName".to_string(),
+            ));
         }
+        let type_name = apex_child(variable, "varDataType");
+        let data_type = DataType::named(&type_name)
+            .ok_or_else(|| refuse(format!("data type '{type_name}' is not known")))?;
+        let source = Source::read(
+            &apex_child(variable, "varExpressionType"),
+            &apex_child(variable, "varExpression"),
+        )
+        .map_err(refuse)?;
+        expressions.push(VariableExpression {
+            phase,
+            sequence: apex_child(variable, "varSequence").parse().unwrap_or(0),
+            name,
+            data_type,
+            source,
+        });
     }
-    expressions.sort_by_key(|expression| (expression.phase == Phase::After, expression.sequence));
     Ok(expressions)
 }
 

@@ -5,6 +5,7 @@
 //! affect the flow), and definitions-level elements other than `process` and `message`.
 
 mod extensions;
+mod iterations;
 mod validate;
 mod warnings;
 
@@ -57,9 +58,11 @@ const IGNORED_PROCESS_CHILDREN: &[&str] = &[
     "dataInputAssociation",
     "dataOutputAssociation",
     "category",
-    // A subprocess's own flow references, read with the subprocess itself.
+    // A subprocess's own flow references and loop settings, read with the subprocess itself.
     "incoming",
     "outgoing",
+    "multiInstanceLoopCharacteristics",
+    "standardLoopCharacteristics",
 ];
 
 /// A flow node's `<incoming>`/`<outgoing>` references, checked against the flows later.
@@ -141,7 +144,9 @@ fn parse_process(
     let process_id = required_id(process)?;
     let mut parts = Parts::default();
     read_children(process, None, message_names, &mut parts)?;
-    validate::check(&process_id, process.attribute("name"), parts)
+    let mut diagram = validate::check(&process_id, process.attribute("name"), parts)?;
+    diagram.set_callable(process.attribute((APEX_NS, "isCallable")) == Some("true"));
+    Ok(diagram)
 }
 
 /// What a process and its embedded subprocesses hold, flattened (ids are unique in a file).
@@ -228,10 +233,7 @@ fn parse_element(
         }
         "endEvent" => end_event(node).map_err(refuse)?,
         "task" | "userTask" | "manualTask" | "scriptTask" | "serviceTask" | "sendTask"
-        | "businessRuleTask" => {
-            refuse_loops(node).map_err(refuse)?;
-            ElementKind::Task(task_kind(tag))
-        }
+        | "businessRuleTask" => ElementKind::Task(task_kind(tag)),
         "receiveTask" => {
             refuse_loops(node).map_err(refuse)?;
             let definition = extensions::message_definition(
@@ -257,12 +259,12 @@ fn parse_element(
             if node.attribute("triggeredByEvent") == Some("true") {
                 return Err(refuse("event subprocesses are not supported".to_string()));
             }
-            refuse_loops(node).map_err(refuse)?;
             // The inner start event is filled in once the children are read.
             ElementKind::SubProcess {
                 start_event: String::new(),
             }
         }
+        "callActivity" => ElementKind::CallActivity(extensions::call_definition(&id, node)?),
         other => return Err(refuse(format!("element type {other} is not supported"))),
     };
     let references = |direction: &'static str| -> Vec<String> {
@@ -275,6 +277,7 @@ fn parse_element(
     };
     let element = Element {
         expressions: extensions::variable_expressions(&id, node)?,
+        iteration: iterations::iteration(&id, node)?,
         id,
         name: node.attribute("name").map(str::to_owned),
         kind,
@@ -370,7 +373,7 @@ fn refuse_loops(node: Node) -> Result<(), String> {
             )
     });
     if looping {
-        Err("loop and multi-instance activities are not supported".to_string())
+        Err("loop and multi-instance receive tasks are not supported".to_string())
     } else {
         Ok(())
     }

@@ -315,7 +315,23 @@ fn refusals_name_the_element_and_the_reason() {
                 "",
             ),
             "X",
-            "multi-instance",
+            "needs an input collection",
+        ),
+        (
+            around(
+                r#"<bpmn:userTask id="X"><bpmn:standardLoopCharacteristics/></bpmn:userTask>"#,
+                "",
+            ),
+            "X",
+            "a loop needs a completion condition",
+        ),
+        (
+            around(
+                r#"<bpmn:receiveTask id="X"><bpmn:standardLoopCharacteristics/></bpmn:receiveTask>"#,
+                "",
+            ),
+            "X",
+            "receive tasks",
         ),
         (
             around(r#"<bpmn:intermediateCatchEvent id="X"/>"#, ""),

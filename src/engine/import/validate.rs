@@ -70,15 +70,17 @@ fn check_boundary_events(
                 "it is attached to '{attached_to}', which is not here"
             ));
         };
-        let is_subprocess = matches!(activity.kind, ElementKind::SubProcess { .. });
-        let is_activity = is_subprocess
-            || matches!(
-                activity.kind,
-                ElementKind::Task(_) | ElementKind::ReceiveTask(_)
-            );
+        let is_activity = matches!(
+            activity.kind,
+            ElementKind::Task(_)
+                | ElementKind::ReceiveTask(_)
+                | ElementKind::SubProcess { .. }
+                | ElementKind::CallActivity(_)
+        );
         if !is_activity {
             return refuse(format!(
-                "boundary events attach to tasks and subprocesses, not to '{attached_to}'"
+                "boundary events attach to tasks, subprocesses and call activities, not to \
+                 '{attached_to}'"
             ));
         }
         if scopes.get(&element.id) != scopes.get(attached_to) {
@@ -91,8 +93,8 @@ fn check_boundary_events(
     Ok(())
 }
 
-/// Error and escalation boundary events catch what a subprocess throws; on a task (a script
-/// failing, in Flows) nothing here raises them.
+/// Error and escalation boundary events catch what a subprocess or a called diagram throws;
+/// on a task (a script failing, in Flows) nothing here raises them.
 fn idle_boundary_warnings(elements: &[Element]) -> Vec<ImportWarning> {
     elements
         .iter()
@@ -103,7 +105,10 @@ fn idle_boundary_warnings(elements: &[Element]) -> Vec<ImportWarning> {
                 ..
             } if elements.iter().any(|activity| {
                 &activity.id == attached_to
-                    && !matches!(activity.kind, ElementKind::SubProcess { .. })
+                    && !matches!(
+                        activity.kind,
+                        ElementKind::SubProcess { .. } | ElementKind::CallActivity(_)
+                    )
             }) =>
             {
                 Some(ImportWarning {
@@ -136,13 +141,18 @@ fn uncaught_throws(elements: &[Element], scopes: &HashMap<String, String>) -> Ve
         .filter_map(|element| match &element.kind {
             ElementKind::EscalationThrow { escalation }
             | ElementKind::EscalationEnd { escalation } => {
-                let caught = scopes
-                    .get(&element.id)
+                let enclosing = scopes.get(&element.id);
+                let caught = enclosing
                     .is_some_and(|subprocess| catches(subprocess, escalation.as_deref()));
+                let message = if enclosing.is_some() {
+                    "the escalation has nobody to catch it; the token goes on as if it were not there"
+                } else {
+                    "only a call activity calling this diagram can catch the escalation; \
+                     otherwise the token goes on as if it were not there"
+                };
                 (!caught).then(|| ImportWarning {
                     element_id: element.id.clone(),
-                    message: "the escalation has nobody to catch it; the token goes on as if it were not there"
-                        .to_string(),
+                    message: message.to_string(),
                 })
             }
             _ => None,

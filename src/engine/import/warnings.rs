@@ -4,16 +4,13 @@
 
 use roxmltree::Node;
 
-use super::{APEX_NS, in_bpmn_namespace};
+use super::APEX_NS;
 use crate::engine::diagram::{
     Element, ElementKind, ImportWarning, TaskKind, ThrowKind, ValueSource,
 };
 use crate::engine::expressions::Source;
+use crate::engine::iteration::Collection;
 use crate::engine::timer::TimerDefinition;
-
-/// `apex:` extension elements holding process variable expressions the engine does not run
-/// (those of call activities).
-const EXPRESSION_SETS: &[&str] = &["inVariables", "outVariables"];
 
 pub(super) fn of_element(node: Node, element: &Element) -> Vec<ImportWarning> {
     let mut warnings = Vec::new();
@@ -71,7 +68,32 @@ pub(super) fn of_element(node: Node, element: &Element) -> Vec<ImportWarning> {
             ));
         }
     }
-    for expression in &element.expressions {
+    if let ElementKind::CallActivity(call) = &element.kind
+        && call.diagram_name.is_none()
+    {
+        warn(
+            "the call activity names no diagram (apex:calledDiagram): as in Flows, no instance \
+             can be created until it does"
+                .to_string(),
+        );
+    }
+    if let Some(iteration) = &element.iteration
+        && let Some(Collection::Oracle(kind)) = &iteration.input
+    {
+        warn(format!(
+            "the input collection is an SQL query ({kind}), which needs Oracle: a token reaching \
+             the activity goes into error"
+        ));
+    }
+    let handed_over = match &element.kind {
+        ElementKind::CallActivity(call) => [&call.in_variables[..], &call.out_variables[..]],
+        _ => [&[][..], &[][..]],
+    };
+    for expression in element
+        .expressions
+        .iter()
+        .chain(handed_over.into_iter().flatten())
+    {
         if expression.source == Source::Oracle {
             warn(format!(
                 "the expression for process variable '{}' needs Oracle (a SQL query or PL/SQL \
@@ -79,16 +101,6 @@ pub(super) fn of_element(node: Node, element: &Element) -> Vec<ImportWarning> {
                 expression.name
             ));
         }
-    }
-    let sets: Vec<&str> = apex_extensions(node)
-        .map(|child| child.tag_name().name())
-        .filter(|name| EXPRESSION_SETS.contains(name))
-        .collect();
-    if !sets.is_empty() {
-        warn(format!(
-            "process variable expressions ({}) are not run",
-            sets.join(", ")
-        ));
     }
     warnings
 }
@@ -112,12 +124,4 @@ fn external_work(node: Node, kind: TaskKind) -> Option<String> {
         TaskKind::BusinessRuleTask => Some(described("its business rule")),
         TaskKind::UserTask | TaskKind::ManualTask | TaskKind::Task => None,
     }
-}
-
-/// Children of the element's `extensionElements` in the `apex:` namespace.
-fn apex_extensions<'a, 'input>(node: Node<'a, 'input>) -> impl Iterator<Item = Node<'a, 'input>> {
-    node.children()
-        .filter(|child| in_bpmn_namespace(*child) && child.tag_name().name() == "extensionElements")
-        .flat_map(|container| container.children())
-        .filter(|child| child.is_element() && child.tag_name().namespace() == Some(APEX_NS))
 }

@@ -1,6 +1,7 @@
 //! Boundary events: armed when a token reaches their activity, disarmed when it leaves; a
 //! timer or message takes the boundary path, and errors and escalations thrown inside a
-//! subprocess are caught by the subprocess's boundary events.
+//! subprocess or a called diagram are caught by the boundary events of the subprocess or call
+//! activity.
 
 use std::collections::VecDeque;
 
@@ -24,7 +25,10 @@ impl Run<'_, '_> {
         id: SubflowId,
         activity: &str,
     ) -> Result<(), EngineError> {
-        for event in self.diagram.boundary_events(activity) {
+        if self.subflow(id)?.loop_counter.is_some() {
+            return Ok(()); // the subflow waiting at a repeated activity holds its boundaries
+        }
+        for event in self.diagram_of(id)?.boundary_events(activity) {
             let ElementKind::BoundaryEvent {
                 trigger,
                 interrupting,
@@ -35,7 +39,7 @@ impl Run<'_, '_> {
             };
             let armed = match trigger {
                 BoundaryTrigger::Timer(definition) => {
-                    let variables = TimerInputs(&self.instance.variables);
+                    let variables = TimerInputs(self.variables_of(id)?);
                     definition.schedule(self.now(), &variables).map(|schedule| {
                         self.instance.timers.push(Timer {
                             subflow_id: id,
@@ -83,7 +87,7 @@ impl Run<'_, '_> {
         event_id: &str,
         timer: Option<Timer>,
     ) -> Result<(), EngineError> {
-        let Some(event) = self.diagram.element(event_id) else {
+        let Some(event) = self.diagram_of(id)?.element(event_id) else {
             return Err(EngineError::InconsistentState(format!(
                 "boundary event {event_id} is not in the diagram"
             )));
@@ -149,38 +153,35 @@ impl Run<'_, '_> {
         thrown: Thrown,
         queue: &mut VecDeque<Move>,
     ) -> Result<bool, EngineError> {
-        let element = self.current_element(id)?;
-        let Some(subprocess) = self.diagram.scope_of(&element.id) else {
+        let Some(level) = self.enclosing(id)? else {
             return Ok(false);
         };
-        let catcher =
-            self.diagram
-                .boundary_events(subprocess)
-                .find(|event| match (&event.kind, thrown) {
-                    (
-                        ElementKind::BoundaryEvent {
-                            trigger: BoundaryTrigger::Error(caught),
-                            ..
-                        },
-                        Thrown::Error(code),
-                    )
-                    | (
-                        ElementKind::BoundaryEvent {
-                            trigger: BoundaryTrigger::Escalation(caught),
-                            ..
-                        },
-                        Thrown::Escalation(code),
-                    ) => BoundaryTrigger::catches(caught.as_deref(), code),
-                    _ => false,
-                });
+        let catcher = level.diagram.boundary_events(level.activity).find(|event| {
+            match (&event.kind, thrown) {
+                (
+                    ElementKind::BoundaryEvent {
+                        trigger: BoundaryTrigger::Error(caught),
+                        ..
+                    },
+                    Thrown::Error(code),
+                )
+                | (
+                    ElementKind::BoundaryEvent {
+                        trigger: BoundaryTrigger::Escalation(caught),
+                        ..
+                    },
+                    Thrown::Escalation(code),
+                ) => BoundaryTrigger::catches(caught.as_deref(), code),
+                _ => false,
+            }
+        });
         let Some(catcher) = catcher else {
             return Ok(false);
         };
         let ElementKind::BoundaryEvent { interrupting, .. } = catcher.kind else {
             return Ok(false);
         };
-        let waiting = self.waiting_at(id, subprocess)?;
-        self.take_boundary(waiting, catcher, interrupting, queue)?;
+        self.take_boundary(level.waiting, catcher, interrupting, queue)?;
         Ok(true)
     }
 
@@ -212,7 +213,10 @@ impl Run<'_, '_> {
             .instance
             .subflows
             .iter()
-            .filter(|s| s.parent_id == Some(waiting) && s.calling_subflow == Some(waiting))
+            .filter(|s| {
+                s.parent_id == Some(waiting)
+                    && (s.calling_subflow == Some(waiting) || s.loop_counter.is_some())
+            })
             .map(|s| s.id)
             .collect();
         let mut index = 0;
@@ -226,7 +230,10 @@ impl Run<'_, '_> {
                     .map(|s| s.id),
             );
         }
+        self.instance.iterations.remove(&waiting);
         for stopped in inside {
+            self.instance.iterations.remove(&stopped);
+            self.instance.iteration_variables.remove(&stopped);
             self.instance
                 .subscriptions
                 .retain(|s| s.subflow_id != stopped);

@@ -5,7 +5,6 @@ use super::token::Run;
 use crate::engine::diagram::Element;
 use crate::engine::expressions::{Phase, Source};
 use crate::engine::instance::SubflowId;
-use crate::engine::variables;
 
 impl Run<'_, '_> {
     /// Sets the variables of the element's expressions for `phase`, in sequence (each sees
@@ -23,12 +22,7 @@ impl Run<'_, '_> {
             }
             let evaluated = expression.evaluate(&self.condition_context(id)?);
             match evaluated {
-                Ok(Some(value)) => {
-                    variables::store(&mut self.instance.variables, &expression.name, value)
-                }
-                Ok(None) => {
-                    variables::remove(&mut self.instance.variables, &expression.name);
-                }
+                Ok(value) => self.store_variable(id, &expression.name, value)?,
                 Err(reason) => {
                     self.fail(
                         id,

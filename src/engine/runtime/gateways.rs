@@ -108,7 +108,7 @@ impl<'a> Run<'_, 'a> {
             return Ok(());
         };
         let from_event_gateway = self
-            .diagram
+            .diagram_of(winner)?
             .element(&origin)
             .is_some_and(|gateway| gateway.kind == ElementKind::EventBasedGateway);
         if !from_event_gateway {
@@ -144,13 +144,15 @@ impl<'a> Run<'_, 'a> {
             return Ok(vec![only.clone()]);
         }
         let variable = format!("{}{ROUTE_SUFFIX}", gateway.id);
-        let routing = variables::lookup(&self.instance.variables, &variable)
+        let scope = self.variables_of(id).map_err(|e| e.to_string())?;
+        let routing = variables::lookup(scope, &variable)
             .map(|value| value.to_text())
             .filter(|text| !text.trim().is_empty());
         if let Some(routing) = routing {
             return self.routes_from_variable(gateway, &variable, &routing, exclusive);
         }
-        let flow_of = |flow_id: &str| self.diagram.flow(flow_id);
+        let diagram = self.diagram_of(id).map_err(|e| e.to_string())?;
+        let flow_of = |flow_id: &str| diagram.flow(flow_id);
         let mut ordered: Vec<(usize, &String)> = gateway.outgoing.iter().enumerate().collect();
         ordered.sort_by_key(|(index, flow_id)| {
             let sequence = flow_of(flow_id).and_then(|flow| flow.sequence);

@@ -2,16 +2,22 @@
 //! replaces the instance only when it succeeds, so a refusal leaves the state untouched.
 
 mod boundary;
+mod calls;
 mod expressions;
 mod gateways;
+mod iterations;
 mod token;
 
 #[cfg(test)]
 mod boundary_tests;
 #[cfg(test)]
+mod call_tests;
+#[cfg(test)]
 mod expression_tests;
 #[cfg(test)]
 mod fidelity_tests;
+#[cfg(test)]
+mod iteration_tests;
 #[cfg(test)]
 mod property_tests;
 #[cfg(test)]
@@ -22,6 +28,8 @@ mod subprocess_tests;
 mod tests;
 #[cfg(test)]
 mod wait_tests;
+
+use std::collections::BTreeMap;
 
 use chrono::{DateTime, Utc};
 use thiserror::Error;
@@ -34,10 +42,12 @@ use super::value::VariableValue;
 use super::variables::{self, BUSINESS_REF};
 use token::Run;
 
-/// What an operation needs from outside: the diagram the instance runs, the current time
-/// and a source of step keys (random in production, a counter in tests).
+/// What an operation needs from outside: the diagram the instance runs and the diagrams its
+/// call activities are bound to, the current time and a source of step keys (random in
+/// production, a counter in tests).
 pub struct Context<'a> {
     diagram: &'a Diagram,
+    called: BTreeMap<i64, &'a Diagram>,
     now: DateTime<Utc>,
     step_keys: &'a mut dyn FnMut() -> String,
 }
@@ -50,9 +60,16 @@ impl<'a> Context<'a> {
     ) -> Self {
         Self {
             diagram,
+            called: BTreeMap::new(),
             now,
             step_keys,
         }
+    }
+
+    /// Adds a diagram a call activity of the instance calls (see [`Instance::calls`]).
+    pub fn with_called(mut self, dgrm_id: i64, diagram: &'a Diagram) -> Self {
+        self.called.insert(dgrm_id, diagram);
+        self
     }
 }
 
@@ -267,7 +284,8 @@ impl Instance {
             for subscription in matched {
                 if let (Some(variable), Some(payload)) = (&subscription.payload_variable, &payload)
                 {
-                    variables::store(&mut run.instance.variables, variable, payload.clone());
+                    let scope = run.variables_of_mut(subscription.subflow_id)?;
+                    variables::store(scope, variable, payload.clone());
                 }
                 match &subscription.event {
                     Some(event) => run.boundary_triggered(subscription.subflow_id, event, None)?,
@@ -357,6 +375,8 @@ impl Instance {
         self.variables
             .retain(|name, _| name.eq_ignore_ascii_case(BUSINESS_REF));
         self.scoped_variables.clear();
+        self.iterations.clear();
+        self.iteration_variables.clear();
         Outcome {
             previous_status,
             changed_subflows,
@@ -380,9 +400,28 @@ impl Instance {
         &mut self,
         variables: Vec<(String, VariableValue)>,
     ) -> Result<Outcome, EngineError> {
-        for (name, value) in &variables {
+        self.set_scoped_variables(
+            variables
+                .into_iter()
+                .map(|(name, value)| (0, name, value))
+                .collect(),
+        )
+    }
+
+    /// Sets variables, each in its scope (0, or a scope a call activity opened), all or none.
+    pub fn set_scoped_variables(
+        &mut self,
+        variables: Vec<(SubflowId, String, VariableValue)>,
+    ) -> Result<Outcome, EngineError> {
+        let scopes = self.scopes();
+        for (scope, name, value) in &variables {
             if name.trim().is_empty() {
                 return Err(EngineError::InvalidVariable("the name is empty".into()));
+            }
+            if !scopes.contains(scope) {
+                return Err(EngineError::InvalidVariable(format!(
+                    "scope {scope} does not exist in this process"
+                )));
             }
             if let VariableValue::Number(number) = value
                 && !number.is_finite()
@@ -392,8 +431,8 @@ impl Instance {
                 )));
             }
         }
-        for (name, value) in variables {
-            variables::store(&mut self.variables, &name, value);
+        for (scope, name, value) in variables {
+            variables::store(self.scope_map_mut(scope), &name, value);
         }
         Ok(Outcome::unchanged(self.status))
     }

@@ -36,7 +36,10 @@ fn the_outer_token_waits_while_the_inside_runs() {
     assert_eq!(waiting.status, SubflowStatus::InSubprocess);
     let inner = harness.at_element("Inner");
     assert_eq!(inner.parent_id, Some(waiting.id));
-    assert_eq!(inner.process_level, waiting.id);
+    assert_eq!(
+        inner.process_level, inner.id,
+        "as in Flows, the first subflow of a level names it"
+    );
     assert_eq!(inner.calling_subflow, Some(waiting.id));
     assert_eq!(inner.status, SubflowStatus::Running);
 
@@ -74,10 +77,18 @@ fn parallel_branches_inside_all_end_before_the_outer_token_moves() {
     harness.start();
     harness.complete("Before").expect("complete Before");
     let waiting = harness.at_element("Sub").id;
+    let level = harness
+        .instance
+        .subflows()
+        .iter()
+        .find(|s| s.current_element == "Fork")
+        .map(|s| s.process_level)
+        .expect("the first subflow inside");
+    assert_ne!(level, 0);
     for branch in ["A", "B"] {
         let token = harness.at_element(branch);
         assert_eq!(
-            token.process_level, waiting,
+            token.process_level, level,
             "{branch} runs on the subprocess's level"
         );
         assert_eq!(token.calling_subflow, Some(waiting), "{branch}");

@@ -86,12 +86,32 @@ impl<'r, 'a> Run<'r, 'a> {
             .ok_or(EngineError::SubflowNotFound)
     }
 
-    /// The element a subflow is at, looked up in the diagram.
+    /// The diagram a subflow runs in: the instance's own, or the one a call activity called.
+    pub fn diagram_of(&self, id: SubflowId) -> Result<&'a Diagram, EngineError> {
+        match self.subflow(id)?.dgrm_id {
+            None => Ok(self.diagram),
+            Some(dgrm_id) => self.ctx.called.get(&dgrm_id).copied().ok_or_else(|| {
+                EngineError::InconsistentState(format!("called diagram {dgrm_id} is not loaded"))
+            }),
+        }
+    }
+
+    /// The element a subflow is at, looked up in its diagram.
     pub fn current_element(&self, id: SubflowId) -> Result<&'a Element, EngineError> {
         let element_id = &self.subflow(id)?.current_element;
-        self.diagram.element(element_id).ok_or_else(|| {
+        self.diagram_of(id)?.element(element_id).ok_or_else(|| {
             EngineError::InconsistentState(format!("element {element_id} is not in the diagram"))
         })
+    }
+
+    /// The variables of the scope a subflow runs in.
+    pub fn variables_of(&self, id: SubflowId) -> Result<&VariableMap, EngineError> {
+        Ok(self.instance.scope_map(self.subflow(id)?.scope))
+    }
+
+    pub fn variables_of_mut(&mut self, id: SubflowId) -> Result<&mut VariableMap, EngineError> {
+        let scope = self.subflow(id)?.scope;
+        Ok(self.instance.scope_map_mut(scope))
     }
 
     pub fn set_status(&mut self, id: SubflowId, status: SubflowStatus) -> Result<(), EngineError> {
@@ -115,7 +135,9 @@ impl<'r, 'a> Run<'r, 'a> {
     ) -> Result<ConditionContext<'_>, EngineError> {
         let subflow = self.subflow(id)?;
         Ok(ConditionContext {
-            variables: &self.instance.variables,
+            variables: self.instance.scope_map(subflow.scope),
+            iteration_layers: self.iteration_layers(id),
+            counters: None,
             subflow_id: id,
             step_key: &subflow.step_key,
             scope: subflow.scope,
@@ -204,6 +226,19 @@ impl<'r, 'a> Run<'r, 'a> {
         if !self.run_expressions(id, element, Phase::After)? {
             return Ok(());
         }
+        if self.runs_iteration_of(id, element)? {
+            return self.iteration_passed(id, element, queue);
+        }
+        self.move_on(id, element, queue)
+    }
+
+    /// Leaves along the element's outgoing flows, without running its expressions.
+    pub(super) fn move_on(
+        &mut self,
+        id: SubflowId,
+        element: &Element,
+        queue: &mut VecDeque<Move>,
+    ) -> Result<(), EngineError> {
         match element.outgoing.as_slice() {
             [] => self.finish(id),
             [only] => {
@@ -244,7 +279,7 @@ impl<'r, 'a> Run<'r, 'a> {
                 return Err(EngineError::EndlessLoop(MAX_MOVES));
             }
             if let Some(flow_id) = flow {
-                let flow = self.diagram.flow(&flow_id).ok_or_else(|| {
+                let flow = self.diagram_of(id)?.flow(&flow_id).ok_or_else(|| {
                     EngineError::InconsistentState(format!("flow {flow_id} is not in the diagram"))
                 })?;
                 self.move_to(id, &flow.target, Some(flow_id))?;
@@ -257,6 +292,11 @@ impl<'r, 'a> Run<'r, 'a> {
     /// Runs the behaviour of the element the subflow has just reached.
     fn enter(&mut self, id: SubflowId, queue: &mut VecDeque<Move>) -> Result<(), EngineError> {
         let element = self.current_element(id)?;
+        if let Some(iteration) = &element.iteration
+            && self.subflow(id)?.loop_counter.is_none()
+        {
+            return self.start_iterations(id, element, iteration, queue);
+        }
         if !self.run_expressions(id, element, Phase::Before)? {
             return Ok(());
         }
@@ -290,8 +330,8 @@ impl<'r, 'a> Run<'r, 'a> {
             }
             ElementKind::EndEvent { terminate: true } => {
                 self.complete_element(&element.id);
-                match self.diagram.scope_of(&element.id) {
-                    Some(subprocess) => self.end_subprocess(id, subprocess)?,
+                match self.enclosing(id)? {
+                    Some(level) => self.end_level(level.waiting)?,
                     None => self.end_everything(ProcessStatus::Completed),
                 }
             }
@@ -320,10 +360,11 @@ impl<'r, 'a> Run<'r, 'a> {
                 self.arm_boundaries(id, &element.id)?;
                 let child = self.new_subflow(Some(id), start_event);
                 let inner = self.subflow_mut(child)?;
-                inner.process_level = id;
+                inner.process_level = child;
                 inner.calling_subflow = Some(id);
                 queue.push_back((child, None));
             }
+            ElementKind::CallActivity(call) => self.call(id, element, call, queue)?,
             ElementKind::ExclusiveGateway { default_flow } => {
                 self.enter_exclusive(id, element, default_flow.as_deref(), queue)?;
             }
@@ -348,7 +389,7 @@ impl<'r, 'a> Run<'r, 'a> {
                 }
             }
             ElementKind::TimerCatchEvent(definition) => {
-                let variables = TimerInputs(&self.instance.variables);
+                let variables = TimerInputs(self.variables_of(id)?);
                 match definition.schedule(self.now(), &variables) {
                     Ok(schedule) => {
                         // A catch event leaves at its first firing; only boundary events repeat.
@@ -372,11 +413,10 @@ impl<'r, 'a> Run<'r, 'a> {
         id: SubflowId,
         definition: &MessageDefinition,
     ) -> Result<MessageSubscription, String> {
+        let variables = self.variables_of(id).map_err(|e| e.to_string())?;
         let resolve = |source: &ValueSource| match source {
             ValueSource::Static(text) => Ok(text.clone()),
-            ValueSource::ProcessVariable(name) => self
-                .instance
-                .variables
+            ValueSource::ProcessVariable(name) => variables
                 .get(name)
                 .map(VariableValue::to_text)
                 .ok_or_else(|| format!("process variable '{name}' is not set")),
@@ -425,7 +465,7 @@ impl<'r, 'a> Run<'r, 'a> {
             next = None;
             match parent_status {
                 Some(SubflowStatus::Split) if !any_child(false) => next = Some(parent),
-                Some(SubflowStatus::InSubprocess)
+                Some(SubflowStatus::InSubprocess | SubflowStatus::InCallActivity)
                     if !any_child(true) && !self.resuming.contains(&parent) =>
                 {
                     self.resuming.push(parent);
@@ -436,26 +476,35 @@ impl<'r, 'a> Run<'r, 'a> {
         Ok(())
     }
 
-    /// The inside of the subprocess a subflow waits at has ended: it moves on.
+    /// The inside of the subprocess or called diagram a subflow waits at has ended: it moves
+    /// on (after a call, with the out-variables copied back).
     fn leave_subprocess(
         &mut self,
         id: SubflowId,
         queue: &mut VecDeque<Move>,
     ) -> Result<(), EngineError> {
-        if self.subflow(id)?.status != SubflowStatus::InSubprocess {
+        let status = self.subflow(id)?.status;
+        if !matches!(
+            status,
+            SubflowStatus::InSubprocess | SubflowStatus::InCallActivity
+        ) {
             return Ok(()); // ended meanwhile (a terminate end event further out)
+        }
+        let element = self.current_element(id)?;
+        if let ElementKind::CallActivity(call) = &element.kind
+            && !self.return_from_call(id, element, call)?
+        {
+            return Ok(());
         }
         self.set_status(id, SubflowStatus::Running)?;
         self.disarm_boundaries(id);
-        let element = self.current_element(id)?;
         self.complete_element(&element.id);
         self.pass(id, element, queue)
     }
 
-    /// A terminate end event inside a subprocess ends that subprocess only: every token
-    /// inside it stops, and the subflow waiting at it moves on.
-    fn end_subprocess(&mut self, id: SubflowId, subprocess: &str) -> Result<(), EngineError> {
-        let waiting = self.waiting_at(id, subprocess)?;
+    /// A terminate end event inside a subprocess or called diagram ends that level only:
+    /// every token inside it stops, and the subflow waiting at it moves on.
+    fn end_level(&mut self, waiting: SubflowId) -> Result<(), EngineError> {
         self.stop_inside(waiting)?;
         if !self.resuming.contains(&waiting) {
             self.resuming.push(waiting);
