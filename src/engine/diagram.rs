@@ -74,6 +74,9 @@ pub enum ElementKind {
     ReceiveTask(MessageDefinition),
     /// An intermediateCatchEvent with a timerEventDefinition.
     TimerCatchEvent(TimerDefinition),
+    /// A process's start event with a timerEventDefinition: once the instance is started, its
+    /// first step waits there until the timer fires.
+    TimerStart(TimerDefinition),
     /// An intermediateThrowEvent the token passes: none, or a throw whose effect (message,
     /// escalation, signal) has nobody to catch it at the top level of the instance.
     ThrowEvent(ThrowKind),

@@ -105,8 +105,8 @@ pub(super) fn parse_diagram(xml: &str) -> Result<Diagram, ImportError> {
 }
 
 /// The process an instance runs. As Flows for APEX (`flow_diagram.get_start_event`), that is
-/// the one pool whose process holds a start event without event definition; a diagram with
-/// one process runs it.
+/// the one pool whose process holds a start event without event definition (or a timer start
+/// event); a diagram with one process runs it.
 fn running_process<'a, 'input>(
     definitions_id: &str,
     processes: &[Node<'a, 'input>],
@@ -115,8 +115,14 @@ fn running_process<'a, 'input>(
         .iter()
         .copied()
         .filter(|process| {
-            bpmn_children(*process, "startEvent")
-                .any(|start| event_definitions(start).next().is_none())
+            bpmn_children(*process, "startEvent").any(|start| {
+                let definitions: Vec<Node> = event_definitions(start).collect();
+                match definitions.as_slice() {
+                    [] => true,
+                    [only] => only.tag_name().name() == "timerEventDefinition",
+                    _ => false,
+                }
+            })
         })
         .collect();
     match (processes, startable.as_slice()) {
@@ -178,6 +184,12 @@ fn read_children(
             parts.flows.push(flow);
         } else if !IGNORED_PROCESS_CHILDREN.contains(&tag) {
             let (mut element, flows_of_element) = parse_element(child, message_names)?;
+            if scope.is_some() && matches!(element.kind, ElementKind::TimerStart(_)) {
+                return Err(ImportError::new(
+                    element.id,
+                    "a subprocess's start event cannot wait for a timer",
+                ));
+            }
             parts.warnings.extend(warnings::of_element(child, &element));
             if let Some(scope) = scope {
                 parts.scopes.insert(element.id.clone(), scope.to_owned());
@@ -222,15 +234,18 @@ fn parse_element(
     let tag = node.tag_name().name();
     let refuse = |reason: String| ImportError::new(id.as_str(), reason);
     let kind = match tag {
-        "startEvent" => {
-            if let Some(definition) = event_definitions(node).next() {
+        "startEvent" => match event_definitions(node).collect::<Vec<_>>().as_slice() {
+            [] => ElementKind::StartEvent,
+            [only] if only.tag_name().name() == "timerEventDefinition" => {
+                ElementKind::TimerStart(extensions::timer(&id, *only)?)
+            }
+            [definition, ..] => {
                 return Err(refuse(format!(
                     "start events with a {} are not supported",
                     definition.tag_name().name()
                 )));
             }
-            ElementKind::StartEvent
-        }
+        },
         "endEvent" => end_event(node).map_err(refuse)?,
         "task" | "userTask" | "manualTask" | "scriptTask" | "serviceTask" | "sendTask"
         | "businessRuleTask" => ElementKind::Task(task_kind(tag)),

@@ -266,7 +266,10 @@ fn single_start_event(
     scopes: &HashMap<String, String>,
 ) -> Result<String, ImportError> {
     let mut starts = elements.iter().filter(|element| {
-        element.kind == ElementKind::StartEvent && !scopes.contains_key(&element.id)
+        matches!(
+            element.kind,
+            ElementKind::StartEvent | ElementKind::TimerStart(_)
+        ) && !scopes.contains_key(&element.id)
     });
     let first = starts
         .next()
@@ -326,7 +329,7 @@ fn check_flow_counts(element: &Element) -> Result<(), ImportError> {
         ElementKind::LinkCatch { .. } if !element.incoming.is_empty() => {
             refuse("a link catch event cannot have incoming flows".to_string())
         }
-        ElementKind::StartEvent if !element.incoming.is_empty() => {
+        ElementKind::StartEvent | ElementKind::TimerStart(_) if !element.incoming.is_empty() => {
             refuse("a start event cannot have incoming flows".to_string())
         }
         ElementKind::EndEvent { .. }

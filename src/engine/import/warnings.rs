@@ -27,7 +27,9 @@ pub(super) fn of_element(node: Node, element: &Element) -> Vec<ImportWarning> {
             "{work} is not run here; the step waits until an external system completes it"
         ));
     }
-    if element.kind == ElementKind::TimerCatchEvent(TimerDefinition::Incomplete) {
+    if let ElementKind::TimerCatchEvent(TimerDefinition::Incomplete)
+    | ElementKind::TimerStart(TimerDefinition::Incomplete) = element.kind
+    {
         warn(
             "the timer has no definition: as in Flows, a token reaching it goes into error"
                 .to_string(),

@@ -388,7 +388,7 @@ impl<'r, 'a> Run<'r, 'a> {
                     Err(reason) => self.fail(id, element, &reason)?,
                 }
             }
-            ElementKind::TimerCatchEvent(definition) => {
+            ElementKind::TimerCatchEvent(definition) | ElementKind::TimerStart(definition) => {
                 let variables = TimerInputs(self.variables_of(id)?);
                 match definition.schedule(self.now(), &variables) {
                     Ok(schedule) => {

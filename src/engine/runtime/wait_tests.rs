@@ -223,3 +223,39 @@ fn terminate_end_event_stops_every_branch() {
             .contains(&"E".to_string())
     );
 }
+
+#[test]
+fn a_timer_start_event_holds_the_first_step_until_it_fires() {
+    let xml = process(&format!(
+        r#"<bpmn:startEvent id="S"><bpmn:timerEventDefinition>
+             <bpmn:timeDuration>PT10M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>
+           <bpmn:userTask id="T"/><bpmn:endEvent id="E"/>{}{}"#,
+        flow("f1", "S", "T", None),
+        flow("f2", "T", "E", None)
+    ));
+    let mut harness = Harness::new(&xml);
+    harness.start();
+    assert_eq!(harness.at_element("S").status, SubflowStatus::WaitingTimer);
+    assert_eq!(harness.instance.next_timer_due(), Some(at(8, 10)));
+    harness.now = at(8, 10);
+    harness
+        .run(|instance, ctx| instance.fire_due_timers(ctx))
+        .expect("fires");
+    harness.complete("T").expect("complete T");
+    assert_eq!(harness.status(), ProcessStatus::Completed);
+}
+
+#[test]
+fn a_subprocess_start_event_cannot_wait_for_a_timer() {
+    let xml = process(&format!(
+        r#"<bpmn:startEvent id="S"/><bpmn:subProcess id="Sub">
+             <bpmn:startEvent id="IS"><bpmn:timerEventDefinition>
+               <bpmn:timeDuration>PT1M</bpmn:timeDuration></bpmn:timerEventDefinition></bpmn:startEvent>
+             <bpmn:endEvent id="IE"/>{}</bpmn:subProcess><bpmn:endEvent id="E"/>{}{}"#,
+        flow("i1", "IS", "IE", None),
+        flow("f1", "S", "Sub", None),
+        flow("f2", "Sub", "E", None)
+    ));
+    let error = crate::engine::Diagram::parse(&xml).expect_err("refused");
+    assert_eq!(error.element_id, "IS");
+}
