@@ -108,7 +108,7 @@ async fn run(cli: Cli) -> Result<()> {
         _ => {}
     }
     let config = Config::load(&cli.overrides)?;
-    telemetry::init(config.log_format);
+    let _log = telemetry::init(config.log_format);
     match cli.command.unwrap_or(Command::Serve) {
         Command::Serve => serve(config).await,
         Command::Migrate => {
@@ -175,11 +175,12 @@ fn write_postman(out: &std::path::Path) -> Result<()> {
 /// Binds first, so that a start that cannot serve never seeds; prints the bootstrap
 /// credentials as soon as the seeding transaction has committed.
 async fn serve(config: Config) -> Result<()> {
+    let signals = http::StopSignals::catch()?;
     let listener = http::bind(&config.listen).await?;
     let mut opened = setup::open(&config).await?;
     print_bootstrap(opened.bootstrap.take().as_ref(), Notice::Stdout);
     let running = http::serve(config, listener, opened).await?;
-    running.wait_for_signal().await;
+    running.stop_on(signals).await;
     Ok(())
 }
 

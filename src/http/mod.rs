@@ -54,30 +54,50 @@ impl Running {
         services::setup::close(&self.app).await;
     }
 
-    /// Runs until SIGINT or SIGTERM.
-    pub async fn wait_for_signal(self) {
-        shutdown_signal().await;
+    /// Runs until one of `signals` arrives, then stops.
+    pub async fn stop_on(self, signals: StopSignals) {
+        signals.arrived().await;
         tracing::info!("shutting down");
         self.stop().await;
     }
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
+/// SIGINT and SIGTERM, caught from the moment this is made: made before the server answers
+/// its first request, so that a signal sent as soon as it answers stops it cleanly rather than
+/// killing it.
+pub struct StopSignals {
     #[cfg(unix)]
-    {
-        let mut term =
-            match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-                Ok(term) => term,
-                Err(_) => return std::future::pending().await,
+    interrupt: tokio::signal::unix::Signal,
+    #[cfg(unix)]
+    terminate: tokio::signal::unix::Signal,
+}
+
+impl StopSignals {
+    pub fn catch() -> Result<Self> {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let caught = |kind| {
+                signal(kind).map_err(|e| Error::internal(format!("cannot catch signals: {e}")))
             };
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = term.recv() => {}
+            Ok(Self {
+                interrupt: caught(SignalKind::interrupt())?,
+                terminate: caught(SignalKind::terminate())?,
+            })
         }
+        #[cfg(not(unix))]
+        Ok(Self {})
     }
-    #[cfg(not(unix))]
-    let _ = ctrl_c.await;
+
+    async fn arrived(mut self) {
+        #[cfg(unix)]
+        tokio::select! {
+            _ = self.interrupt.recv() => {}
+            _ = self.terminate.recv() => {}
+        }
+        #[cfg(not(unix))]
+        let _ = tokio::signal::ctrl_c().await;
+    }
 }
 
 /// Binds `listen` (port 0 picks a free port).

@@ -278,12 +278,28 @@ async fn begin_immediate(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 }
 
 /// Writes SQLite's write-ahead log into the database file and empties it (no-op elsewhere).
+/// A reader still inside a transaction (a background task finishing its poll) keeps the
+/// checkpoint from completing: it is retried for up to a second.
 pub async fn checkpoint(db: &DatabaseConnection) -> Result<()> {
-    if db.get_database_backend() == DbBackend::Sqlite {
-        db.execute_unprepared("PRAGMA wal_checkpoint(TRUNCATE)")
-            .await?;
+    if db.get_database_backend() != DbBackend::Sqlite {
+        return Ok(());
     }
-    Ok(())
+    for _ in 0..50 {
+        let statement =
+            sea_orm::Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
+        let busy = db
+            .query_one_raw(statement)
+            .await?
+            .and_then(|row| row.try_get_by_index::<i64>(0).ok())
+            .unwrap_or(0);
+        if busy == 0 {
+            return Ok(());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    Err(Error::Unavailable(
+        "the write-ahead log stayed busy; it is written back at the next start".into(),
+    ))
 }
 
 /// `SELECT 1`, for the readiness probe.

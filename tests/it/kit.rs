@@ -138,7 +138,10 @@ impl Kit {
     /// A server on a fresh database, or `None` when PostgreSQL is wanted but not there.
     pub async fn start(backend: Backend) -> Option<Kit> {
         if std::env::var_os("RUST_LOG").is_some() {
-            flowgate::telemetry::init(flowgate::config::LogFormat::Human);
+            // The test binary logs until it exits.
+            std::mem::forget(flowgate::telemetry::init(
+                flowgate::config::LogFormat::Human,
+            ));
         }
         let db = TestDb::new(backend).await?;
         Some(Kit::start_on(db).await)
