@@ -13,7 +13,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
 use hashbrown::HashMap;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DatabaseTransaction};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 use tokio::sync::mpsc;
 
 pub use crate::store::audit::{AuditEntry, AuditFilter};
@@ -89,7 +89,7 @@ pub async fn record(
 /// Ends a management transaction that other instances must see: the audit row, the change
 /// counter, the commit. The caller then makes the change visible here ([`App::changed`]).
 pub async fn commit_change(
-    txn: DatabaseTransaction,
+    txn: store::WriteTxn,
     actor: &Actor,
     action: &str,
     target: &str,

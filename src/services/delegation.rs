@@ -3,7 +3,7 @@
 //! refresh token marks it used and issues the next. A code or refresh token presented twice
 //! revokes its whole family (refresh tokens and the access tokens issued with them).
 
-use sea_orm::{ConnectionTrait, DatabaseTransaction};
+use sea_orm::ConnectionTrait;
 
 use super::App;
 use super::audit;
@@ -50,7 +50,7 @@ fn invalid_grant(client: &ClientAuth, why: &str) -> GrantFailed {
 /// commits with an audit row, and applies it here at once (no reload of the view).
 async fn revoke_family_and_commit(
     app: &App,
-    txn: DatabaseTransaction,
+    txn: store::WriteTxn,
     family_id: &str,
     why: &str,
 ) -> Result<()> {
@@ -81,7 +81,7 @@ async fn person(db: &impl ConnectionTrait, user_pk: i64) -> Result<Option<store:
 /// Signs the access token and stores the refresh token that comes with it.
 async fn issue(
     app: &App,
-    txn: &DatabaseTransaction,
+    txn: &store::WriteTxn,
     client: &ClientAuth,
     person: &store::users::UserRow,
     scopes: ScopeSet,

@@ -5,8 +5,7 @@
 //! (PostgreSQL) or the write lock (SQLite): one wins, the other meets the new step key.
 
 use chrono::{DateTime, Utc};
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
-use tokio::sync::Mutex;
+use sea_orm::ConnectionTrait;
 
 use super::App;
 use super::audit;
@@ -44,22 +43,11 @@ impl ProcessView {
     }
 }
 
-/// What running instances needs besides the database: parsed diagrams, and one lane for
-/// engine writes. SQLite has a single writer; when several connections queue for it, its
-/// busy handler sleeps in growing steps and throughput collapses, so writers queue here.
+/// What running instances needs besides the database: parsed diagrams. (Engine writes, as
+/// all writes, queue in the store's write lane on SQLite.)
 #[derive(Default)]
 pub struct Runtime {
     pub diagrams: DiagramCache,
-    writes: Mutex<()>,
-}
-
-impl Runtime {
-    async fn write_lane(&self, db: &DatabaseConnection) -> Option<tokio::sync::MutexGuard<'_, ()>> {
-        match db.get_database_backend() {
-            DbBackend::Sqlite => Some(self.writes.lock().await),
-            _ => None,
-        }
-    }
 }
 
 /// A call that takes several elements failed, because of the element at `index` or (`None`)
@@ -234,7 +222,6 @@ pub async fn list_for_diagram(
 
 /// Deletes an instance and everything it holds.
 pub async fn delete(app: &App, actor: &Actor, prcs_id: i64, comment: Option<String>) -> Result<()> {
-    let _lane = app.runtime.write_lane(&app.db).await;
     let txn = store::begin_write(&app.db).await?;
     store::processes::lock(&txn, prcs_id)
         .await?
@@ -443,7 +430,6 @@ pub async fn correlate(
     name: &str,
     messages: &[Message],
 ) -> Result<usize, ElementFailed> {
-    let _lane = app.runtime.write_lane(&app.db).await;
     let txn = store::begin_write(&app.db)
         .await
         .map_err(ElementFailed::whole)?;
@@ -500,7 +486,6 @@ async fn apply<F>(app: &App, prcs_id: i64, op: F) -> Result<Outcome>
 where
     F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
 {
-    let _lane = app.runtime.write_lane(&app.db).await;
     let txn = store::begin_write(&app.db).await?;
     let outcome = apply_in(&txn, &app.runtime.diagrams, prcs_id, op).await?;
     txn.commit().await?;
