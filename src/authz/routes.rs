@@ -48,19 +48,19 @@ pub struct RouteTable {
 impl RouteTable {
     /// The routes under `prefix` (`/v1/`) found in the API metadata.
     pub fn from_meta(apis: &[MetaApi], prefix: &str) -> RouteTable {
+        Self::from_templates(templates(apis, prefix))
+    }
+
+    /// The routes of these templates (`/admin/clients/:client_id`) and their methods.
+    pub fn from_templates(templates: impl IntoIterator<Item = (String, Vec<Method>)>) -> Self {
         let mut routes: Vec<Route> = Vec::new();
-        for path in apis.iter().flat_map(|api| &api.paths) {
-            if !path.path.starts_with(prefix) {
-                continue;
-            }
-            let template = openapi_to_keymatch(&path.path);
-            let methods = path.operations.iter().map(|op| op.method.clone());
+        for (template, methods) in templates {
             match routes.iter_mut().find(|r| r.template == template) {
                 Some(route) => route.methods.extend(methods),
                 None => routes.push(Route {
                     segments: split(&template),
                     template,
-                    methods: methods.collect(),
+                    methods,
                 }),
             }
         }
@@ -109,6 +109,18 @@ impl RouteTable {
                 && parts.next().is_none()
         })
     }
+}
+
+/// The templates under `prefix` in the API metadata, with their methods.
+pub fn templates(apis: &[MetaApi], prefix: &str) -> Vec<(String, Vec<Method>)> {
+    apis.iter()
+        .flat_map(|api| &api.paths)
+        .filter(|path| path.path.starts_with(prefix))
+        .map(|path| {
+            let methods = path.operations.iter().map(|op| op.method.clone()).collect();
+            (openapi_to_keymatch(&path.path), methods)
+        })
+        .collect()
 }
 
 fn specificity(route: &Route) -> Vec<bool> {

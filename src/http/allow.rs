@@ -1,6 +1,6 @@
 //! `Allow` on every 405 (RFC 9110 §15.5.6). The gate answers the gated routes itself; this
-//! covers the other documented ones (token endpoint, metadata, health, metrics), whose 405
-//! comes from the router, which does not say what the path does take.
+//! covers the other documented ones (token endpoint, metadata, health, metrics) and the
+//! browser pages, whose 405 comes from the router, which does not say what the path takes.
 
 use poem::{Endpoint, IntoResponse, Request, Response};
 

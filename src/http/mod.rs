@@ -195,7 +195,8 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
     let (json, yaml) = api::documents(&api);
     let max_body = app.config.max_body_bytes;
     let body_timeout = Duration::from_millis(app.config.body_timeout_ms);
-    let routes = pages::mount(poem::Route::new())
+    let (pages, page_methods) = pages::mount(poem::Route::new());
+    let routes = pages
         .at("/openapi.json", document_endpoint("application/json", json))
         .at(
             "/openapi.yaml",
@@ -215,7 +216,9 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
         .data(Arc::clone(app));
     let gated = Gate::new(routes, Arc::clone(app));
     let limited = BodyLimit::new(gated, max_body, body_timeout);
-    let limited = Allow::new(limited, RouteTable::from_meta(&Services::meta(), "/"));
+    let documented = crate::authz::routes::templates(&Services::meta(), "/");
+    let every_route = RouteTable::from_templates(documented.into_iter().chain(page_methods));
+    let limited = Allow::new(limited, every_route);
     RequestLog(
         limited
             .catch_all_error(|err: poem::Error| async move { framework::answer(err) })

@@ -15,8 +15,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use askama::Template;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use poem::http::{HeaderValue, StatusCode, header};
-use poem::{Request, Response, Route, get};
+use poem::http::{HeaderValue, Method, StatusCode, header};
+use poem::{IntoEndpoint, Request, Response, Route, RouteMethod};
 use sha2::{Digest, Sha256};
 use subtle::ConstantTimeEq;
 
@@ -26,41 +26,79 @@ use crate::services::sessions::{self, Person};
 use crate::{Error, Result};
 
 /// Adds the pages to the server's routes. Their handlers find the [`App`] in the request's
-/// data (the server adds it).
-pub fn mount(route: Route) -> Route {
-    console::mount(route)
-        .at("/login", get(login::page).post(login::submit))
-        .at("/logout", get(login::logout_page).post(login::logout))
-        .at(
-            "/oauth/authorize",
-            get(authorize::ask).post(authorize::decision),
-        )
-        // Omniport's spelling.
-        .at(
-            "/oauth/authorise",
-            get(authorize::ask).post(authorize::decision),
-        )
-        // Ungated by the gate (no Bearer token): people answer here in a browser.
-        .at(
-            "/v1/flow_requests/confirm/",
-            get(confirm::page).post(confirm::decision),
-        )
-        .at("/developer", get(developer::home))
-        .at("/developer/terms", get(developer::terms))
-        .at(
-            "/developer/apps",
-            get(developer::list).post(developer::register),
-        )
-        .at("/developer/apps/new", get(developer::new_app))
-        .at("/developer/apps/:client_id", get(developer::show))
-        .at(
-            "/developer/apps/:client_id/redirect_uris",
-            poem::post(developer::redirect_uris),
-        )
-        .at(
-            "/developer/apps/:client_id/secret",
-            poem::post(developer::rotate_secret),
-        )
+/// data (the server adds it). Also returns the methods each page path takes, for the `Allow`
+/// header of a 405.
+pub fn mount(route: Route) -> (Route, Vec<(String, Vec<Method>)>) {
+    let pages = console::mount(Pages {
+        route,
+        methods: Vec::new(),
+    })
+    .get_post("/login", login::page, login::submit)
+    .get_post("/logout", login::logout_page, login::logout)
+    .get_post("/oauth/authorize", authorize::ask, authorize::decision)
+    // Omniport's spelling.
+    .get_post("/oauth/authorise", authorize::ask, authorize::decision)
+    // Ungated by the gate (no Bearer token): people answer here in a browser.
+    .get_post(
+        "/v1/flow_requests/confirm/",
+        confirm::page,
+        confirm::decision,
+    )
+    .get("/developer", developer::home)
+    .get("/developer/terms", developer::terms)
+    .get_post("/developer/apps", developer::list, developer::register)
+    .get("/developer/apps/new", developer::new_app)
+    .get("/developer/apps/:client_id", developer::show)
+    .post(
+        "/developer/apps/:client_id/redirect_uris",
+        developer::redirect_uris,
+    )
+    .post(
+        "/developer/apps/:client_id/secret",
+        developer::rotate_secret,
+    );
+    (pages.route, pages.methods)
+}
+
+/// Mounts pages and notes which methods each path takes, from the same call.
+struct Pages {
+    route: Route,
+    methods: Vec<(String, Vec<Method>)>,
+}
+
+impl Pages {
+    fn get<G>(self, path: &str, page: G) -> Self
+    where
+        G: IntoEndpoint,
+        G::Endpoint: 'static,
+    {
+        self.mount(path, poem::get(page), &[Method::GET])
+    }
+
+    fn post<P>(self, path: &str, action: P) -> Self
+    where
+        P: IntoEndpoint,
+        P::Endpoint: 'static,
+    {
+        self.mount(path, poem::post(action), &[Method::POST])
+    }
+
+    fn get_post<G, P>(self, path: &str, page: G, action: P) -> Self
+    where
+        G: IntoEndpoint,
+        G::Endpoint: 'static,
+        P: IntoEndpoint,
+        P::Endpoint: 'static,
+    {
+        let methods = poem::get(page).post(action);
+        self.mount(path, methods, &[Method::GET, Method::POST])
+    }
+
+    fn mount(mut self, path: &str, endpoint: RouteMethod, methods: &[Method]) -> Self {
+        self.route = self.route.at(path, endpoint);
+        self.methods.push((path.to_owned(), methods.to_vec()));
+        self
+    }
 }
 
 /// The cookie names: `__Host-` prefixed (no domain, path `/`, Secure) when served over https.

@@ -333,6 +333,32 @@ async fn unknown_paths_and_methods(kit: &Kit) {
         let body: serde_json::Value = response.json().await.unwrap();
         assert_eq!(body["success"], false, "{path}");
     }
+    // The browser pages too: what a 405 names is exactly what does not get one.
+    for path in [
+        "/login",
+        "/logout",
+        "/oauth/authorize",
+        "/developer",
+        "/developer/apps",
+        "/developer/apps/x/secret",
+        "/admin/",
+        "/admin/clients/x",
+        "/admin/people/x/roles",
+        "/v1/flow_requests/confirm/",
+    ] {
+        let response = kit.send(Method::DELETE, path, None, None).await;
+        assert_eq!(response.status(), StatusCode::METHOD_NOT_ALLOWED, "{path}");
+        let allowed = response.headers()["allow"].to_str().unwrap().to_owned();
+        for method in ["GET", "POST", "PUT", "PATCH"] {
+            let method = Method::from_bytes(method.as_bytes()).unwrap();
+            let status = kit.send(method.clone(), path, None, None).await.status();
+            assert_eq!(
+                status != StatusCode::METHOD_NOT_ALLOWED,
+                allowed.split(", ").any(|m| m == method.as_str()),
+                "{path} {method}: {status}, Allow: {allowed}"
+            );
+        }
+    }
 }
 
 async fn offsets_beyond_the_integer_range(kit: &Kit) {

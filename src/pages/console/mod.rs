@@ -20,9 +20,11 @@ use std::sync::Arc;
 use askama::Template;
 use poem::http::{Method, StatusCode};
 use poem::web::Data;
-use poem::{Body, Request, Response, Route, get, handler, post};
+use poem::{Body, Request, Response, handler};
 
-use super::{csrf_matches, csrf_token, field, form_fields, render, see_other, signed_in, to_login};
+use super::{
+    Pages, csrf_matches, csrf_token, field, form_fields, render, see_other, signed_in, to_login,
+};
 use crate::Error;
 use crate::answers::html;
 use crate::roles::{Role, RoleSet};
@@ -31,39 +33,37 @@ use crate::services::sessions::Person;
 use crate::services::{self, App};
 
 /// Adds the console's pages to the routes.
-pub fn mount(route: Route) -> Route {
-    route
-        .at("/admin", get(to_console))
-        .at("/admin/", get(overview))
-        .at("/admin/clients", get(clients::list).post(clients::create))
-        .at("/admin/clients/new", get(clients::new_client))
-        .at(
-            "/admin/clients/:client_id",
-            get(clients::show).post(clients::update),
-        )
-        .at("/admin/clients/:client_id/roles", post(clients::set_roles))
-        .at("/admin/clients/:client_id/enable", post(clients::enable))
-        .at("/admin/clients/:client_id/disable", post(clients::disable))
-        .at("/admin/clients/:client_id/secret", post(clients::rotate))
-        .at(
+pub(super) fn mount(pages: Pages) -> Pages {
+    pages
+        .get("/admin", to_console)
+        .get("/admin/", overview)
+        .get_post("/admin/clients", clients::list, clients::create)
+        .get("/admin/clients/new", clients::new_client)
+        .get_post("/admin/clients/:client_id", clients::show, clients::update)
+        .post("/admin/clients/:client_id/roles", clients::set_roles)
+        .post("/admin/clients/:client_id/enable", clients::enable)
+        .post("/admin/clients/:client_id/disable", clients::disable)
+        .post("/admin/clients/:client_id/secret", clients::rotate)
+        .get_post(
             "/admin/clients/:client_id/delete",
-            get(clients::confirm_delete).post(clients::delete),
+            clients::confirm_delete,
+            clients::delete,
         )
-        .at("/admin/apps", get(apps::list))
-        .at("/admin/apps/:client_id/approve", post(apps::approve))
-        .at("/admin/apps/:client_id/reject", post(apps::reject))
-        .at("/admin/people", get(people::list).post(people::create))
-        .at("/admin/people/:user", get(people::show))
-        .at("/admin/people/:user/enable", post(people::enable))
-        .at("/admin/people/:user/disable", post(people::disable))
-        .at("/admin/people/:user/password", post(people::password))
-        .at("/admin/people/:user/roles", post(people::set_roles))
-        .at("/admin/people/:user/admin", post(people::admin_flag))
-        .at("/admin/policy", get(policy::show).post(policy::add))
-        .at("/admin/policy/:rule_id/delete", post(policy::remove))
-        .at("/admin/keys", get(keys::list))
-        .at("/admin/keys/rotate", post(keys::rotate))
-        .at("/admin/audit", get(audit::list))
+        .get("/admin/apps", apps::list)
+        .post("/admin/apps/:client_id/approve", apps::approve)
+        .post("/admin/apps/:client_id/reject", apps::reject)
+        .get_post("/admin/people", people::list, people::create)
+        .get("/admin/people/:user", people::show)
+        .post("/admin/people/:user/enable", people::enable)
+        .post("/admin/people/:user/disable", people::disable)
+        .post("/admin/people/:user/password", people::password)
+        .post("/admin/people/:user/roles", people::set_roles)
+        .post("/admin/people/:user/admin", people::admin_flag)
+        .get_post("/admin/policy", policy::show, policy::add)
+        .post("/admin/policy/:rule_id/delete", policy::remove)
+        .get("/admin/keys", keys::list)
+        .post("/admin/keys/rotate", keys::rotate)
+        .get("/admin/audit", audit::list)
 }
 
 /// What every console page shows around its content: who is signed in, the form token, the
