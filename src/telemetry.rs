@@ -12,23 +12,20 @@ use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
 
-/// Keeps the log writer running; dropping it writes out what is still queued.
-#[must_use = "logs queued when this is dropped are written out and later ones are lost"]
-pub struct LogGuard(#[allow(dead_code)] tracing_appender::non_blocking::WorkerGuard);
+mod buffer;
+
+/// Keeps the log writer running; dropping it writes out what is still buffered.
+#[must_use = "lines buffered when this is dropped are written out and later ones are not"]
+pub struct LogGuard(#[allow(dead_code)] buffer::Flusher);
 
 /// Starts logging to stderr (`RUST_LOG` filters; `info` by default, without the migration
-/// runner's chatter). Colours only when stderr is a terminal. Lines are written by a thread of
-/// their own through a buffer flushed whenever the queue runs empty: a request thread only
-/// formats its line, and under load many lines share one write instead of one locked,
-/// unbuffered write each. Nothing is dropped: a full queue slows the loggers down.
+/// runner's chatter). Colours only when stderr is a terminal. Lines reach stderr within a few
+/// milliseconds, in batches ([`buffer`]).
 pub fn init(format: LogFormat) -> LogGuard {
     use std::io::IsTerminal;
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm_migration=warn"));
-    let (writer, guard) = tracing_appender::non_blocking::NonBlockingBuilder::default()
-        .lossy(false)
-        .thread_name("flowgate-log")
-        .finish(std::io::BufWriter::new(std::io::stderr()));
+    let (writer, guard) = buffer::start();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_ansi(std::io::stderr().is_terminal())
