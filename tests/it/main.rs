@@ -37,3 +37,4 @@ mod process_errors;
 mod revocation;
 mod shutdown;
 mod tutorials;
+mod tutorials_calls;
