@@ -79,18 +79,7 @@ impl FlowCondition {
     /// Whether the condition holds; an error is what Oracle would raise evaluating it.
     pub fn holds(&self, context: &ConditionContext) -> Result<bool, String> {
         match &self.language {
-            Language::Own(condition) if context.iteration_layers.is_empty() => {
-                Ok(condition.evaluate(context.variables))
-            }
-            Language::Own(condition) => {
-                let mut seen = context.variables.clone();
-                for layer in context.iteration_layers.iter().rev() {
-                    for (name, value) in layer.iter() {
-                        variables::store(&mut seen, name, value.clone());
-                    }
-                }
-                Ok(condition.evaluate(&seen))
-            }
+            Language::Own(condition) => Ok(condition.evaluate(&context.visible())),
             Language::Plsql(expression) => expression
                 .holds(context)
                 .map_err(|error| format!("evaluating '{}': {error}", expression.text())),
@@ -105,6 +94,23 @@ impl std::fmt::Display for FlowCondition {
             Language::Own(condition) => write!(f, "{condition}"),
             Language::Plsql(expression) => f.write_str(expression.text()),
         }
+    }
+}
+
+impl ConditionContext<'_> {
+    /// The variables as the subflow sees them: the iterations' own over the scope's. Borrowed
+    /// when the subflow runs in no iteration (the common case), merged otherwise.
+    pub fn visible(&self) -> std::borrow::Cow<'_, BTreeMap<String, VariableValue>> {
+        if self.iteration_layers.is_empty() {
+            return std::borrow::Cow::Borrowed(self.variables);
+        }
+        let mut seen = self.variables.clone();
+        for layer in self.iteration_layers.iter().rev() {
+            for (name, value) in layer.iter() {
+                variables::store(&mut seen, name, value.clone());
+            }
+        }
+        std::borrow::Cow::Owned(seen)
     }
 }
 

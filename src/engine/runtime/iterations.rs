@@ -100,16 +100,7 @@ impl<'a> Run<'_, 'a> {
         iteration: &'a Iteration,
         queue: &mut VecDeque<Move>,
     ) -> Result<(), EngineError> {
-        let items = {
-            let context = self.condition_context(id)?;
-            let mut visible = context.variables.clone();
-            for layer in context.iteration_layers.iter().rev() {
-                for (name, value) in layer.iter() {
-                    variables::store(&mut visible, name, value.clone());
-                }
-            }
-            iteration.items(&visible)
-        };
+        let items = iteration.items(&self.condition_context(id)?.visible());
         let items = match items {
             Ok(items) => items,
             Err(reason) => return self.fail(id, element, &reason),
