@@ -10,7 +10,7 @@ PERSON_PASSWORD=bench-person-password-1
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
 
 # --- the pool of started instances: (f) completes their user tasks, (g) correlates them -----
-# STEPS holds setup_processes.py's and setup_pool.py's lines (prcs_id sbfl_id step_key); each
+# STEPS holds the lines (prcs_id sbfl_id step_key) of setup_processes.py's two batches; each
 # call takes the next N lines, so no step is sent twice across the warm-up and the runs. A run's
 # size (STEP_SHARE, MESSAGE_SHARE) is its share of what the warm-up leaves.
 prepare_steps() { # n file | size
@@ -108,7 +108,9 @@ run_flowgate() { # target database-url
   # parts), each instance's step completed once and then its message sent once. The pool is
   # the instances of (e) and POOL more, made now (runs of a second on 10,000 alone).
   started=$(date +%s)
-  python3 "$BENCH_DIR/peers/setup_pool.py" "$FLOWGATE_PORT" "$token" "$POOL" "$STEPS"
+  # Their order_ids (P-<n>) differ from (e)'s (O-<n>), so no message correlates two.
+  python3 "$BENCH_DIR/setup_processes.py" "$FLOWGATE_PORT" "$token" "$POOL" "$STEPS" \
+    --existing --prefix P- --append
   echo "    setup: $POOL more instances for (f) and (g) in $(($(date +%s) - started)) s"
   STEP_CURSOR=0
   STEP_SHARE=$((($(wc -l <"$STEPS") - 1000) / RUNS))
