@@ -41,11 +41,15 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
         .max_connections(if is_sqlite(&config.database_url) {
-            8
+            sqlite_pool_size()
         } else {
             config.max_connections
         })
         .min_connections(1)
+        // A pooled SQLite connection is a file handle and cannot be lost the way a network
+        // connection can: pinging it on every checkout would cost one more round trip to its
+        // worker thread per query, about a quarter of a read's time.
+        .test_before_acquire(!is_sqlite(&config.database_url))
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
@@ -62,6 +66,14 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
         Ok(db) => Ok(db),
         Err(err) => Err(diagnose::open_failure(url, err).await),
     }
+}
+
+/// SQLite connections: two a core. Each has a worker thread of its own, and a query is a round
+/// trip to it: more threads than that only switch among themselves (on two cores, 8
+/// connections read 9,600 instances/s at 64 clients, 4 read 13,100/s; see BENCHMARKS.md).
+fn sqlite_pool_size() -> u32 {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get() as u32);
+    (2 * cores).clamp(4, 16)
 }
 
 pub fn is_sqlite(url: &str) -> bool {
@@ -376,4 +388,33 @@ pub async fn ping(db: &DatabaseConnection) -> Result<()> {
     db.ping()
         .await
         .map_err(|e| Error::Unavailable(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+    /// `.cargo/config.toml` compiles the bundled SQLite with the query planner stability
+    /// guarantee; without it every statement with a bound LIMIT is re-prepared at each use.
+    #[tokio::test]
+    async fn sqlite_plans_do_not_depend_on_bound_values() {
+        let db = Database::connect("sqlite::memory:")
+            .await
+            .expect("connects");
+        let options = db
+            .query_all_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "PRAGMA compile_options",
+            ))
+            .await
+            .expect("compile options");
+        let options: Vec<String> = options
+            .iter()
+            .map(|row| row.try_get_by_index(0).expect("text"))
+            .collect();
+        assert!(
+            options.iter().any(|o| o == "ENABLE_QPSG"),
+            "SQLite built without ENABLE_QPSG: {options:?}"
+        );
+    }
 }
