@@ -14,7 +14,9 @@ use super::diagrams::DiagramCache;
 use super::paging::Paging;
 use crate::caller::Actor;
 use crate::engine::{self, Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
-use crate::store::processes::{NewProcess, OpenSubscription, ProcessRow, SavedState};
+use crate::store::processes::{
+    NewProcess, OpenSubscription, ProcessRow, SavedState, StoredProcess,
+};
 use crate::{Error, Result, now, store};
 
 pub const STATUSES: &[&str] = &["created", "running", "completed", "terminated", "error"];
@@ -93,10 +95,11 @@ fn state_json(instance: &Instance) -> Result<String> {
     serde_json::to_string(instance).map_err(Error::internal)
 }
 
-async fn view(db: &impl ConnectionTrait, row: ProcessRow) -> Result<ProcessView> {
+fn view(stored: StoredProcess) -> Result<ProcessView> {
+    let StoredProcess { row, step_ids } = stored;
     let instance = instance_of(&row)?;
     Ok(ProcessView {
-        step_ids: store::processes::step_ids(db, row.id).await?,
+        step_ids,
         prcs_id: row.id,
         dgrm_id: row.dgrm_id,
         name: row.name,
@@ -169,16 +172,17 @@ pub async fn create(
         },
     )
     .await?;
-    let created = view(&txn, row).await?;
+    let step_ids = store::processes::step_ids(&txn, row.id).await?;
+    let created = view(StoredProcess { row, step_ids })?;
     txn.commit().await?;
     Ok(created)
 }
 
 pub async fn show(app: &App, prcs_id: i64) -> Result<ProcessView> {
-    let row = store::processes::find(&app.db, prcs_id)
+    let stored = store::processes::find(&app.db, prcs_id)
         .await?
         .ok_or_else(item_not_found)?;
-    view(&app.db, row).await
+    view(stored)
 }
 
 /// The instance a global step id belongs to, and the step's engine id.
@@ -213,10 +217,7 @@ pub async fn list_for_diagram(
     let (rows, more) =
         store::processes::page_for_diagram(&app.db, dgrm_id, status, paging.limit, paging.offset)
             .await?;
-    let mut views = Vec::with_capacity(rows.len());
-    for row in rows {
-        views.push(view(&app.db, row).await?);
-    }
+    let views = rows.into_iter().map(view).collect::<Result<_>>()?;
     Ok((views, more))
 }
 
