@@ -528,7 +528,7 @@ where
         next_timer_due: instance.next_timer_due().map(|due| due.timestamp()),
         updated_at: now(),
     };
-    store::processes::save(txn, row, saved).await?;
+    store::processes::save(txn, prcs_id, saved).await?;
     let new_steps: Vec<SubflowId> = instance
         .subflows()
         .iter()

@@ -122,13 +122,25 @@ pub struct SavedState {
     pub updated_at: i64,
 }
 
-pub async fn save(db: &impl ConnectionTrait, row: ProcessRow, saved: SavedState) -> Result<()> {
-    let mut active: process::ActiveModel = row.into();
-    active.status = Set(saved.status);
-    active.state = Set(saved.state);
-    active.next_timer_due = Set(saved.next_timer_due);
-    active.updated_at = Set(saved.updated_at);
-    active.update(db).await?;
+/// Writes the state of a row the caller holds locked. One UPDATE, nothing read back: the
+/// caller has the state it wrote (an ActiveModel update would return the whole row).
+pub async fn save(db: &impl ConnectionTrait, prcs_id: i64, saved: SavedState) -> Result<()> {
+    let updated = process::Entity::update_many()
+        .col_expr(process::Column::Status, Expr::value(saved.status))
+        .col_expr(process::Column::State, Expr::value(saved.state))
+        .col_expr(
+            process::Column::NextTimerDue,
+            Expr::value(saved.next_timer_due),
+        )
+        .col_expr(process::Column::UpdatedAt, Expr::value(saved.updated_at))
+        .filter(process::Column::Id.eq(prcs_id))
+        .exec(db)
+        .await?;
+    if updated.rows_affected != 1 {
+        return Err(crate::Error::internal(format!(
+            "process {prcs_id} vanished while it was locked"
+        )));
+    }
     Ok(())
 }
 
