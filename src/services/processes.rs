@@ -487,7 +487,8 @@ async fn apply<F>(app: &App, prcs_id: i64, op: F) -> Result<Outcome>
 where
     F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
 {
-    let txn = store::begin_write(&app.db).await?;
+    // A move writes only after it succeeded in memory (see apply_in): it may share a batch.
+    let txn = store::begin_move(&app.db).await?;
     let outcome = apply_in(&txn, &app.runtime.diagrams, prcs_id, op).await?;
     txn.commit().await?;
     Ok(outcome)

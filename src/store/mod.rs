@@ -8,6 +8,7 @@ pub mod diagrams;
 pub mod flow_requests;
 pub mod grants;
 pub mod keys;
+mod lane;
 pub mod policy;
 pub mod processes;
 pub mod revocations;
@@ -20,9 +21,11 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{
     ActiveModelTrait, ConnectOptions, ConnectionTrait, Database, DatabaseConnection,
-    DatabaseTransaction, DbBackend, EntityTrait, Set, SqliteTransactionMode, TransactionOptions,
-    TransactionTrait,
+    DatabaseTransaction, DbBackend, EntityTrait, Set, TransactionTrait,
 };
+
+use lane::begin_immediate;
+pub use lane::{WriteTxn, begin_move, begin_write};
 
 use crate::config::Config;
 use crate::{Error, Result};
@@ -274,97 +277,15 @@ pub async fn bump_version(db: &impl ConnectionTrait) -> Result<()> {
     Ok(())
 }
 
-/// A transaction that writes. On SQLite, the writers of this process queue for it in one
-/// lane, in order, before they ask SQLite: SQLite has one writer, and writers waiting in its
-/// busy handler sleep in growing steps (p99 latencies of 0.5–0.8 s under load), while a queue
-/// here hands the lock on the moment it is free. The lane is held until commit or rollback.
-pub struct WriteTxn {
-    txn: DatabaseTransaction,
-    _lane: Option<tokio::sync::OwnedMutexGuard<()>>,
-}
-
-/// One lane for every SQLite database of the process (one, outside tests).
-static SQLITE_WRITERS: std::sync::LazyLock<std::sync::Arc<tokio::sync::Mutex<()>>> =
-    std::sync::LazyLock::new(Default::default);
-
-impl WriteTxn {
-    pub async fn commit(self) -> std::result::Result<(), sea_orm::DbErr> {
-        self.txn.commit().await
-    }
-
-    pub async fn rollback(self) -> std::result::Result<(), sea_orm::DbErr> {
-        self.txn.rollback().await
-    }
-}
-
-#[async_trait::async_trait]
-impl ConnectionTrait for WriteTxn {
-    fn get_database_backend(&self) -> DbBackend {
-        self.txn.get_database_backend()
-    }
-
-    async fn execute_raw(
-        &self,
-        stmt: sea_orm::Statement,
-    ) -> std::result::Result<sea_orm::ExecResult, sea_orm::DbErr> {
-        self.txn.execute_raw(stmt).await
-    }
-
-    async fn execute_unprepared(
-        &self,
-        sql: &str,
-    ) -> std::result::Result<sea_orm::ExecResult, sea_orm::DbErr> {
-        self.txn.execute_unprepared(sql).await
-    }
-
-    async fn query_one_raw(
-        &self,
-        stmt: sea_orm::Statement,
-    ) -> std::result::Result<Option<sea_orm::QueryResult>, sea_orm::DbErr> {
-        self.txn.query_one_raw(stmt).await
-    }
-
-    async fn query_all_raw(
-        &self,
-        stmt: sea_orm::Statement,
-    ) -> std::result::Result<Vec<sea_orm::QueryResult>, sea_orm::DbErr> {
-        self.txn.query_all_raw(stmt).await
-    }
-
-    fn support_returning(&self) -> bool {
-        self.txn.support_returning()
-    }
-}
-
-/// Starts a transaction that will write. On SQLite it waits for the lane, then takes the
-/// write lock at once (`BEGIN IMMEDIATE`): a deferred transaction that reads first cannot
-/// upgrade once another connection has committed (SQLITE_BUSY_SNAPSHOT).
-pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
-    let lane = match db.get_database_backend() {
-        DbBackend::Sqlite => Some(std::sync::Arc::clone(&SQLITE_WRITERS).lock_owned().await),
-        _ => None,
-    };
-    Ok(WriteTxn {
-        txn: begin_immediate(db).await?,
-        _lane: lane,
-    })
-}
-
-async fn begin_immediate(db: &DatabaseConnection) -> Result<DatabaseTransaction, sea_orm::DbErr> {
-    let options = TransactionOptions {
-        sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-        ..TransactionOptions::default()
-    };
-    db.begin_with_options(options).await
-}
-
-/// Writes SQLite's write-ahead log into the database file and empties it (no-op elsewhere).
+/// Commits a batch of moves left open, then writes SQLite's write-ahead log into the database
+/// file and empties it (no-op elsewhere).
 /// A reader still inside a transaction (a background task finishing its poll) keeps the
 /// checkpoint from completing: it is retried for up to a second.
 pub async fn checkpoint(db: &DatabaseConnection) -> Result<()> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return Ok(());
     }
+    lane::settle().await?;
     for _ in 0..50 {
         let statement =
             sea_orm::Statement::from_string(DbBackend::Sqlite, "PRAGMA wal_checkpoint(TRUNCATE)");
