@@ -431,23 +431,43 @@ pub async fn correlate(
     name: &str,
     messages: &[Message],
 ) -> Result<usize, ElementFailed> {
-    let txn = store::begin_write(&app.db)
+    let whole = |e: sea_orm::DbErr| ElementFailed::whole(e.into());
+    let txn = store::begin_move(&app.db)
         .await
         .map_err(ElementFailed::whole)?;
+    // A call may fail after it wrote (its second message meets no subscription): in a batch of
+    // moves its writes go into a savepoint, undone alone, so the batch does not fail with it.
+    let delivered = match txn.savepoint().await.map_err(whole)? {
+        Some(part) => match deliver(&part, app, name, messages).await {
+            Ok(moved) => part.commit().await.map(|()| moved).map_err(whole),
+            Err(failed) => {
+                part.rollback().await.map_err(whole)?;
+                Err(failed)
+            }
+        },
+        None => deliver(&txn, app, name, messages).await,
+    };
+    let moved = delivered?;
+    txn.commit().await.map_err(whole)?;
+    Ok(moved)
+}
+
+async fn deliver(
+    txn: &impl ConnectionTrait,
+    app: &App,
+    name: &str,
+    messages: &[Message],
+) -> Result<usize, ElementFailed> {
     let mut moved = 0;
     for (index, message) in messages.iter().enumerate() {
         let fail = ElementFailed::at(index);
-        let candidates = store::processes::awaiting(
-            &txn,
-            name,
-            message.key.as_deref(),
-            message.value.as_deref(),
-        )
-        .await
-        .map_err(&fail)?;
+        let candidates =
+            store::processes::awaiting(txn, name, message.key.as_deref(), message.value.as_deref())
+                .await
+                .map_err(&fail)?;
         let mut matched = 0;
         for prcs_id in candidates {
-            let outcome = apply_in(&txn, &app.runtime.diagrams, prcs_id, |instance, ctx| {
+            let outcome = apply_in(txn, &app.runtime.diagrams, prcs_id, |instance, ctx| {
                 instance.correlate_message(
                     ctx,
                     name,
@@ -465,9 +485,6 @@ pub async fn correlate(
         }
         moved += matched;
     }
-    txn.commit()
-        .await
-        .map_err(|e| ElementFailed::whole(e.into()))?;
     Ok(moved)
 }
 

@@ -10,7 +10,9 @@
 //! another, committed when nobody is left waiting (or when it is full). Each move is answered
 //! only after that commit; a move that fails before writing leaves the batch untouched, and a
 //! move that fails after writing (the database failed) rolls the whole batch back, so that each
-//! move of it is still all or nothing. BEGIN and COMMIT, a connection checkout and a log write
+//! move of it is still all or nothing; a move that may fail after writing for reasons of its
+//! own (a message call whose second message meets no subscription) writes into a savepoint.
+//! BEGIN and COMMIT, a connection checkout and a log write
 //! are then paid once a batch instead of once a move.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
@@ -250,6 +252,16 @@ impl WriteTxn {
         }
     }
 
+    /// For a batched move that may fail after writing: a savepoint of the batch, whose writes
+    /// its rollback undoes alone (commit it before the move). `None` for a transaction of its
+    /// own, which the move's failure undoes anyway.
+    pub async fn savepoint(&self) -> std::result::Result<Option<DatabaseTransaction>, DbErr> {
+        match &self.mode {
+            Mode::Own { .. } => Ok(None),
+            Mode::Batched(_) => Ok(Some(self.txn()?.begin().await?)),
+        }
+    }
+
     fn txn(&self) -> std::result::Result<&DatabaseTransaction, DbErr> {
         match &self.mode {
             Mode::Own { txn, .. } => Ok(txn),
@@ -420,6 +432,31 @@ mod tests {
             .expect("second")
             .expect("the second move commits");
         assert_eq!(committed(&db).await, vec![1, 2]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_move_undone_in_its_savepoint_leaves_its_batch_alone() {
+        let _turn = TURNS.lock().await;
+        let folder = tempfile::tempdir().expect("folder");
+        let db = database(&folder).await;
+        let first = begin_move(&db).await.expect("begins");
+        insert(&first, 1).await;
+        let undone = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let txn = begin_move(&db).await.expect("begins");
+                let part = txn.savepoint().await.expect("savepoint").expect("batched");
+                part.execute_unprepared("INSERT INTO t (n) VALUES (2)")
+                    .await
+                    .expect("insert");
+                part.rollback().await.expect("undone");
+                txn.rollback().await.expect("leaves");
+            }
+        });
+        queued(1).await;
+        first.commit().await.expect("the first move commits");
+        undone.await.expect("undone");
+        assert_eq!(committed(&db).await, vec![1]);
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
