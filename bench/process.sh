@@ -1,15 +1,15 @@
 #!/usr/bin/env bash
-# The process API under load, on a fresh SQLite database holding N (default 10,000) instances:
+# The process API under load, on a fresh SQLite database holding N (default 40,000) instances:
 #   (d) GET /v1/processes/:prcs_id over random instances (latency),
 #   (e) PUT /v1/steps/:sbfl_id/complete, each on another instance (steps/s),
 #   (f) PUT /v1/messages/:name, each correlating another waiting instance (messages/s).
 # The step and message phases are sized so that every request finds work (no non-2xx);
 # a request that finds no work asks for a path that answers 404, so a non-2xx count in the
 # output means the figure is not valid.
-# Usage: bench/process.sh [instances, default 10000]
+# Usage: bench/process.sh [instances, default 40000: enough that no load runs out of work]
 set -euo pipefail
 cd "$(dirname "$0")/.."
-COUNT=${1:-10000}
+COUNT=${1:-40000}
 PORT=${BENCH_PORT:-18182}
 source bench/common.sh
 
