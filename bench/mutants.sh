@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # cargo-mutants over the code that decides who gets in: the gate, OAuth (tokens, PKCE, client
-# authentication, sealing) and sessions. Not part of every CI run: a mutant costs a build and a
+# authentication, sealing) and sessions; and over the SQLite write lane, whose batches decide
+# what is committed and when a request is answered. Not part of every CI run: a mutant costs a build and a
 # test run, which is hours for the set on two cores. Run it before a release, or on one file
 # while working on it:  bench/mutants.sh [-f src/gate/tokens.rs ...]
 #
@@ -17,7 +18,7 @@ export CARGO_TARGET_DIR=${MUTANTS_TARGET_DIR:-$HOME/.cache/flowgate-mutants-targ
 FILES=("$@")
 if [ ${#FILES[@]} -eq 0 ]; then
   FILES=(-f 'src/gate/*.rs' -f 'src/oauth/*.rs' -f 'src/services/sessions.rs'
-         -f 'src/services/tokens.rs' -f 'src/services/delegation.rs')
+         -f 'src/services/tokens.rs' -f 'src/services/delegation.rs' -f 'src/store/lane.rs')
 fi
 OUT=${MUTANTS_OUT:-$(mktemp -d)}
 # The unit tests and the integration tests that speak to the gate and the OAuth endpoints.

@@ -437,11 +437,12 @@ pub async fn correlate(
         .map_err(ElementFailed::whole)?;
     // A call may fail after it wrote (its second message meets no subscription): in a batch of
     // moves its writes go into a savepoint, undone alone, so the batch does not fail with it.
+    // Should closing the savepoint fail, dropping `txn` takes the batch down.
     let delivered = match txn.savepoint().await.map_err(whole)? {
         Some(part) => match deliver(&part, app, name, messages).await {
             Ok(moved) => part.commit().await.map(|()| moved).map_err(whole),
             Err(failed) => {
-                part.rollback().await.map_err(whole)?;
+                txn.undo(part).await.map_err(whole)?;
                 Err(failed)
             }
         },

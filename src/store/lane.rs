@@ -252,14 +252,25 @@ impl WriteTxn {
         }
     }
 
-    /// For a batched move that may fail after writing: a savepoint of the batch, whose writes
-    /// its rollback undoes alone (commit it before the move). `None` for a transaction of its
-    /// own, which the move's failure undoes anyway.
+    /// For a batched move that may fail after writing, and writes only into this: a savepoint
+    /// of the batch, which [`WriteTxn::undo`] undoes alone (commit it before the move). `None`
+    /// for a transaction of its own, which the move's failure undoes anyway. Until it is undone,
+    /// the move counts as having written: should it vanish (cancelled), its batch goes too.
     pub async fn savepoint(&self) -> std::result::Result<Option<DatabaseTransaction>, DbErr> {
         match &self.mode {
             Mode::Own { .. } => Ok(None),
-            Mode::Batched(_) => Ok(Some(self.txn()?.begin().await?)),
+            Mode::Batched(_) => {
+                self.wrote.store(true, Ordering::Release);
+                Ok(Some(self.txn()?.begin().await?))
+            }
         }
+    }
+
+    /// Rolls a [`WriteTxn::savepoint`] back: the move has then written nothing.
+    pub async fn undo(&self, savepoint: DatabaseTransaction) -> std::result::Result<(), DbErr> {
+        savepoint.rollback().await?;
+        self.wrote.store(false, Ordering::Release);
+        Ok(())
     }
 
     fn txn(&self) -> std::result::Result<&DatabaseTransaction, DbErr> {
@@ -449,7 +460,7 @@ mod tests {
                 part.execute_unprepared("INSERT INTO t (n) VALUES (2)")
                     .await
                     .expect("insert");
-                part.rollback().await.expect("undone");
+                txn.undo(part).await.expect("undone");
                 txn.rollback().await.expect("leaves");
             }
         });
@@ -457,6 +468,32 @@ mod tests {
         first.commit().await.expect("the first move commits");
         undone.await.expect("undone");
         assert_eq!(committed(&db).await, vec![1]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_move_vanishing_inside_its_savepoint_takes_its_batch_back() {
+        let _turn = TURNS.lock().await;
+        let folder = tempfile::tempdir().expect("folder");
+        let db = database(&folder).await;
+        let first = begin_move(&db).await.expect("begins");
+        insert(&first, 1).await;
+        let vanishing = tokio::spawn({
+            let db = db.clone();
+            async move {
+                let txn = begin_move(&db).await.expect("begins");
+                let part = txn.savepoint().await.expect("savepoint").expect("batched");
+                part.execute_unprepared("INSERT INTO t (n) VALUES (2)")
+                    .await
+                    .expect("insert");
+                drop(part);
+                drop(txn); // cancelled before it could undo its savepoint
+            }
+        });
+        queued(1).await;
+        let outcome = first.commit().await;
+        vanishing.await.expect("vanishing");
+        assert!(outcome.is_err(), "the first move must not report a commit");
+        assert_eq!(committed(&db).await, Vec::<i64>::new());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
