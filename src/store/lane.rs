@@ -445,14 +445,16 @@ mod tests {
         assert_eq!(committed(&db).await, vec![1, 2]);
     }
 
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_move_undone_in_its_savepoint_leaves_its_batch_alone() {
+    /// A first move writes 1; a second, queued behind it in the same batch, writes 2 into a
+    /// savepoint and then undoes it, or vanishes without. What the first move's commit said,
+    /// and what was committed.
+    async fn behind_a_savepoint(undo: bool) -> (std::result::Result<(), DbErr>, Vec<i64>) {
         let _turn = TURNS.lock().await;
         let folder = tempfile::tempdir().expect("folder");
         let db = database(&folder).await;
         let first = begin_move(&db).await.expect("begins");
         insert(&first, 1).await;
-        let undone = tokio::spawn({
+        let second = tokio::spawn({
             let db = db.clone();
             async move {
                 let txn = begin_move(&db).await.expect("begins");
@@ -460,40 +462,30 @@ mod tests {
                 part.execute_unprepared("INSERT INTO t (n) VALUES (2)")
                     .await
                     .expect("insert");
-                txn.undo(part).await.expect("undone");
-                txn.rollback().await.expect("leaves");
-            }
-        });
-        queued(1).await;
-        first.commit().await.expect("the first move commits");
-        undone.await.expect("undone");
-        assert_eq!(committed(&db).await, vec![1]);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_move_vanishing_inside_its_savepoint_takes_its_batch_back() {
-        let _turn = TURNS.lock().await;
-        let folder = tempfile::tempdir().expect("folder");
-        let db = database(&folder).await;
-        let first = begin_move(&db).await.expect("begins");
-        insert(&first, 1).await;
-        let vanishing = tokio::spawn({
-            let db = db.clone();
-            async move {
-                let txn = begin_move(&db).await.expect("begins");
-                let part = txn.savepoint().await.expect("savepoint").expect("batched");
-                part.execute_unprepared("INSERT INTO t (n) VALUES (2)")
-                    .await
-                    .expect("insert");
-                drop(part);
-                drop(txn); // cancelled before it could undo its savepoint
+                if undo {
+                    txn.undo(part).await.expect("undone");
+                    txn.rollback().await.expect("leaves");
+                } // else: cancelled before it could undo its savepoint
             }
         });
         queued(1).await;
         let outcome = first.commit().await;
-        vanishing.await.expect("vanishing");
+        second.await.expect("second");
+        (outcome, committed(&db).await)
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_move_undone_in_its_savepoint_leaves_its_batch_alone() {
+        let (outcome, committed) = behind_a_savepoint(true).await;
+        outcome.expect("the first move commits");
+        assert_eq!(committed, vec![1]);
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_move_vanishing_inside_its_savepoint_takes_its_batch_back() {
+        let (outcome, committed) = behind_a_savepoint(false).await;
         assert!(outcome.is_err(), "the first move must not report a commit");
-        assert_eq!(committed(&db).await, Vec::<i64>::new());
+        assert_eq!(committed, Vec::<i64>::new());
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
