@@ -12,8 +12,8 @@
 //! move that fails after writing (the database failed) rolls the whole batch back, so that each
 //! move of it is still all or nothing; a move that may fail after writing for reasons of its
 //! own (a message call whose second message meets no subscription) writes into a savepoint.
-//! BEGIN and COMMIT, a connection checkout and a log write
-//! are then paid once a batch instead of once a move.
+//! BEGIN and COMMIT, a connection checkout and a log write are then paid once a batch instead
+//! of once a move.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
