@@ -84,7 +84,13 @@ async fn create(kit: &Kit, token: &str, dgrm: i64) -> (StatusCode, Value) {
     .await
 }
 
-async fn variables(kit: &Kit, token: &str, prcs: i64, query: &str) -> Vec<(String, String)> {
+/// The variables `GET /v1/processes/:prcs_id/process_vars?{query}` lists, as (name, value).
+pub(crate) async fn variables(
+    kit: &Kit,
+    token: &str,
+    prcs: i64,
+    query: &str,
+) -> Vec<(String, String)> {
     let path = format!("/v1/processes/{prcs}/process_vars?{query}");
     let (status, body) = kit.call(Method::GET, &path, Some(token), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");

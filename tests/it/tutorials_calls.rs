@@ -3,9 +3,9 @@
 //! `../shared/f4a` beside the repository (skipped elsewhere; `calls.rs` and the engine's tests
 //! cover the same features with diagrams of their own).
 
-use reqwest::Method;
 use serde_json::{Value, json};
 
+use crate::calls::variables;
 use crate::kit::{Backend, Kit};
 use crate::process::{complete, start, steps_in};
 use crate::tutorials::{fire_now, import, import_as, status, walk};
@@ -55,35 +55,14 @@ async fn call_and_iteration_tutorials_walk_as_described() {
         assert_eq!(inside["calling_sbfl"], caller["sbfl_id"]);
         assert_eq!(inside["scope"], inside["sbfl_id"], "{inside}");
         assert_eq!(inside["diagram_level"], inside["sbfl_id"]);
-        let (_, vars) = kit
-            .call(
-                Method::GET,
-                &format!(
-                    "/v1/processes/{prcs}/process_vars?scope={}",
-                    inside["scope"]
-                ),
-                Some(token),
-                None,
-            )
-            .await;
-        let handed: Vec<(String, String)> = vars["items"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .map(|v| {
-                (
-                    v["name"].as_str().unwrap().into(),
-                    v["value"].as_str().unwrap().into(),
-                )
-            })
-            .collect();
+        let handed = variables(&kit, token, prcs, &format!("scope={}", inside["scope"])).await;
         assert!(
             handed.contains(&("OrderRef".into(), "ORD-5".into())),
-            "{vars}"
+            "{handed:?}"
         );
         assert!(
             handed.contains(&("ShippingPriority".into(), "URGENT".into())),
-            "{vars}"
+            "{handed:?}"
         );
         walk(
             &kit,
@@ -98,15 +77,10 @@ async fn call_and_iteration_tutorials_walk_as_described() {
             ],
         )
         .await;
-        let (_, shipper) = kit
-            .call(
-                Method::GET,
-                &format!("/v1/processes/{prcs}/process_vars?scope=0&name=ShipperName"),
-                Some(token),
-                None,
-            )
-            .await;
-        assert_eq!(shipper["items"][0]["value"], "FedEx", "{shipper}");
+        assert_eq!(
+            variables(&kit, token, prcs, "scope=0&name=ShipperName").await,
+            [("ShipperName".to_string(), "FedEx".to_string())]
+        );
         fire_now(&kit, token, prcs, "Event_0trjr0k").await;
         complete(&kit, token, prcs, "Activity_00iss9v").await;
         assert_eq!(status(&kit, token, prcs).await, "completed");
@@ -156,16 +130,8 @@ async fn call_and_iteration_tutorials_walk_as_described() {
             0,
             "the fourth stopped once three completed"
         );
-        let (_, gathered) = kit
-            .call(
-                Method::GET,
-                &format!("/v1/processes/{prcs}/process_vars?name=IterationArrayA"),
-                Some(token),
-                None,
-            )
-            .await;
-        let names: Value =
-            serde_json::from_str(gathered["items"][0]["value"].as_str().unwrap()).unwrap();
+        let gathered = variables(&kit, token, prcs, "name=IterationArrayA").await;
+        let names: Value = serde_json::from_str(&gathered[0].1).unwrap();
         assert_eq!(
             names,
             json!([{"ename": "SMITH"}, {"ename": "JONES"}, {"ename": "SCOTT"}])
