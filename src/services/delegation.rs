@@ -54,8 +54,7 @@ async fn revoke_family_and_commit(
     family_id: &str,
     why: &str,
 ) -> Result<()> {
-    let seq = store::bump_revocations(&txn).await?;
-    store::grants::revoke_family(&txn, family_id, now(), seq).await?;
+    let seq = store::grants::revoke_family(&txn, family_id, now()).await?;
     let reason = Some(why.to_owned());
     let action = "token.family_revoke";
     audit::record(
@@ -77,6 +76,17 @@ async fn person(db: &impl ConnectionTrait, user_pk: i64) -> Result<Option<store:
         .await?
         .filter(|row| row.enabled))
 }
+
+/// Why a family is revoked, and what the client is told, when a code or refresh token comes
+/// back a second time.
+const CODE_REPLAYED: (&str, &str) = (
+    "authorization code used twice",
+    "The authorization code was used already; the tokens issued from it are revoked",
+);
+const REFRESH_REPLAYED: (&str, &str) = (
+    "refresh token used twice",
+    "The refresh token was used already; its whole family is revoked",
+);
 
 /// Signs the access token and stores the refresh token that comes with it.
 async fn issue(
@@ -123,7 +133,8 @@ async fn issue(
     Ok(issued)
 }
 
-/// Redeems an authorization code.
+/// Redeems an authorization code. Every check comes before the first write, so that once it
+/// wrote only the database can fail it: it may then share SQLite's batch of writes.
 pub async fn redeem_code(
     app: &App,
     client: &ClientAuth,
@@ -133,7 +144,7 @@ pub async fn redeem_code(
 ) -> Result<Issued, GrantFailed> {
     let at = now();
     let code_hash = secret::hash(code);
-    let txn = store::begin_write(&app.db).await?;
+    let txn = store::begin_batched(&app.db).await?;
     let Some(row) = store::grants::find_code(&txn, &code_hash).await? else {
         return Err(invalid_grant(client, "The authorization code is not valid"));
     };
@@ -143,12 +154,8 @@ pub async fn redeem_code(
             "The authorization code was issued to another client",
         ));
     }
-    if row.used_at.is_some() || !store::grants::use_code(&txn, &code_hash, at).await? {
-        revoke_family_and_commit(app, txn, &row.family_id, "authorization code used twice").await?;
-        return Err(invalid_grant(
-            client,
-            "The authorization code was used already; the tokens issued from it are revoked",
-        ));
+    if row.used_at.is_some() {
+        return Err(replayed(app, client, txn, &row.family_id, CODE_REPLAYED).await);
     }
     if row.expires_at <= at {
         return Err(invalid_grant(client, "The authorization code has expired"));
@@ -188,6 +195,9 @@ pub async fn redeem_code(
             "The person who granted the code is disabled or gone",
         ));
     };
+    if !store::grants::use_code(&txn, &code_hash, at).await? {
+        return Err(lost_race(app, client, txn, &row.family_id, CODE_REPLAYED).await);
+    }
     let scopes = ScopeSet::parse(&row.scopes).unwrap_or_default();
     let issued = issue(app, &txn, client, &person, scopes, &row.family_id).await?;
     let actor = Actor::person(&person.username);
@@ -204,7 +214,43 @@ pub async fn redeem_code(
     Ok(issued)
 }
 
-/// Rotates a refresh token: the presented one is used up, the next one comes back.
+/// A code or refresh token presented again: its family is revoked (RFC 6749 §4.1.2, RFC 9700
+/// §4.14.2) and the request refused, saying so.
+async fn replayed(
+    app: &App,
+    client: &ClientAuth,
+    txn: store::WriteTxn,
+    family_id: &str,
+    (why, answer): (&str, &str),
+) -> GrantFailed {
+    match revoke_family_and_commit(app, txn, family_id, why).await {
+        Ok(()) => invalid_grant(client, answer),
+        Err(err) => err.into(),
+    }
+}
+
+/// A redemption or rotation that read its code or token unused and then lost the race to mark
+/// it (PostgreSQL, where the read takes no lock): a second use all the same. The UPDATE that
+/// found it used still holds its row; the revocation starts afresh without it, since it locks
+/// the family's rows first (a rotation's token is one of them).
+async fn lost_race(
+    app: &App,
+    client: &ClientAuth,
+    txn: store::WriteTxn,
+    family_id: &str,
+    replay: (&str, &str),
+) -> GrantFailed {
+    if let Err(err) = txn.rollback().await {
+        return err.into();
+    }
+    match store::begin_write(&app.db).await {
+        Ok(txn) => replayed(app, client, txn, family_id, replay).await,
+        Err(err) => err.into(),
+    }
+}
+
+/// Rotates a refresh token: the presented one is used up, the next one comes back. As with a
+/// code, every check comes before the first write.
 pub async fn rotate(
     app: &App,
     client: &ClientAuth,
@@ -213,7 +259,7 @@ pub async fn rotate(
 ) -> Result<Issued, GrantFailed> {
     let at = now();
     let token_hash = secret::hash(refresh_token);
-    let txn = store::begin_write(&app.db).await?;
+    let txn = store::begin_batched(&app.db).await?;
     let Some(row) = store::grants::find_refresh(&txn, &token_hash).await? else {
         return Err(invalid_grant(client, "The refresh token is not valid"));
     };
@@ -226,12 +272,8 @@ pub async fn rotate(
     if row.revoked_at.is_some() {
         return Err(invalid_grant(client, "The refresh token was revoked"));
     }
-    if row.used_at.is_some() || !store::grants::use_refresh(&txn, &token_hash, at).await? {
-        revoke_family_and_commit(app, txn, &row.family_id, "refresh token used twice").await?;
-        return Err(invalid_grant(
-            client,
-            "The refresh token was used already; its whole family is revoked",
-        ));
+    if row.used_at.is_some() {
+        return Err(replayed(app, client, txn, &row.family_id, REFRESH_REPLAYED).await);
     }
     if row.expires_at <= at {
         return Err(invalid_grant(client, "The refresh token has expired"));
@@ -253,6 +295,9 @@ pub async fn rotate(
             "The person who granted this is disabled or gone",
         ));
     };
+    if !store::grants::use_refresh(&txn, &token_hash, at).await? {
+        return Err(lost_race(app, client, txn, &row.family_id, REFRESH_REPLAYED).await);
+    }
     let issued = issue(app, &txn, client, &person, scopes, &row.family_id).await?;
     txn.commit().await?;
     Ok(issued)

@@ -432,7 +432,7 @@ pub async fn correlate(
     messages: &[Message],
 ) -> Result<usize, ElementFailed> {
     let whole = |e: sea_orm::DbErr| ElementFailed::whole(e.into());
-    let txn = store::begin_move(&app.db)
+    let txn = store::begin_batched(&app.db)
         .await
         .map_err(ElementFailed::whole)?;
     // A call may fail after it wrote (its second message meets no subscription): in a batch of
@@ -506,7 +506,7 @@ where
     F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
 {
     // A move writes only after it succeeded in memory (see apply_in): it may share a batch.
-    let txn = store::begin_move(&app.db).await?;
+    let txn = store::begin_batched(&app.db).await?;
     let outcome = apply_in(&txn, &app.runtime.diagrams, prcs_id, op).await?;
     txn.commit().await?;
     Ok(outcome)

@@ -107,19 +107,17 @@ pub async fn use_refresh(db: &impl ConnectionTrait, token_hash: &str, now: i64) 
 }
 
 /// Revokes a whole family: its refresh tokens (one indexed statement), and the access tokens
-/// issued with them that are still alive (one more, into the revocation list, numbered `seq`).
-pub async fn revoke_family(
-    db: &impl ConnectionTrait,
-    family_id: &str,
-    now: i64,
-    seq: i64,
-) -> Result<()> {
+/// issued with them that are still alive (one more, into the revocation list, numbered with
+/// the next revocation number, which it returns). The rows are locked before the revocation
+/// counter, as a client's revocation does, so that two revocations never wait for each other.
+pub async fn revoke_family(db: &impl ConnectionTrait, family_id: &str, now: i64) -> Result<i64> {
     refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::RevokedAt, Expr::value(now))
         .filter(refresh_token::Column::FamilyId.eq(family_id))
         .filter(refresh_token::Column::RevokedAt.is_null())
         .exec(db)
         .await?;
+    let seq = super::bump_revocations(db).await?;
     let live_access = Query::select()
         .columns([
             refresh_token::Column::AccessJti,
@@ -150,7 +148,7 @@ pub async fn revoke_family(
         )
         .to_owned();
     db.execute(&insert).await?;
-    Ok(())
+    Ok(seq)
 }
 
 /// Revokes every refresh token of a client (its access tokens are cut off by the client's

@@ -5,15 +5,16 @@
 //! latencies of 0.5–0.8 s under load), while a queue here hands the lock on the moment it is
 //! free. A writer holds the lane until it commits or rolls back.
 //!
-//! Engine moves (one instance's state, written only after the move succeeded in memory) join a
-//! batch instead: one SQLite transaction that the moves queued in the lane write one after
-//! another, committed when nobody is left waiting (or when it is full). Each move is answered
-//! only after that commit; a move that fails before writing leaves the batch untouched, and a
-//! move that fails after writing (the database failed) rolls the whole batch back, so that each
-//! move of it is still all or nothing; a move that may fail after writing for reasons of its
-//! own (a message call whose second message meets no subscription) writes into a savepoint.
-//! BEGIN and COMMIT, a connection checkout and a log write are then paid once a batch instead
-//! of once a move.
+//! Short writes that check everything before they write join a batch instead; call them
+//! moves: engine moves (written only after the move succeeded in memory), code redemptions and
+//! refresh rotations (written only after every check of the grant). A batch is one SQLite
+//! transaction that the moves queued in the lane write one after another, committed when nobody
+//! is left waiting (or when it is full). Each move is answered only after that commit; a move
+//! that fails before writing leaves the batch untouched, and a move that fails after writing
+//! (the database failed) rolls the whole batch back, so that each move of it is still all or
+//! nothing; a move that may fail after writing for reasons of its own (a message call whose
+//! second message meets no subscription) writes into a savepoint. BEGIN and COMMIT, a
+//! connection checkout and a log write are then paid once a batch instead of once a move.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
@@ -55,7 +56,7 @@ static LANE: LazyLock<Arc<Mutex<Lane>>> = LazyLock::new(Default::default);
 /// Writers queued for the lane: a batch is committed when none is left.
 static QUEUED: AtomicUsize = AtomicUsize::new(0);
 
-/// A transaction that writes: its own, or (SQLite, [`begin_move`]) its place in a batch.
+/// A transaction that writes: its own, or (SQLite, [`begin_batched`]) its place in a batch.
 pub struct WriteTxn {
     mode: Mode,
     /// Whether it wrote (any statement but a SELECT): a batched writer that fails after
@@ -87,10 +88,12 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
     }))
 }
 
-/// Starts an engine move: on SQLite a place in the lane's batch (see the module's note), on
-/// PostgreSQL a transaction of its own (row locks let moves of other instances run side by
-/// side there). The caller must write nothing before its move has succeeded in memory.
-pub async fn begin_move(db: &DatabaseConnection) -> Result<WriteTxn> {
+/// Starts a write that may share a batch: on SQLite a place in the lane's batch (see the
+/// module's note), on PostgreSQL a transaction of its own (row locks let writers of other rows
+/// run side by side there). The caller checks everything it can before it writes, so that once
+/// it wrote only the database can fail it: an engine move writes after it succeeded in memory,
+/// a code redemption or refresh rotation after every check of the grant.
+pub async fn begin_batched(db: &DatabaseConnection) -> Result<WriteTxn> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return begin_write(db).await;
     }
@@ -397,7 +400,7 @@ mod tests {
         let movers = (1..=40).map(|n| {
             let db = db.clone();
             tokio::spawn(async move {
-                let txn = begin_move(&db).await.expect("begins");
+                let txn = begin_batched(&db).await.expect("begins");
                 insert(&txn, n).await;
                 txn.commit().await.expect("commits");
                 // Answered: another connection must see it now.
@@ -415,13 +418,13 @@ mod tests {
         let _turn = TURNS.lock().await;
         let folder = tempfile::tempdir().expect("folder");
         let db = database(&folder).await;
-        let first = begin_move(&db).await.expect("begins");
+        let first = begin_batched(&db).await.expect("begins");
         insert(&first, 1).await;
         // Queued behind the first, in order: one that reads and gives up, one that writes.
         let refused = tokio::spawn({
             let db = db.clone();
             async move {
-                let txn = begin_move(&db).await.expect("begins");
+                let txn = begin_batched(&db).await.expect("begins");
                 committed(&db).await;
                 txn.rollback().await.expect("leaves");
             }
@@ -430,7 +433,7 @@ mod tests {
         let second = tokio::spawn({
             let db = db.clone();
             async move {
-                let txn = begin_move(&db).await.expect("begins");
+                let txn = begin_batched(&db).await.expect("begins");
                 insert(&txn, 2).await;
                 txn.commit().await
             }
@@ -452,12 +455,12 @@ mod tests {
         let _turn = TURNS.lock().await;
         let folder = tempfile::tempdir().expect("folder");
         let db = database(&folder).await;
-        let first = begin_move(&db).await.expect("begins");
+        let first = begin_batched(&db).await.expect("begins");
         insert(&first, 1).await;
         let second = tokio::spawn({
             let db = db.clone();
             async move {
-                let txn = begin_move(&db).await.expect("begins");
+                let txn = begin_batched(&db).await.expect("begins");
                 let part = txn.savepoint().await.expect("savepoint").expect("batched");
                 part.execute_unprepared("INSERT INTO t (n) VALUES (2)")
                     .await
@@ -493,12 +496,12 @@ mod tests {
         let _turn = TURNS.lock().await;
         let folder = tempfile::tempdir().expect("folder");
         let db = database(&folder).await;
-        let first = begin_move(&db).await.expect("begins");
+        let first = begin_batched(&db).await.expect("begins");
         insert(&first, 1).await;
         let failing = tokio::spawn({
             let db = db.clone();
             async move {
-                let txn = begin_move(&db).await.expect("begins");
+                let txn = begin_batched(&db).await.expect("begins");
                 insert(&txn, 2).await;
                 drop(txn); // fails (or is cancelled) after writing
             }
@@ -509,7 +512,7 @@ mod tests {
         assert!(outcome.is_err(), "the first move must not report a commit");
         assert_eq!(committed(&db).await, Vec::<i64>::new());
         // The lane goes on: a new batch commits.
-        let next = begin_move(&db).await.expect("begins");
+        let next = begin_batched(&db).await.expect("begins");
         insert(&next, 3).await;
         next.commit().await.expect("commits");
         assert_eq!(committed(&db).await, vec![3]);
@@ -520,7 +523,7 @@ mod tests {
         let _turn = TURNS.lock().await;
         let folder = tempfile::tempdir().expect("folder");
         let db = database(&folder).await;
-        let first = begin_move(&db).await.expect("begins");
+        let first = begin_batched(&db).await.expect("begins");
         insert(&first, 1).await;
         let own = tokio::spawn({
             let db = db.clone();

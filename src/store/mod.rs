@@ -25,7 +25,7 @@ use sea_orm::{
 };
 
 use lane::begin_immediate;
-pub use lane::{WriteTxn, begin_move, begin_write};
+pub use lane::{WriteTxn, begin_batched, begin_write};
 
 use crate::config::Config;
 use crate::{Error, Result};

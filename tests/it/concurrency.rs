@@ -273,7 +273,7 @@ async fn changes_propagate_under_load(kit: &Kit, apis: &[Api; 2]) {
 }
 
 /// Runs the futures at once; their outputs in order.
-async fn futures_all<F: std::future::Future + Send + 'static>(
+pub(crate) async fn futures_all<F: std::future::Future + Send + 'static>(
     futures: impl Iterator<Item = F>,
 ) -> Vec<F::Output>
 where

@@ -14,6 +14,7 @@ use crate::on_both_backends;
 on_both_backends!(
     code_redemption_rules,
     refresh_rotation_and_reuse,
+    replays_at_once_have_one_winner,
     introspection_and_revocation,
     disabled_people_get_nothing,
     an_oauth_library_drives_code_and_refresh,
@@ -68,16 +69,7 @@ async fn code_redemption_rules(kit: &Kit) {
 
     // redirect_uri sent to the authorization endpoint must be sent again, equal.
     let c = code(&browser, &client, Some(REDIRECT), "read", Some(&challenge)).await;
-    let (status, body) = token_form(
-        kit,
-        Some(&client),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &c),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(kit, &client, &c, &verifier).await;
     assert!(
         is_invalid_grant(status, &body),
         "redirect_uri missing: {body}"
@@ -100,32 +92,17 @@ async fn code_redemption_rules(kit: &Kit) {
     );
     // Not sent there: absent or equal is fine.
     let c = code(&browser, &client, None, "read", Some(&challenge)).await;
-    let (status, body) = token_form(
-        kit,
-        Some(&client),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &c),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(kit, &client, &c, &verifier).await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
     // PKCE: a wrong or missing verifier is refused.
     let c = code(&browser, &client, None, "read", Some(&challenge)).await;
     let (wrong, _) = pkce();
-    let (status, body) = token_form(
-        kit,
-        Some(&client),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &c),
-            ("code_verifier", &wrong),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(kit, &client, &c, &wrong).await;
     assert!(is_invalid_grant(status, &body), "wrong verifier: {body}");
+    // A refused redemption changes nothing: the code still redeems with its own verifier.
+    let (status, body) = redeem(kit, &client, &c, &verifier).await;
+    assert_eq!(status, StatusCode::OK, "after a refused try: {body}");
     let c = code(&browser, &client, None, "read", Some(&challenge)).await;
     let (status, body) = token_form(
         kit,
@@ -138,16 +115,7 @@ async fn code_redemption_rules(kit: &Kit) {
     // The code belongs to its client; a confidential client must authenticate.
     let other = code_client(kit, &["Read"], &[REDIRECT], false).await;
     let c = code(&browser, &client, None, "read", Some(&challenge)).await;
-    let (status, body) = token_form(
-        kit,
-        Some(&other),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &c),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(kit, &other, &c, &verifier).await;
     assert!(
         is_invalid_grant(status, &body),
         "another client's code: {body}"
@@ -174,16 +142,7 @@ async fn code_redemption_rules(kit: &Kit) {
     db.execute_unprepared("UPDATE authorization_codes SET expires_at = 0")
         .await
         .unwrap();
-    let (status, body) = token_form(
-        kit,
-        Some(&client),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &c),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(kit, &client, &c, &verifier).await;
     assert!(is_invalid_grant(status, &body), "expired: {body}");
 
     // A public client needs no secret, only its PKCE verifier.
@@ -218,21 +177,22 @@ async fn code_redemption_rules(kit: &Kit) {
     );
 }
 
+/// Redeems a code for `client` (Basic) with this verifier, sending no `redirect_uri`.
+async fn redeem(kit: &Kit, client: &Creds, code: &str, verifier: &str) -> (StatusCode, Value) {
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", code),
+        ("code_verifier", verifier),
+    ];
+    token_form(kit, Some(client), &form).await
+}
+
 /// A fresh pair of tokens for a new person.
 pub(crate) async fn tokens(kit: &Kit, client: &Creds, username: &str) -> Value {
     let browser = signed_in(kit, username, &["Read", "Write"]).await;
     let (verifier, challenge) = pkce();
     let c = code(&browser, client, None, "read write", Some(&challenge)).await;
-    let (status, body) = token_form(
-        kit,
-        Some(client),
-        &[
-            ("grant_type", "authorization_code"),
-            ("code", &c),
-            ("code_verifier", &verifier),
-        ],
-    )
-    .await;
+    let (status, body) = redeem(kit, client, &c, &verifier).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     body
 }
@@ -347,6 +307,86 @@ async fn refresh_rotation_and_reuse(kit: &Kit) {
     )
     .await;
     assert!(is_invalid_grant(status, &body), "{body}");
+}
+
+/// Sends one grant `n` times at once; what came back, winners first.
+async fn at_once(
+    kit: &Kit,
+    client: &Creds,
+    form: &[(&str, &str)],
+    n: usize,
+) -> Vec<(StatusCode, Value)> {
+    let form: Vec<(String, String)> = form
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect();
+    let requests = (0..n).map(|_| {
+        let request = kit
+            .http
+            .post(kit.url("/oauth/token"))
+            .basic_auth(&client.id, Some(&client.secret))
+            .form(&form);
+        async move {
+            let response = request.send().await.unwrap();
+            (
+                response.status(),
+                response.json().await.unwrap_or(Value::Null),
+            )
+        }
+    });
+    let mut answers = crate::concurrency::futures_all(requests).await;
+    answers.sort_by_key(|(status, _)| *status != StatusCode::OK);
+    answers
+}
+
+/// One code, and then one refresh token, each presented eight times at once: exactly one
+/// winner, every other answer `invalid_grant`, and the replays revoke what the winner got
+/// (RFC 6749 §4.1.2; on SQLite the eight may share one batch of writes).
+async fn replays_at_once_have_one_winner(kit: &Kit) {
+    let client = code_client(kit, &["Read", "Write"], &[REDIRECT], false).await;
+    let browser = signed_in(kit, "replayer", &["Read"]).await;
+    let (verifier, challenge) = pkce();
+    let c = code(&browser, &client, None, "read", Some(&challenge)).await;
+    let form = [
+        ("grant_type", "authorization_code"),
+        ("code", c.as_str()),
+        ("code_verifier", verifier.as_str()),
+    ];
+    let answers = at_once(kit, &client, &form, 8).await;
+    let (status, won) = &answers[0];
+    assert_eq!(*status, StatusCode::OK, "{answers:?}");
+    for (status, body) in &answers[1..] {
+        assert!(is_invalid_grant(*status, body), "{answers:?}");
+    }
+    let refresh = won["refresh_token"].as_str().unwrap();
+    let (status, body) = token_form(
+        kit,
+        Some(&client),
+        &[("grant_type", "refresh_token"), ("refresh_token", refresh)],
+    )
+    .await;
+    assert!(
+        is_invalid_grant(status, &body),
+        "revoked by the replays: {body}"
+    );
+
+    let fresh = tokens(kit, &client, "replayer2").await;
+    let form = [
+        ("grant_type", "refresh_token"),
+        ("refresh_token", fresh["refresh_token"].as_str().unwrap()),
+    ];
+    let answers = at_once(kit, &client, &form, 8).await;
+    let (status, won) = &answers[0];
+    assert_eq!(*status, StatusCode::OK, "{answers:?}");
+    for (status, body) in &answers[1..] {
+        assert!(is_invalid_grant(*status, body), "{answers:?}");
+    }
+    let access = won["access_token"].as_str().unwrap();
+    assert_eq!(
+        kit.call(Method::GET, "/v1/me", Some(access), None).await.0,
+        StatusCode::UNAUTHORIZED,
+        "the winner's access token is revoked with its family"
+    );
 }
 
 async fn introspect(kit: &Kit, creds: &Creds, token: &str) -> (StatusCode, Value) {
