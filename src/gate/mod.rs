@@ -12,23 +12,18 @@ use std::sync::Arc;
 use poem::http::{Method, header};
 use poem::{Endpoint, IntoResponse, Request, Response};
 
-pub use tokens::TokenCache;
-
 use crate::answers::gate::{self as answer, Refusal};
-use crate::oauth::jwt::Expectations;
 use crate::services::App;
 use crate::telemetry::METRICS;
 
 pub struct Gate<E> {
     inner: E,
     app: Arc<App>,
-    tokens: TokenCache,
 }
 
 impl<E> Gate<E> {
     pub fn new(inner: E, app: Arc<App>) -> Self {
-        let tokens = TokenCache::new(app.config.token_cache_capacity);
-        Gate { inner, app, tokens }
+        Gate { inner, app }
     }
 }
 
@@ -45,13 +40,8 @@ impl<E: Endpoint> Endpoint for Gate<E> {
             .headers()
             .get(header::AUTHORIZATION)
             .map(|v| v.as_bytes());
-        let expect = Expectations {
-            issuer: &self.app.issuer,
-            audience: &self.app.issuer,
-            max_lifetime: self.app.config.access_token_ttl,
-            now: crate::now(),
-        };
-        let caller = match self.tokens.check(&view, &expect, authorization) {
+        let expect = self.app.expectations(crate::now());
+        let caller = match tokens::check(&self.app.verified_tokens, &view, &expect, authorization) {
             Ok(caller) => caller,
             Err(refusal) => {
                 METRICS.gate_unauthenticated.inc();

@@ -1,174 +1,41 @@
-//! Bearer token checks. A verified token is remembered (bounded, until it expires) so that an
-//! authorized request costs a hash lookup, not a signature check; revocation, client state and
-//! role changes are applied from the in-memory view on every request.
-
-use std::sync::{Arc, RwLock};
-
-use hashbrown::HashMap;
+//! Bearer token checks: the token, verified once and then remembered
+//! ([`crate::oauth::verified`]), against the current view on every request (revocation, client
+//! and person state, roles).
 
 use crate::answers::gate::Refusal;
-use crate::caller::{Caller, Subject};
-use crate::oauth::jwt::{self, Expectations, TokenError};
-use crate::roles::{Role, RoleSet};
-use crate::scope::ScopeSet;
+use crate::caller::Caller;
+use crate::oauth::jwt::Expectations;
+use crate::oauth::verified::VerifiedTokens;
 use crate::services::View;
 
-/// What a verified token says.
-#[derive(Clone, Debug)]
-struct Verified {
-    /// The key that signed it: once no longer published, the token is refused, cached or not.
-    kid: String,
-    client_id: String,
-    subject: Subject,
-    jti: String,
-    iat: i64,
-    exp: i64,
-    scopes: ScopeSet,
-    roles: RoleSet,
-}
-
-/// Verified tokens, keyed by their signature (short to hash, unique per token) and checked
-/// against the whole token on a hit. Sharded so that readers rarely meet a writer; a full
-/// shard drops its expired entries, or all of them, which keeps it bounded without bookkeeping
-/// on the read path.
-pub struct TokenCache {
-    shards: Vec<RwLock<HashMap<Box<str>, Cached>>>,
-    per_shard: usize,
-}
-
-struct Cached {
-    token: Box<str>,
-    verified: Arc<Verified>,
-}
-
-const SHARDS: usize = 16;
-
-impl TokenCache {
-    pub fn new(capacity: u64) -> TokenCache {
-        TokenCache {
-            shards: (0..SHARDS).map(|_| RwLock::new(HashMap::new())).collect(),
-            per_shard: (capacity as usize / SHARDS).max(16),
-        }
+/// Checks `Authorization: Bearer …` against the view.
+pub fn check(
+    tokens: &VerifiedTokens,
+    view: &View,
+    expect: &Expectations,
+    authorization: Option<&[u8]>,
+) -> Result<Caller, Refusal> {
+    let token = bearer(authorization).ok_or(Refusal::Missing)?;
+    let verified = match tokens.verify(&view.keys, token, expect) {
+        Ok(verified) => verified,
+        // Credentials that are not even a token68 say nothing about a token (a cached one
+        // was one, so this costs nothing on the way in).
+        Err(_) if !is_token68(token) => return Err(Refusal::Missing),
+        Err(error) => return Err(Refusal::Invalid(error.description())),
+    };
+    let standing = view.standing(&verified).map_err(Refusal::Invalid)?;
+    let mut roles = verified.roles.intersection(standing.client.roles);
+    if let Some(person) = standing.person {
+        roles = roles.intersection(person.roles);
     }
-
-    fn shard(&self, signature: &str) -> &RwLock<HashMap<Box<str>, Cached>> {
-        let last = signature.as_bytes().last().copied().unwrap_or(0);
-        &self.shards[usize::from(last) % SHARDS]
-    }
-
-    fn get(&self, token: &str) -> Option<Arc<Verified>> {
-        let signature = signature_of(token);
-        let shard = self
-            .shard(signature)
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
-        shard
-            .get(signature)
-            .filter(|c| *c.token == *token)
-            .map(|c| Arc::clone(&c.verified))
-    }
-
-    fn insert(&self, token: &str, verified: Arc<Verified>, now: i64) {
-        let signature = signature_of(token);
-        let mut shard = self
-            .shard(signature)
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
-        if shard.len() >= self.per_shard {
-            shard.retain(|_, c| c.verified.exp > now);
-            if shard.len() >= self.per_shard {
-                shard.clear();
-            }
-        }
-        shard.insert(
-            signature.into(),
-            Cached {
-                token: token.into(),
-                verified,
-            },
-        );
-    }
-
-    /// Checks `Authorization: Bearer …` against the view.
-    pub fn check(
-        &self,
-        view: &View,
-        expect: &Expectations,
-        authorization: Option<&[u8]>,
-    ) -> Result<Caller, Refusal> {
-        let now = expect.now;
-        let token = bearer(authorization).ok_or(Refusal::Missing)?;
-        let verified = match self.get(token) {
-            Some(verified) => verified,
-            None => {
-                if !is_token68(token) {
-                    return Err(Refusal::Missing);
-                }
-                let (claims, kid) = jwt::decode(&view.keys, token, expect)
-                    .map_err(|e: TokenError| Refusal::Invalid(e.description()))?;
-                let subject = if claims.sub == claims.client_id {
-                    Subject::Client
-                } else {
-                    Subject::Person { sub: claims.sub }
-                };
-                let verified = Arc::new(Verified {
-                    kid,
-                    roles: claims.roles.iter().filter_map(|r| Role::parse(r)).collect(),
-                    scopes: ScopeSet::parse(&claims.scope).unwrap_or_default(),
-                    client_id: claims.client_id,
-                    subject,
-                    jti: claims.jti,
-                    iat: claims.iat,
-                    exp: claims.exp,
-                });
-                self.insert(token, Arc::clone(&verified), now);
-                verified
-            }
-        };
-        if verified.exp <= now {
-            return Err(Refusal::Invalid(TokenError::Expired.description()));
-        }
-        if view.keys.verifying_key(&verified.kid).is_none() {
-            return Err(Refusal::Invalid(TokenError::UnknownKey.description()));
-        }
-        if view.revoked.contains(&verified.jti) {
-            return Err(Refusal::Invalid("The access token was revoked"));
-        }
-        let client = view
-            .clients
-            .get(&verified.client_id)
-            .filter(|c| c.enabled)
-            .ok_or(Refusal::Invalid(
-                "The client of this token is disabled or gone",
-            ))?;
-        if client.cut_off(verified.iat) {
-            return Err(Refusal::Invalid("The access token was revoked"));
-        }
-        let mut roles = verified.roles.intersection(client.roles);
-        if let Subject::Person { sub } = &verified.subject {
-            let person = view
-                .people
-                .get(sub)
-                .filter(|p| p.enabled)
-                .ok_or(Refusal::Invalid(
-                    "The person of this token is disabled or gone",
-                ))?;
-            roles = roles.intersection(person.roles);
-        }
-        Ok(Caller {
-            client_id: verified.client_id.clone(),
-            subject: verified.subject.clone(),
-            jti: verified.jti.clone(),
-            exp: verified.exp,
-            scopes: verified.scopes,
-            roles,
-        })
-    }
-}
-
-/// The last dot-separated part of a JWT: its signature.
-fn signature_of(token: &str) -> &str {
-    token.rsplit('.').next().unwrap_or(token)
+    Ok(Caller {
+        client_id: verified.client_id.clone(),
+        subject: verified.subject.clone(),
+        jti: verified.jti.clone(),
+        exp: verified.exp,
+        scopes: verified.scopes,
+        roles,
+    })
 }
 
 /// The credentials of `Bearer <credentials>` (scheme case-insensitive, RFC 6750 §2.1), not yet
@@ -190,12 +57,12 @@ fn is_token68(token: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use base64::Engine;
-    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     use crate::oauth::client_auth::ClientAuth;
-    use crate::oauth::jwt::AccessClaims;
+    use crate::oauth::jwt::{self, AccessClaims, TokenError};
     use crate::oauth::keys::{KeyRing, StoredKey};
+    use crate::roles::RoleSet;
+    use crate::services::PersonAuth;
 
     const ISSUER: &str = "https://gw.example";
     const NOW: i64 = 1_000_000;
@@ -209,20 +76,17 @@ mod tests {
         }
     }
 
-    fn key(kid: &str, seed: u8) -> StoredKey {
-        StoredKey {
-            kid: kid.into(),
-            seed: [seed; 32].into(),
+    /// A view with one client `c1` holding Read and Admin, and one person `p1` holding Read,
+    /// signing with `k1`.
+    fn view() -> View {
+        let mut view = View::empty();
+        view.keys = KeyRing::single(&StoredKey {
+            kid: "k1".into(),
+            seed: [1; 32].into(),
             created_at: 0,
             retired_at: None,
             publish_until: None,
-        }
-    }
-
-    /// A view with one client `c1` holding Read and Admin, signing with `k1`.
-    fn view() -> View {
-        let mut view = View::empty();
-        view.keys = KeyRing::single(&key("k1", 1));
+        });
         view.clients.insert(
             "c1".into(),
             ClientAuth {
@@ -237,13 +101,21 @@ mod tests {
                 tokens_not_before: None,
             },
         );
+        view.people.insert(
+            "p1".into(),
+            PersonAuth {
+                username: "pat".into(),
+                enabled: true,
+                roles: RoleSet::parse_list("Read").unwrap(),
+            },
+        );
         view
     }
 
-    fn claims(jti: &str, roles: &[&str]) -> AccessClaims {
+    fn claims(jti: &str, sub: &str, roles: &[&str]) -> AccessClaims {
         AccessClaims {
             iss: ISSUER.into(),
-            sub: "c1".into(),
+            sub: sub.into(),
             aud: ISSUER.into(),
             client_id: "c1".into(),
             exp: NOW + 600,
@@ -259,68 +131,42 @@ mod tests {
         format!("Bearer {token}").into_bytes()
     }
 
-    /// A verified token is cached by its signature; a token that reuses the signature with
-    /// another payload is no hit, whatever is in the cache.
+    /// Roles are what the token says ∩ what its client (and person) hold now; a token verified
+    /// (and so cached) before is refused once revoked, cut off or its client or person is
+    /// disabled, and once its key is no longer published.
     #[test]
-    fn the_cache_is_no_way_around_the_signature() {
-        let cache = TokenCache::new(1000);
-        let view = view();
-        let genuine = jwt::encode(&view.keys, &claims("j1", &["Read"]));
-        let caller = cache
-            .check(&view, &expect(), Some(&header(&genuine)))
-            .unwrap();
-        assert_eq!(caller.roles.names(), ["Read"]);
-        let (head, rest) = genuine.split_once('.').unwrap();
-        let (_, signature) = rest.rsplit_once('.').unwrap();
-        let wider =
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims("j1", &["Read", "Admin"])).unwrap());
-        for forged in [
-            format!("{head}.{wider}.{signature}"),
-            format!("x.y.{signature}"),
-        ] {
-            assert!(
-                cache
-                    .check(&view, &expect(), Some(&header(&forged)))
-                    .is_err(),
-                "{forged}"
-            );
-        }
-        // The genuine one is still fine, from the cache.
-        assert!(
-            cache
-                .check(&view, &expect(), Some(&header(&genuine)))
-                .is_ok()
-        );
-    }
-
-    /// A cached token is refused once its key is no longer published.
-    #[test]
-    fn a_retired_key_takes_its_cached_tokens_along() {
-        let cache = TokenCache::new(1000);
+    fn the_view_decides_at_every_request() {
+        let tokens = VerifiedTokens::new(1000);
         let mut view = view();
-        let token = jwt::encode(&view.keys, &claims("j1", &["Read"]));
-        assert!(cache.check(&view, &expect(), Some(&header(&token))).is_ok());
-        view.keys = KeyRing::single(&key("k2", 2));
-        assert_eq!(
-            cache
-                .check(&view, &expect(), Some(&header(&token)))
-                .unwrap_err(),
-            Refusal::Invalid(TokenError::UnknownKey.description())
-        );
-    }
+        let client_token = jwt::encode(&view.keys, &claims("j1", "c1", &["Read", "Write"]));
+        let person_token = jwt::encode(&view.keys, &claims("j2", "p1", &["Read", "Admin"]));
+        let check =
+            |view: &View, token: &str| check(&tokens, view, &expect(), Some(&header(token)));
+        assert_eq!(check(&view, &client_token).unwrap().roles.names(), ["Read"]);
+        assert_eq!(check(&view, &person_token).unwrap().roles.names(), ["Read"]);
 
-    /// However many live tokens arrive, no shard holds more than its share.
-    #[test]
-    fn the_cache_stays_bounded() {
-        let cache = TokenCache::new(16 * 16);
-        let view = view();
-        for n in 0..2_000 {
-            let token = jwt::encode(&view.keys, &claims(&format!("j{n}"), &["Read"]));
-            assert!(cache.check(&view, &expect(), Some(&header(&token))).is_ok());
-        }
-        for shard in &cache.shards {
-            assert!(shard.read().unwrap().len() <= cache.per_shard);
-        }
+        view.people.get_mut("p1").unwrap().enabled = false;
+        let refusal = Refusal::Invalid("The person of this token is disabled or gone");
+        assert_eq!(check(&view, &person_token).unwrap_err(), refusal);
+        assert!(check(&view, &client_token).is_ok());
+
+        view.revoked.insert("j1".into(), NOW + 600);
+        let refusal = Refusal::Invalid("The access token was revoked");
+        assert_eq!(check(&view, &client_token).unwrap_err(), refusal);
+
+        let mut view = self::view();
+        view.clients.get_mut("c1").unwrap().tokens_not_before = Some(NOW);
+        assert_eq!(check(&view, &person_token).unwrap_err(), refusal);
+        view.clients.get_mut("c1").unwrap().enabled = false;
+        let refusal = Refusal::Invalid("The client of this token is disabled or gone");
+        assert_eq!(check(&view, &person_token).unwrap_err(), refusal);
+
+        let mut view = self::view();
+        view.keys = KeyRing::single(&StoredKey::generate(0));
+        let refusal = Refusal::Invalid(TokenError::UnknownKey.description());
+        assert_eq!(check(&view, &client_token).unwrap_err(), refusal);
+        // Not a token68 at all: as if no credentials were sent.
+        assert_eq!(check(&view, "a\"b.c").unwrap_err(), Refusal::Missing);
     }
 
     #[test]

@@ -1,10 +1,13 @@
 //! The token endpoint's logic (RFC 6749 §4.4 and §5), and revocation (RFC 7009).
 
+use std::sync::Arc;
+
 use super::OAuthError;
 use super::client_auth::{self, ClientAuth, Presented};
 use super::form::FormParams;
 use super::jwt::{self, AccessClaims};
 use super::keys::KeyRing;
+use super::verified::{Verified, VerifiedTokens};
 use crate::roles::RoleSet;
 use crate::scope::ScopeSet;
 
@@ -322,17 +325,20 @@ pub fn revoke(
 /// What an introspection request (RFC 7662) is about, once its client has authenticated.
 #[derive(Debug)]
 pub enum Introspection {
-    /// An access token whose signature verifies; the caller checks it is still active.
-    Access(AccessClaims),
+    /// An access token that verifies and has not expired; the caller checks it still counts.
+    Access(Arc<Verified>),
     /// Perhaps a refresh token (opaque).
     Refresh(String),
     /// Neither: `{"active": false}`.
     Inactive,
 }
 
+/// Authenticates the introspecting client and verifies the token (or finds it verified).
 pub fn introspect(
     directory: &impl Directory,
     request: &TokenRequest,
+    tokens: &VerifiedTokens,
+    expect: &jwt::Expectations,
 ) -> Result<Introspection, Refused> {
     let form = parse_form(request.is_form, request.body)?;
     let token = form.require("token")?;
@@ -345,8 +351,8 @@ pub fn introspect(
             unknown_client: false,
         });
     }
-    Ok(match jwt::decode_signed(directory.keys(), token) {
-        Ok(claims) => Introspection::Access(claims),
+    Ok(match tokens.verify(directory.keys(), token, expect) {
+        Ok(verified) => Introspection::Access(verified),
         Err(_) if !token.contains('.') => Introspection::Refresh(token.to_owned()),
         Err(_) => Introspection::Inactive,
     })

@@ -56,7 +56,7 @@ pub struct Expectations<'a> {
 }
 
 /// Checks the claims of a token whose signature verified.
-pub fn check_claims(claims: &AccessClaims, expect: &Expectations) -> Result<(), TokenError> {
+fn check_claims(claims: &AccessClaims, expect: &Expectations) -> Result<(), TokenError> {
     if claims.iss != expect.issuer {
         return Err(TokenError::WrongIssuer);
     }

@@ -12,5 +12,6 @@ pub mod password;
 pub mod pkce;
 pub mod sealing;
 pub mod secret;
+pub mod verified;
 
 pub use error::OAuthError;

@@ -39,11 +39,13 @@ use arc_swap::ArcSwap;
 use sea_orm::{DatabaseConnection, DbBackend};
 use tokio::sync::{Mutex, watch};
 
-pub use view::{PersonAuth, View};
+pub use view::{PersonAuth, Standing, View};
 
 use crate::authz::RouteTable;
 use crate::config::Config;
+use crate::oauth::jwt::Expectations;
 use crate::oauth::sealing::Kek;
+use crate::oauth::verified::VerifiedTokens;
 use crate::telemetry::METRICS;
 use crate::{Result, now, store};
 
@@ -62,6 +64,8 @@ pub struct App {
     /// Parsed diagrams and the engine's write lane.
     pub runtime: processes::Runtime,
     pub(crate) unknown_clients: tokens::UnknownClients,
+    /// Access tokens verified once, for the gate and introspection.
+    pub verified_tokens: VerifiedTokens,
     /// Failed logins, slowed per username and address.
     pub login_limits: limits::FailureLimits,
     /// Failed client authentications, slowed per client id and address.
@@ -93,6 +97,7 @@ impl App {
             reloads: AtomicU64::new(0),
             runtime: processes::Runtime::default(),
             unknown_clients: tokens::UnknownClients::default(),
+            verified_tokens: VerifiedTokens::new(config.token_cache_capacity),
             login_limits: limits::FailureLimits::logins(),
             client_limits: limits::FailureLimits::clients(),
             last_seen: AtomicI64::new(view.version),
@@ -115,6 +120,7 @@ impl App {
             reloads: AtomicU64::new(0),
             runtime: processes::Runtime::default(),
             unknown_clients: tokens::UnknownClients::default(),
+            verified_tokens: VerifiedTokens::new(0),
             login_limits: limits::FailureLimits::logins(),
             client_limits: limits::FailureLimits::clients(),
             last_seen: AtomicI64::new(0),
@@ -126,6 +132,17 @@ impl App {
             issuer: public_url.to_owned(),
             routes: RouteTable::default(),
         })
+    }
+
+    /// What our access tokens must say at `now`: our issuer, for us, and no longer-lived than
+    /// we issue them.
+    pub fn expectations(&self, now: i64) -> Expectations<'_> {
+        Expectations {
+            issuer: &self.issuer,
+            audience: &self.issuer,
+            max_lifetime: self.config.access_token_ttl,
+            now,
+        }
     }
 
     pub fn view(&self) -> arc_swap::Guard<Arc<View>> {

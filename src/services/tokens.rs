@@ -246,46 +246,30 @@ pub async fn introspect(
     app: &App,
     request: &TokenRequest<'_>,
 ) -> Result<Option<ActiveToken>, RevokeFailed> {
+    let expect = app.expectations(now());
     let found = decide(app, request, |directory| {
-        grants::introspect(&directory, request)
+        grants::introspect(&directory, request, &app.verified_tokens, &expect)
     })
     .await
     .map_err(RevokeFailed::Refused)?;
-    let at = now();
     match found {
         Introspection::Inactive => Ok(None),
-        Introspection::Access(claims) => {
+        Introspection::Access(token) => {
             let view = app.view();
-            let client_ok = view
-                .clients
-                .get(&claims.client_id)
-                .is_some_and(|c| c.enabled && !c.cut_off(claims.iat));
-            let person = (claims.sub != claims.client_id).then(|| view.people.get(&claims.sub));
-            let person_ok = match &person {
-                None => true,
-                Some(found) => found.is_some_and(|p| p.enabled),
+            let Ok(standing) = view.standing(&token) else {
+                return Ok(None);
             };
-            let expect = crate::oauth::jwt::Expectations {
-                issuer: &app.issuer,
-                audience: &app.issuer,
-                max_lifetime: app.config.access_token_ttl,
-                now: at,
-            };
-            let active = crate::oauth::jwt::check_claims(&claims, &expect).is_ok()
-                && !view.revoked.contains(&claims.jti)
-                && client_ok
-                && person_ok;
-            Ok(active.then(|| ActiveToken {
+            Ok(Some(ActiveToken {
                 token_type: "Bearer",
-                username: person.flatten().map(|p| p.username.clone()),
-                scope: claims.scope,
-                client_id: claims.client_id,
-                sub: claims.sub,
-                exp: claims.exp,
-                iat: claims.iat,
-                aud: Some(claims.aud),
-                iss: Some(claims.iss),
-                jti: Some(claims.jti),
+                username: standing.person.map(|p| p.username.clone()),
+                scope: token.scopes.to_string(),
+                client_id: token.client_id.clone(),
+                sub: token.sub().to_owned(),
+                exp: token.exp,
+                iat: token.iat,
+                aud: Some(app.issuer.clone()),
+                iss: Some(app.issuer.clone()),
+                jti: Some(token.jti.clone()),
             }))
         }
         Introspection::Refresh(token) => {

@@ -10,10 +10,12 @@ use sea_orm::DatabaseConnection;
 
 use super::revocations::Revocations;
 use crate::authz::{Decisions, RouteTable, Rule};
+use crate::caller::Subject;
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::grants::Directory;
 use crate::oauth::keys::{KeyRing, StoredKey};
 use crate::oauth::sealing::Kek;
+use crate::oauth::verified::Verified;
 use crate::roles::RoleSet;
 use crate::{Result, now, store};
 
@@ -23,6 +25,13 @@ pub struct PersonAuth {
     pub username: String,
     pub enabled: bool,
     pub roles: RoleSet,
+}
+
+/// Who stands behind a verified token now.
+pub struct Standing<'a> {
+    pub client: &'a ClientAuth,
+    /// For a token that acts for a person.
+    pub person: Option<&'a PersonAuth>,
 }
 
 pub struct View {
@@ -49,6 +58,33 @@ impl Directory for View {
 }
 
 impl View {
+    /// Whether a verified token still counts, as the gate and introspection both ask: not
+    /// revoked, its client enabled and not cut off since the token was issued, its person (if
+    /// any) enabled. Otherwise why not.
+    pub fn standing(&self, token: &Verified) -> Result<Standing<'_>, &'static str> {
+        if self.revoked.contains(&token.jti) {
+            return Err("The access token was revoked");
+        }
+        let client = self
+            .clients
+            .get(&token.client_id)
+            .filter(|c| c.enabled)
+            .ok_or("The client of this token is disabled or gone")?;
+        if client.cut_off(token.iat) {
+            return Err("The access token was revoked");
+        }
+        let person = match &token.subject {
+            Subject::Client => None,
+            Subject::Person { sub } => Some(
+                self.people
+                    .get(sub)
+                    .filter(|p| p.enabled)
+                    .ok_or("The person of this token is disabled or gone")?,
+            ),
+        };
+        Ok(Standing { client, person })
+    }
+
     /// A view of nothing, signed by a throwaway key (a server without a database).
     pub fn empty() -> View {
         let key = StoredKey::generate(0);
