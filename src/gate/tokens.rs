@@ -59,34 +59,17 @@ mod tests {
     use super::*;
 
     use crate::oauth::client_auth::ClientAuth;
-    use crate::oauth::jwt::{self, AccessClaims, TokenError};
+    use crate::oauth::fixtures::{NOW, claims, expect, keys};
+    use crate::oauth::jwt::{self, TokenError};
     use crate::oauth::keys::{KeyRing, StoredKey};
     use crate::roles::RoleSet;
     use crate::services::PersonAuth;
-
-    const ISSUER: &str = "https://gw.example";
-    const NOW: i64 = 1_000_000;
-
-    fn expect() -> Expectations<'static> {
-        Expectations {
-            issuer: ISSUER,
-            audience: ISSUER,
-            max_lifetime: 3600,
-            now: NOW,
-        }
-    }
 
     /// A view with one client `c1` holding Read and Admin, and one person `p1` holding Read,
     /// signing with `k1`.
     fn view() -> View {
         let mut view = View::empty();
-        view.keys = KeyRing::single(&StoredKey {
-            kid: "k1".into(),
-            seed: [1; 32].into(),
-            created_at: 0,
-            retired_at: None,
-            publish_until: None,
-        });
+        view.keys = keys("k1", 1);
         view.clients.insert(
             "c1".into(),
             ClientAuth {
@@ -112,21 +95,6 @@ mod tests {
         view
     }
 
-    fn claims(jti: &str, sub: &str, roles: &[&str]) -> AccessClaims {
-        AccessClaims {
-            iss: ISSUER.into(),
-            sub: sub.into(),
-            aud: ISSUER.into(),
-            client_id: "c1".into(),
-            exp: NOW + 600,
-            iat: NOW - 10,
-            nbf: None,
-            jti: jti.into(),
-            scope: "read".into(),
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        }
-    }
-
     fn header(token: &str) -> Vec<u8> {
         format!("Bearer {token}").into_bytes()
     }
@@ -141,7 +109,7 @@ mod tests {
         let client_token = jwt::encode(&view.keys, &claims("j1", "c1", &["Read", "Write"]));
         let person_token = jwt::encode(&view.keys, &claims("j2", "p1", &["Read", "Admin"]));
         let check =
-            |view: &View, token: &str| check(&tokens, view, &expect(), Some(&header(token)));
+            |view: &View, token: &str| check(&tokens, view, &expect(NOW), Some(&header(token)));
         assert_eq!(check(&view, &client_token).unwrap().roles.names(), ["Read"]);
         assert_eq!(check(&view, &person_token).unwrap().roles.names(), ["Read"]);
 

@@ -4,6 +4,8 @@
 pub mod authorize;
 pub mod client_auth;
 pub mod error;
+#[cfg(test)]
+pub mod fixtures;
 pub mod form;
 pub mod grants;
 pub mod jwt;

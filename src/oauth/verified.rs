@@ -152,45 +152,7 @@ mod tests {
     use base64::Engine;
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
-    use crate::oauth::jwt::AccessClaims;
-    use crate::oauth::keys::StoredKey;
-
-    const ISSUER: &str = "https://gw.example";
-    const NOW: i64 = 1_000_000;
-
-    fn expect(now: i64) -> Expectations<'static> {
-        Expectations {
-            issuer: ISSUER,
-            audience: ISSUER,
-            max_lifetime: 3600,
-            now,
-        }
-    }
-
-    fn keys(kid: &str, seed: u8) -> KeyRing {
-        KeyRing::single(&StoredKey {
-            kid: kid.into(),
-            seed: [seed; 32].into(),
-            created_at: 0,
-            retired_at: None,
-            publish_until: None,
-        })
-    }
-
-    fn claims(jti: &str, roles: &[&str]) -> AccessClaims {
-        AccessClaims {
-            iss: ISSUER.into(),
-            sub: "c1".into(),
-            aud: ISSUER.into(),
-            client_id: "c1".into(),
-            exp: NOW + 600,
-            iat: NOW - 10,
-            nbf: None,
-            jti: jti.into(),
-            scope: "read".into(),
-            roles: roles.iter().map(|r| (*r).to_owned()).collect(),
-        }
-    }
+    use crate::oauth::fixtures::{NOW, claims, expect, keys};
 
     /// A verified token is cached by its signature; a token that reuses the signature with
     /// another payload is no hit, whatever is in the cache.
@@ -198,14 +160,14 @@ mod tests {
     fn the_cache_is_no_way_around_the_signature() {
         let cache = VerifiedTokens::new(1000);
         let keys = keys("k1", 1);
-        let genuine = jwt::encode(&keys, &claims("j1", &["Read"]));
+        let genuine = jwt::encode(&keys, &claims("j1", "c1", &["Read"]));
         let verified = cache.verify(&keys, &genuine, &expect(NOW)).unwrap();
         assert_eq!(verified.roles.names(), ["Read"]);
         assert_eq!(verified.sub(), "c1");
         let (head, rest) = genuine.split_once('.').unwrap();
         let (_, signature) = rest.rsplit_once('.').unwrap();
-        let wider =
-            URL_SAFE_NO_PAD.encode(serde_json::to_vec(&claims("j1", &["Read", "Admin"])).unwrap());
+        let wider = URL_SAFE_NO_PAD
+            .encode(serde_json::to_vec(&claims("j1", "c1", &["Read", "Admin"])).unwrap());
         for forged in [
             format!("{head}.{wider}.{signature}"),
             format!("x.y.{signature}"),
@@ -224,7 +186,7 @@ mod tests {
     fn what_changes_after_verifying_is_checked_at_every_use() {
         let cache = VerifiedTokens::new(1000);
         let first = keys("k1", 1);
-        let token = jwt::encode(&first, &claims("j1", &["Read"]));
+        let token = jwt::encode(&first, &claims("j1", "c1", &["Read"]));
         assert!(cache.verify(&first, &token, &expect(NOW)).is_ok());
         let unwrap_err =
             |keys: &KeyRing, now| cache.verify(keys, &token, &expect(now)).unwrap_err();
@@ -238,7 +200,7 @@ mod tests {
         let cache = VerifiedTokens::new(16 * 16);
         let keys = keys("k1", 1);
         for n in 0..2_000 {
-            let token = jwt::encode(&keys, &claims(&format!("j{n}"), &["Read"]));
+            let token = jwt::encode(&keys, &claims(&format!("j{n}"), "c1", &["Read"]));
             assert!(cache.verify(&keys, &token, &expect(NOW)).is_ok());
         }
         for shard in &cache.shards {
