@@ -385,6 +385,22 @@ mod tests {
         .collect()
     }
 
+    /// The lane to this test, a new database, and a first move that wrote 1 and is not
+    /// committed yet (the folder holds the database: keep it until the end).
+    async fn first_move() -> (
+        tokio::sync::MutexGuard<'static, ()>,
+        tempfile::TempDir,
+        DatabaseConnection,
+        WriteTxn,
+    ) {
+        let turn = TURNS.lock().await;
+        let folder = tempfile::tempdir().expect("folder");
+        let db = database(&folder).await;
+        let first = begin_batched(&db).await.expect("begins");
+        insert(&first, 1).await;
+        (turn, folder, db, first)
+    }
+
     /// Waits until `n` writers are queued for the lane.
     async fn queued(n: usize) {
         while QUEUED.load(Ordering::Acquire) < n {
@@ -415,11 +431,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_move_refused_before_writing_leaves_its_batch_alone() {
-        let _turn = TURNS.lock().await;
-        let folder = tempfile::tempdir().expect("folder");
-        let db = database(&folder).await;
-        let first = begin_batched(&db).await.expect("begins");
-        insert(&first, 1).await;
+        let (_turn, _folder, db, first) = first_move().await;
         // Queued behind the first, in order: one that reads and gives up, one that writes.
         let refused = tokio::spawn({
             let db = db.clone();
@@ -452,11 +464,7 @@ mod tests {
     /// savepoint and then undoes it, or vanishes without. What the first move's commit said,
     /// and what was committed.
     async fn behind_a_savepoint(undo: bool) -> (std::result::Result<(), DbErr>, Vec<i64>) {
-        let _turn = TURNS.lock().await;
-        let folder = tempfile::tempdir().expect("folder");
-        let db = database(&folder).await;
-        let first = begin_batched(&db).await.expect("begins");
-        insert(&first, 1).await;
+        let (_turn, _folder, db, first) = first_move().await;
         let second = tokio::spawn({
             let db = db.clone();
             async move {
@@ -493,11 +501,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_move_failing_after_writing_takes_its_whole_batch_back() {
-        let _turn = TURNS.lock().await;
-        let folder = tempfile::tempdir().expect("folder");
-        let db = database(&folder).await;
-        let first = begin_batched(&db).await.expect("begins");
-        insert(&first, 1).await;
+        let (_turn, _folder, db, first) = first_move().await;
         let failing = tokio::spawn({
             let db = db.clone();
             async move {
@@ -520,11 +524,7 @@ mod tests {
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn a_writer_of_its_own_commits_the_open_batch_first() {
-        let _turn = TURNS.lock().await;
-        let folder = tempfile::tempdir().expect("folder");
-        let db = database(&folder).await;
-        let first = begin_batched(&db).await.expect("begins");
-        insert(&first, 1).await;
+        let (_turn, _folder, db, first) = first_move().await;
         let own = tokio::spawn({
             let db = db.clone();
             async move {

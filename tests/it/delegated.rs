@@ -309,13 +309,9 @@ async fn refresh_rotation_and_reuse(kit: &Kit) {
     assert!(is_invalid_grant(status, &body), "{body}");
 }
 
-/// Sends one grant `n` times at once; what came back, winners first.
-async fn at_once(
-    kit: &Kit,
-    client: &Creds,
-    form: &[(&str, &str)],
-    n: usize,
-) -> Vec<(StatusCode, Value)> {
+/// Sends one grant `n` times at once: exactly one must win, every other answer must be
+/// `invalid_grant`. The winner's answer.
+async fn one_winner_of(kit: &Kit, client: &Creds, form: &[(&str, &str)], n: usize) -> Value {
     let form: Vec<(String, String)> = form
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
@@ -336,7 +332,11 @@ async fn at_once(
     });
     let mut answers = crate::concurrency::futures_all(requests).await;
     answers.sort_by_key(|(status, _)| *status != StatusCode::OK);
-    answers
+    assert_eq!(answers[0].0, StatusCode::OK, "{answers:?}");
+    for (status, body) in &answers[1..] {
+        assert!(is_invalid_grant(*status, body), "{answers:?}");
+    }
+    answers.swap_remove(0).1
 }
 
 /// One code, and then one refresh token, each presented eight times at once: exactly one
@@ -352,12 +352,7 @@ async fn replays_at_once_have_one_winner(kit: &Kit) {
         ("code", c.as_str()),
         ("code_verifier", verifier.as_str()),
     ];
-    let answers = at_once(kit, &client, &form, 8).await;
-    let (status, won) = &answers[0];
-    assert_eq!(*status, StatusCode::OK, "{answers:?}");
-    for (status, body) in &answers[1..] {
-        assert!(is_invalid_grant(*status, body), "{answers:?}");
-    }
+    let won = one_winner_of(kit, &client, &form, 8).await;
     let refresh = won["refresh_token"].as_str().unwrap();
     let (status, body) = token_form(
         kit,
@@ -375,12 +370,7 @@ async fn replays_at_once_have_one_winner(kit: &Kit) {
         ("grant_type", "refresh_token"),
         ("refresh_token", fresh["refresh_token"].as_str().unwrap()),
     ];
-    let answers = at_once(kit, &client, &form, 8).await;
-    let (status, won) = &answers[0];
-    assert_eq!(*status, StatusCode::OK, "{answers:?}");
-    for (status, body) in &answers[1..] {
-        assert!(is_invalid_grant(*status, body), "{answers:?}");
-    }
+    let won = one_winner_of(kit, &client, &form, 8).await;
     let access = won["access_token"].as_str().unwrap();
     assert_eq!(
         kit.call(Method::GET, "/v1/me", Some(access), None).await.0,
