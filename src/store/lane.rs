@@ -55,6 +55,9 @@ struct Batch {
 static LANE: LazyLock<Arc<Mutex<Lane>>> = LazyLock::new(Default::default);
 /// Writers queued for the lane: a batch is committed when none is left.
 static QUEUED: AtomicUsize = AtomicUsize::new(0);
+/// How many moves each committed batch held, by database: what the tests check batches by.
+#[cfg(test)]
+static COMMITTED_BATCHES: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
 
 /// A transaction that writes: its own, or (SQLite, [`begin_batched`]) its place in a batch.
 pub struct WriteTxn {
@@ -149,6 +152,11 @@ async fn flush(lane: &mut Lane) {
     let Some(batch) = lane.batch.take() else {
         return;
     };
+    #[cfg(test)]
+    COMMITTED_BATCHES
+        .lock()
+        .expect("batch record")
+        .push((batch.database, batch.members.len()));
     let outcome = batch.txn.commit().await.map_err(|e| e.to_string());
     for member in batch.members {
         let _ = member.send(outcome.clone());
@@ -347,201 +355,4 @@ pub(super) async fn settle() -> Result<()> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use sea_orm::{ConnectOptions, Database};
-
-    /// The lane is the process's: these tests take turns, so that none counts as queued
-    /// behind another's moves.
-    static TURNS: Mutex<()> = Mutex::const_new(());
-
-    async fn database(folder: &tempfile::TempDir) -> DatabaseConnection {
-        let url = format!("sqlite://{}/lane.db?mode=rwc", folder.path().display());
-        let mut options = ConnectOptions::new(url);
-        options.max_connections(4).sqlx_logging(false);
-        let db = Database::connect(options).await.expect("connects");
-        db.execute_unprepared("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY)")
-            .await
-            .expect("table");
-        db
-    }
-
-    async fn insert(txn: &WriteTxn, n: i64) {
-        txn.execute_unprepared(&format!("INSERT INTO t (n) VALUES ({n})"))
-            .await
-            .expect("insert");
-    }
-
-    /// What another connection sees committed.
-    async fn committed(db: &DatabaseConnection) -> Vec<i64> {
-        db.query_all_raw(Statement::from_string(
-            DbBackend::Sqlite,
-            "SELECT n FROM t ORDER BY n",
-        ))
-        .await
-        .expect("select")
-        .iter()
-        .map(|row| row.try_get_by_index(0).expect("n"))
-        .collect()
-    }
-
-    /// The lane to this test, a new database, and a first move that wrote 1 and is not
-    /// committed yet (the folder holds the database: keep it until the end).
-    async fn first_move() -> (
-        tokio::sync::MutexGuard<'static, ()>,
-        tempfile::TempDir,
-        DatabaseConnection,
-        WriteTxn,
-    ) {
-        let turn = TURNS.lock().await;
-        let folder = tempfile::tempdir().expect("folder");
-        let db = database(&folder).await;
-        let first = begin_batched(&db).await.expect("begins");
-        insert(&first, 1).await;
-        (turn, folder, db, first)
-    }
-
-    /// Waits until `n` writers are queued for the lane.
-    async fn queued(n: usize) {
-        while QUEUED.load(Ordering::Acquire) < n {
-            tokio::task::yield_now().await;
-        }
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn each_move_is_answered_only_once_its_batch_is_committed() {
-        let _turn = TURNS.lock().await;
-        let folder = tempfile::tempdir().expect("folder");
-        let db = database(&folder).await;
-        let movers = (1..=40).map(|n| {
-            let db = db.clone();
-            tokio::spawn(async move {
-                let txn = begin_batched(&db).await.expect("begins");
-                insert(&txn, n).await;
-                txn.commit().await.expect("commits");
-                // Answered: another connection must see it now.
-                assert!(committed(&db).await.contains(&n), "move {n} not committed");
-            })
-        });
-        for mover in movers.collect::<Vec<_>>() {
-            mover.await.expect("mover");
-        }
-        assert_eq!(committed(&db).await, (1..=40).collect::<Vec<_>>());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_move_refused_before_writing_leaves_its_batch_alone() {
-        let (_turn, _folder, db, first) = first_move().await;
-        // Queued behind the first, in order: one that reads and gives up, one that writes.
-        let refused = tokio::spawn({
-            let db = db.clone();
-            async move {
-                let txn = begin_batched(&db).await.expect("begins");
-                committed(&db).await;
-                txn.rollback().await.expect("leaves");
-            }
-        });
-        queued(1).await;
-        let second = tokio::spawn({
-            let db = db.clone();
-            async move {
-                let txn = begin_batched(&db).await.expect("begins");
-                insert(&txn, 2).await;
-                txn.commit().await
-            }
-        });
-        queued(2).await;
-        first.commit().await.expect("the first move commits");
-        refused.await.expect("refused");
-        second
-            .await
-            .expect("second")
-            .expect("the second move commits");
-        assert_eq!(committed(&db).await, vec![1, 2]);
-    }
-
-    /// A first move writes 1; a second, queued behind it in the same batch, writes 2 into a
-    /// savepoint and then undoes it, or vanishes without. What the first move's commit said,
-    /// and what was committed.
-    async fn behind_a_savepoint(undo: bool) -> (std::result::Result<(), DbErr>, Vec<i64>) {
-        let (_turn, _folder, db, first) = first_move().await;
-        let second = tokio::spawn({
-            let db = db.clone();
-            async move {
-                let txn = begin_batched(&db).await.expect("begins");
-                let part = txn.savepoint().await.expect("savepoint").expect("batched");
-                part.execute_unprepared("INSERT INTO t (n) VALUES (2)")
-                    .await
-                    .expect("insert");
-                if undo {
-                    txn.undo(part).await.expect("undone");
-                    txn.rollback().await.expect("leaves");
-                } // else: cancelled before it could undo its savepoint
-            }
-        });
-        queued(1).await;
-        let outcome = first.commit().await;
-        second.await.expect("second");
-        (outcome, committed(&db).await)
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_move_undone_in_its_savepoint_leaves_its_batch_alone() {
-        let (outcome, committed) = behind_a_savepoint(true).await;
-        outcome.expect("the first move commits");
-        assert_eq!(committed, vec![1]);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_move_vanishing_inside_its_savepoint_takes_its_batch_back() {
-        let (outcome, committed) = behind_a_savepoint(false).await;
-        assert!(outcome.is_err(), "the first move must not report a commit");
-        assert_eq!(committed, Vec::<i64>::new());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_move_failing_after_writing_takes_its_whole_batch_back() {
-        let (_turn, _folder, db, first) = first_move().await;
-        let failing = tokio::spawn({
-            let db = db.clone();
-            async move {
-                let txn = begin_batched(&db).await.expect("begins");
-                insert(&txn, 2).await;
-                drop(txn); // fails (or is cancelled) after writing
-            }
-        });
-        queued(1).await;
-        let outcome = first.commit().await;
-        failing.await.expect("failing");
-        assert!(outcome.is_err(), "the first move must not report a commit");
-        assert_eq!(committed(&db).await, Vec::<i64>::new());
-        // The lane goes on: a new batch commits.
-        let next = begin_batched(&db).await.expect("begins");
-        insert(&next, 3).await;
-        next.commit().await.expect("commits");
-        assert_eq!(committed(&db).await, vec![3]);
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn a_writer_of_its_own_commits_the_open_batch_first() {
-        let (_turn, _folder, db, first) = first_move().await;
-        let own = tokio::spawn({
-            let db = db.clone();
-            async move {
-                let txn = begin_write(&db).await.expect("begins");
-                let seen = committed(&db).await;
-                insert(&txn, 2).await;
-                txn.commit().await.expect("commits");
-                seen
-            }
-        });
-        queued(1).await;
-        first.commit().await.expect("commits");
-        assert_eq!(
-            own.await.expect("own"),
-            vec![1],
-            "the batch was committed before it"
-        );
-        assert_eq!(committed(&db).await, vec![1, 2]);
-    }
-}
+mod tests;

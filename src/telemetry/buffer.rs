@@ -27,13 +27,20 @@ impl Shared {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Writes out what is buffered (outside the lock, so loggers go on meanwhile).
+    /// Writes out what is buffered.
     fn write_out(&self) {
-        let pending = std::mem::take(&mut *self.lines());
-        if !pending.is_empty() {
-            let _ = std::io::stderr().lock().write_all(&pending);
-        }
+        let _ = write_taken(self.lines());
     }
+}
+
+/// Takes what is buffered and writes it outside the lock, so that loggers go on meanwhile.
+fn write_taken(mut lines: MutexGuard<'_, Vec<u8>>) -> std::io::Result<()> {
+    let pending = std::mem::take(&mut *lines);
+    drop(lines);
+    if pending.is_empty() {
+        return Ok(());
+    }
+    std::io::stderr().lock().write_all(&pending)
 }
 
 /// Makes the writers `tracing_subscriber::fmt` writes each line with.
@@ -81,9 +88,7 @@ impl Write for LogBuffer {
         let mut lines = self.0.lines();
         lines.extend_from_slice(line);
         if lines.len() >= LIMIT {
-            let full = std::mem::take(&mut *lines);
-            drop(lines);
-            std::io::stderr().lock().write_all(&full)?;
+            write_taken(lines)?;
         }
         Ok(line.len())
     }
