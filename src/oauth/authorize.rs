@@ -231,6 +231,31 @@ mod tests {
     }
 
     #[test]
+    fn a_page_says_which_redirect_uri_problem_it_is() {
+        let page = |query: &str, client: &ClientAuth| match judge(query, client) {
+            Err(Refusal::Page(text)) => text,
+            other => panic!("a page expected for {query}, not {other:?}"),
+        };
+        let none = app(false, &[]);
+        assert!(page("response_type=code&client_id=app", &none).contains("no redirect URI"));
+        let two = app(false, &["https://a.example/cb", "https://a.example/other"]);
+        assert!(page("response_type=code&client_id=app", &two).contains("must name one"));
+        let elsewhere =
+            "response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fb.example%2Fcb";
+        assert!(page(elsewhere, &two).contains("not registered"));
+    }
+
+    #[test]
+    fn a_named_redirect_uri_must_be_one_of_the_registered() {
+        let client = app(false, &["https://a.example/cb", "https://a.example/other"]);
+        let query = "response_type=code&client_id=app&redirect_uri=https%3A%2F%2Fa.example%2Fother";
+        let request = judge(query, &client).unwrap();
+        assert_eq!(request.redirect_uri.as_str(), "https://a.example/other");
+        assert_eq!(request.redirect_uri_text, "https://a.example/other");
+        assert!(request.redirect_uri_given);
+    }
+
+    #[test]
     fn the_single_registered_uri_is_used_when_none_is_given() {
         let client = app(false, &["https://a.example/cb"]);
         let request = judge("response_type=code&client_id=app&state=x%20y", &client).unwrap();
@@ -287,6 +312,12 @@ mod tests {
         let implicit_plain = format!("response_type=code&client_id=app&code_challenge={CHALLENGE}");
         assert_eq!(
             error_code(judge(&implicit_plain, &public).unwrap_err()),
+            "invalid_request"
+        );
+        let short =
+            "response_type=code&client_id=app&code_challenge=abc&code_challenge_method=S256";
+        assert_eq!(
+            error_code(judge(short, &public).unwrap_err()),
             "invalid_request"
         );
         let good = format!(

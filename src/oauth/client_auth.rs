@@ -205,20 +205,92 @@ mod tests {
         }
     }
 
-    #[test]
-    fn failures_look_alike() {
-        let secret = secret::random_token();
-        let client = ClientAuth {
+    fn client(secret: &str) -> ClientAuth {
+        ClientAuth {
             client_id: "a".into(),
             name: "A".into(),
-            secret_hash: Some(secret::hash(&secret)),
+            secret_hash: Some(secret::hash(secret)),
             enabled: true,
             approved: true,
             is_app: false,
             roles: RoleSet::all(),
             redirect_uris: vec![],
             tokens_not_before: None,
+        }
+    }
+
+    #[test]
+    fn the_claimed_client_id_is_read_before_anything_is_checked() {
+        let wrong_secret = basic("my%20app", "wrong");
+        assert_eq!(
+            claimed_client_id(Some(&wrong_secret), b"client_id=other").as_deref(),
+            Some("my app"),
+            "Basic first"
+        );
+        let body = b"grant_type=client_credentials&client_id=my%20app&client_secret=x";
+        assert_eq!(claimed_client_id(None, body).as_deref(), Some("my app"));
+        assert_eq!(
+            claimed_client_id(None, b"grant_type=client_credentials"),
+            None
+        );
+        for presented in [
+            presented(Some(&wrong_secret), &form("")).unwrap(),
+            presented(None, &form("client_id=my+app&client_secret=s")).unwrap(),
+            presented(None, &form("client_id=my+app")).unwrap(),
+        ] {
+            assert_eq!(presented.client_id(), "my app", "{presented:?}");
+        }
+    }
+
+    #[test]
+    fn a_failed_basic_authentication_is_challenged_and_a_form_post_is_not() {
+        let client = client("right");
+        let by_basic = presented(Some(&basic("a", "wrong")), &form("")).unwrap();
+        let by_post = presented(None, &form("client_id=a&client_secret=wrong")).unwrap();
+        assert!(by_basic.used_basic() && !by_post.used_basic());
+        // RFC 6749 §5.2: a 401 with WWW-Authenticate where the client used the header.
+        assert!(
+            authenticate(&by_basic, Some(&client))
+                .unwrap_err()
+                .basic_challenge
+        );
+        assert!(
+            !authenticate(&by_post, Some(&client))
+                .unwrap_err()
+                .basic_challenge
+        );
+    }
+
+    #[test]
+    fn a_public_client_presents_its_id_alone() {
+        let public = ClientAuth {
+            secret_hash: None,
+            ..client("unused")
         };
+        let id_only = presented(None, &form("client_id=a")).unwrap();
+        assert_eq!(
+            authenticate(&id_only, Some(&public)).unwrap().client_id,
+            "a"
+        );
+        let with_secret = presented(None, &form("client_id=a&client_secret=s")).unwrap();
+        assert!(authenticate(&with_secret, Some(&public)).is_err());
+    }
+
+    #[test]
+    fn tokens_issued_before_the_cut_are_cut_off() {
+        let mut client = client("s");
+        assert!(!client.cut_off(0));
+        client.tokens_not_before = Some(1_000);
+        assert!(client.cut_off(999));
+        // The cut is the second after the change; tokens issued since are signed with an
+        // `iat` no earlier than it.
+        assert!(!client.cut_off(1_000), "issued after the cut");
+    }
+
+    #[test]
+    fn failures_look_alike() {
+        let secret = secret::random_token();
+        let client = client(&secret);
         let good = Presented::Post {
             client_id: "a".into(),
             secret: secret.clone(),

@@ -280,9 +280,33 @@ mod tests {
         let skewed = AccessClaims {
             iat: 1_000 + LEEWAY,
             exp: 1_000 + LEEWAY + 3_600,
+            nbf: Some(1_000 + LEEWAY),
             ..claims(2_000)
         };
         assert!(check(skewed).is_ok(), "a minute of clock skew is fine");
+        let valid_soon = AccessClaims {
+            nbf: Some(1_001),
+            ..claims(2_000)
+        };
+        assert!(check(valid_soon).is_ok(), "within the skew");
+    }
+
+    #[test]
+    fn each_refusal_says_what_is_wrong() {
+        use TokenError::*;
+        let all = [
+            Malformed,
+            UnknownKey,
+            BadSignature,
+            WrongIssuer,
+            WrongAudience,
+            NotYetValid,
+            TooLong,
+            Expired,
+        ];
+        let said: std::collections::HashSet<_> = all.iter().map(|e| e.description()).collect();
+        assert_eq!(said.len(), all.len(), "each its own words");
+        assert!(said.iter().all(|s| s.starts_with("The access token")));
     }
 
     /// Only `typ: at+jwt` (RFC 9068 §2.1): an ID token or a generic JWT signed by the same key

@@ -129,6 +129,14 @@ mod tests {
         let seed = [7u8; 32];
         let sealed = kek.seal("k1", &seed).unwrap();
         assert!(is_sealed(&sealed));
+        assert!(!is_sealed(&seed), "a plain seed of an older database");
+        assert!(
+            !is_sealed(&[SEALED_V1; 32]),
+            "plain, whatever its first byte"
+        );
+        let mut unknown_format = sealed.clone();
+        unknown_format[0] ^= 0xff;
+        assert!(!is_sealed(&unknown_format));
         assert!(
             !sealed.windows(32).any(|w| w == seed),
             "no plain seed inside"
@@ -159,6 +167,9 @@ mod tests {
             Kek::parse(&STANDARD.encode([1u8; 32])).is_ok(),
             "padded base64"
         );
+        // 43 characters of base64 that are all hex digits: base64, since hex has 64.
+        let hex_looking = format!("{}A", "a".repeat(42));
+        assert!(Kek::parse(&hex_looking).is_ok(), "base64 of hex digits");
         assert!(Kek::parse("short").is_err());
     }
 }

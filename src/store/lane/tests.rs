@@ -12,9 +12,11 @@ async fn database(folder: &tempfile::TempDir) -> DatabaseConnection {
     let mut options = ConnectOptions::new(url);
     options.max_connections(4).sqlx_logging(false);
     let db = Database::connect(options).await.expect("connects");
-    db.execute_unprepared("PRAGMA journal_mode = WAL; CREATE TABLE t (n INTEGER PRIMARY KEY)")
-        .await
-        .expect("table");
+    db.execute_unprepared(
+        "PRAGMA journal_mode = WAL; CREATE TABLE IF NOT EXISTS t (n INTEGER PRIMARY KEY)",
+    )
+    .await
+    .expect("table");
     db
 }
 
@@ -112,6 +114,101 @@ async fn a_batch_holds_at_most_its_bound_and_is_committed_when_nobody_waits() {
         .map(|(_, moves)| *moves)
         .collect();
     assert_eq!(sizes, vec![MAX_BATCH, MAX_BATCH, 2]);
+    assert_eq!(
+        QUEUED.load(Ordering::Acquire),
+        0,
+        "nobody left counted as queued"
+    );
+}
+
+/// At stop, a batch left open is committed at once, not when the flusher comes round.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settling_commits_the_open_batch() {
+    let (_turn, _folder, db, first) = first_move().await;
+    QUEUED.fetch_add(1, Ordering::AcqRel); // so that passing on leaves the batch open
+    let answered = tokio::spawn(first.commit());
+    settle().await.expect("settles");
+    let seen = committed(&db).await;
+    QUEUED.fetch_sub(1, Ordering::AcqRel);
+    assert_eq!(seen, vec![1]);
+    answered.await.expect("first").expect("commits");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_to_another_database_does_not_join_the_open_batch() {
+    let (_turn, _folder, db, first) = first_move().await;
+    let elsewhere_folder = tempfile::tempdir().expect("folder");
+    let elsewhere = database(&elsewhere_folder).await;
+    let second = tokio::spawn({
+        let elsewhere = elsewhere.clone();
+        async move {
+            let txn = begin_batched(&elsewhere).await.expect("begins");
+            insert(&txn, 2).await;
+            txn.commit().await
+        }
+    });
+    queued(1).await;
+    first.commit().await.expect("commits");
+    second.await.expect("second").expect("commits");
+    assert_eq!(committed(&db).await, vec![1]);
+    assert_eq!(committed(&elsewhere).await, vec![2]);
+}
+
+/// Another process writing to the same file (it does not queue in this one's lane) waits for
+/// a write transaction that has begun: a transaction that began deferred and read first could
+/// not write once the other committed (SQLITE_BUSY_SNAPSHOT).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_write_transaction_holds_the_write_lock_from_its_start() {
+    let _turn = TURNS.lock().await;
+    let folder = tempfile::tempdir().expect("folder");
+    let db = database(&folder).await;
+    let other_process = database(&folder).await;
+    for (round, batched) in [false, true].into_iter().enumerate() {
+        let round = round as i64;
+        let txn = if batched {
+            begin_batched(&db).await
+        } else {
+            begin_write(&db).await
+        }
+        .expect("begins");
+        // It reads first, and sees what was committed before it began.
+        let rows = txn
+            .query_all_raw(Statement::from_string(DbBackend::Sqlite, "SELECT n FROM t"))
+            .await
+            .expect("reads")
+            .len() as i64;
+        let count: i64 = txn
+            .query_one_raw(Statement::from_string(
+                DbBackend::Sqlite,
+                "SELECT count(*) FROM t",
+            ))
+            .await
+            .expect("reads")
+            .expect("a row")
+            .try_get_by_index(0)
+            .expect("count");
+        assert_eq!((rows, count), (2 * round, 2 * round));
+        let outside = tokio::spawn({
+            let other_process = other_process.clone();
+            async move {
+                other_process
+                    .execute_unprepared(&format!("INSERT INTO t (n) VALUES ({})", 100 + round))
+                    .await
+            }
+        });
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        assert!(
+            !outside.is_finished(),
+            "the other writer waits (batched: {batched})"
+        );
+        insert(&txn, round + 1).await;
+        txn.commit().await.expect("commits");
+        outside
+            .await
+            .expect("outside")
+            .expect("writes once the lock is free");
+    }
+    assert_eq!(committed(&db).await, vec![1, 2, 100, 101]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
