@@ -55,6 +55,19 @@ async fn first_move() -> (
     (turn, folder, db, first)
 }
 
+/// A batched move, in a task of its own, that writes `n` and commits.
+fn spawn_move(
+    db: &DatabaseConnection,
+    n: i64,
+) -> tokio::task::JoinHandle<std::result::Result<(), DbErr>> {
+    let db = db.clone();
+    tokio::spawn(async move {
+        let txn = begin_batched(&db).await.expect("begins");
+        insert(&txn, n).await;
+        txn.commit().await
+    })
+}
+
 /// Waits until `n` writers are queued for the lane.
 async fn queued(n: usize) {
     while QUEUED.load(Ordering::Acquire) < n {
@@ -90,19 +103,12 @@ async fn a_batch_holds_at_most_its_bound_and_is_committed_when_nobody_waits() {
     // All queued behind the first move before it lets go of the lane, so that nothing but
     // the bound ends a batch until the last of them.
     let handles: Vec<_> = (2..=movers as i64 + 1)
-        .map(|n| {
-            let db = db.clone();
-            tokio::spawn(async move {
-                let txn = begin_batched(&db).await.expect("begins");
-                insert(&txn, n).await;
-                txn.commit().await.expect("commits");
-            })
-        })
+        .map(|n| spawn_move(&db, n))
         .collect();
     queued(movers).await;
     first.commit().await.expect("commits");
     for handle in handles {
-        handle.await.expect("mover");
+        handle.await.expect("mover").expect("commits");
     }
     assert_eq!(committed(&db).await.len(), movers + 1);
     let database = database_key(&db);
@@ -139,14 +145,7 @@ async fn a_move_to_another_database_does_not_join_the_open_batch() {
     let (_turn, _folder, db, first) = first_move().await;
     let elsewhere_folder = tempfile::tempdir().expect("folder");
     let elsewhere = database(&elsewhere_folder).await;
-    let second = tokio::spawn({
-        let elsewhere = elsewhere.clone();
-        async move {
-            let txn = begin_batched(&elsewhere).await.expect("begins");
-            insert(&txn, 2).await;
-            txn.commit().await
-        }
-    });
+    let second = spawn_move(&elsewhere, 2);
     queued(1).await;
     first.commit().await.expect("commits");
     second.await.expect("second").expect("commits");
@@ -224,9 +223,7 @@ async fn a_batch_left_behind_by_a_writer_that_gave_up_is_committed_shortly() {
         .expect("commits");
     assert_eq!(committed(&db).await, vec![1]);
     // The flusher armed for that batch leaves the next one to its own writers.
-    let next = begin_batched(&db).await.expect("begins");
-    insert(&next, 2).await;
-    next.commit().await.expect("commits");
+    spawn_move(&db, 2).await.expect("move").expect("commits");
     assert_eq!(committed(&db).await, vec![1, 2]);
 }
 
@@ -243,14 +240,7 @@ async fn a_move_refused_before_writing_leaves_its_batch_alone() {
         }
     });
     queued(1).await;
-    let second = tokio::spawn({
-        let db = db.clone();
-        async move {
-            let txn = begin_batched(&db).await.expect("begins");
-            insert(&txn, 2).await;
-            txn.commit().await
-        }
-    });
+    let second = spawn_move(&db, 2);
     queued(2).await;
     first.commit().await.expect("the first move commits");
     refused.await.expect("refused");
@@ -317,9 +307,7 @@ async fn a_move_failing_after_writing_takes_its_whole_batch_back() {
     assert!(outcome.is_err(), "the first move must not report a commit");
     assert_eq!(committed(&db).await, Vec::<i64>::new());
     // The lane goes on: a new batch commits.
-    let next = begin_batched(&db).await.expect("begins");
-    insert(&next, 3).await;
-    next.commit().await.expect("commits");
+    spawn_move(&db, 3).await.expect("move").expect("commits");
     assert_eq!(committed(&db).await, vec![3]);
 }
 
