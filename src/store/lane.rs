@@ -134,16 +134,25 @@ fn database_key(db: &DatabaseConnection) -> usize {
     Arc::as_ptr(&db.get_sqlite_connection_pool().connect_options()) as usize
 }
 
+/// A writer counted in [`QUEUED`] while it lives.
+struct Queued;
+
+impl Queued {
+    fn count() -> Queued {
+        QUEUED.fetch_add(1, Ordering::AcqRel);
+        Queued
+    }
+}
+
+impl Drop for Queued {
+    fn drop(&mut self) {
+        QUEUED.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
 /// Queues for the lane; the count of queued writers drops again if the caller gives up.
 async fn enter() -> OwnedMutexGuard<Lane> {
-    struct Queued;
-    impl Drop for Queued {
-        fn drop(&mut self) {
-            QUEUED.fetch_sub(1, Ordering::AcqRel);
-        }
-    }
-    QUEUED.fetch_add(1, Ordering::AcqRel);
-    let _queued = Queued;
+    let _queued = Queued::count();
     Arc::clone(&LANE).lock_owned().await
 }
 
