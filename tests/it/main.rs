@@ -35,6 +35,7 @@ mod postgres_tls;
 mod process;
 mod process_errors;
 mod revocation;
+mod sessions;
 mod shutdown;
 mod tutorials;
 mod tutorials_calls;
