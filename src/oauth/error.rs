@@ -89,3 +89,18 @@ impl OAuthError {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_error_has_its_status() {
+        let slowed = OAuthError::too_many_attempts(7);
+        assert_eq!((slowed.status(), slowed.retry_after), (429, Some(7)));
+        assert_eq!(slowed.code, "temporarily_unavailable");
+        assert_eq!(OAuthError::invalid_client(true).status(), 401);
+        assert_eq!(OAuthError::invalid_grant("used").status(), 400);
+        assert_eq!(OAuthError::invalid_request("bad").status(), 400);
+    }
+}

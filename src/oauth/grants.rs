@@ -359,21 +359,4 @@ pub fn introspect(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn scope_narrows_and_never_widens() {
-        let held = RoleSet::parse_list("Read,Write").unwrap();
-        assert_eq!(narrow(held, None).unwrap(), held);
-        assert_eq!(narrow(held, Some("READ")).unwrap().names(), ["Read"]);
-        assert_eq!(
-            narrow(held, Some("admin")).unwrap_err().code,
-            "invalid_scope"
-        );
-        assert_eq!(
-            narrow(held, Some("read bogus")).unwrap_err().code,
-            "invalid_scope"
-        );
-    }
-}
+mod tests;

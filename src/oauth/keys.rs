@@ -150,3 +150,28 @@ fn jwk(kid: &str, public: &VerifyingKey) -> serde_json::Value {
         "x": URL_SAFE_NO_PAD.encode(public.as_bytes()),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::oauth::fixtures::keys;
+
+    #[test]
+    fn the_jwks_publishes_each_public_key_as_an_okp_jwk() {
+        let ring = keys("k1", 3);
+        let public = ring.verifying_key("k1").unwrap();
+        let jwks = ring.jwks();
+        assert_eq!(
+            jwks["keys"],
+            json!([{
+                "kty": "OKP",
+                "crv": "Ed25519",
+                "alg": "EdDSA",
+                "use": "sig",
+                "kid": "k1",
+                "x": URL_SAFE_NO_PAD.encode(public.as_bytes()),
+            }])
+        );
+        assert_eq!(public, &ring.active.signing.verifying_key());
+    }
+}
