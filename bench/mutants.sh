@@ -22,16 +22,21 @@ if [ ${#FILES[@]} -eq 0 ]; then
          -f 'src/services/tokens.rs' -f 'src/services/delegation.rs' -f 'src/store/lane.rs')
 fi
 OUT=${MUTANTS_OUT:-$(mktemp -d)}
+# The integration tests' modules that reach the mutated code (MUTANTS_TESTS narrows them for one
+# file, e.g. MUTANTS_TESTS='oauth|revocation' for src/services/tokens.rs).
+DEFAULT_TESTS='cli|gate|gate_matrix|oauth|delegated|authorize|revocation|hardening|log_secrets|people|audit_log|sessions|limits|multi|console'
 if [ -n "${MUTANTS_UNIT_ONLY:-}" ]; then
   # A first pass: the library's unit tests alone (no integration binary is built or run), about
   # ten seconds a mutant instead of minutes. What it misses, the full run then judges. One job:
   # parallel jobs sharing a target directory wait on cargo's lock until they time out.
   cargo mutants --no-shuffle --output "$OUT" "${FILES[@]}" -C --lib || true
 else
-  # The unit tests and the integration tests that speak to the gate and the OAuth endpoints.
-  cargo mutants --no-shuffle --output "$OUT" "${FILES[@]}" -- \
-    --lib --test it -- gate oauth delegated authorize revocation hardening log_secrets people \
-    audit_log sessions || true
+  # The unit tests and the integration tests that speak to the gate, the OAuth endpoints and
+  # the sign-in pages, under nextest: it stops at the first failing test, so a caught mutant
+  # costs seconds rather than the whole set's two minutes.
+  command -v cargo-nextest >/dev/null || cargo install --locked cargo-nextest
+  cargo mutants --no-shuffle --test-tool nextest --output "$OUT" "${FILES[@]}" -- \
+    --lib --test it -E "kind(lib) | test(/^(${MUTANTS_TESTS:-$DEFAULT_TESTS})::/)" || true
 fi
 MISSED=$OUT/mutants.out/missed.txt
 [ -f "$MISSED" ] || { echo "no results in $OUT"; exit 1; }

@@ -11,6 +11,7 @@ pub mod flows;
 pub mod framework;
 pub mod gate;
 pub mod html;
+pub mod json;
 pub mod oauth;
 pub mod redirect;
 

@@ -4,7 +4,9 @@
 
 use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
+use serde::Serialize;
 
+use super::json::DirectJson;
 use crate::Error;
 use crate::oauth::OAuthError;
 
@@ -12,7 +14,7 @@ const NO_STORE: &str = "no-store";
 const NO_CACHE: &str = "no-cache";
 
 /// RFC 6749 §5.1
-#[derive(Object)]
+#[derive(Object, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 pub struct TokenBody {
     pub access_token: String,
@@ -22,25 +24,36 @@ pub struct TokenBody {
     pub scope: String,
     /// With the authorization-code and refresh grants: the next refresh token (the one sent,
     /// if any, is used up).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub refresh_token: Option<String>,
 }
 
 /// RFC 7662 §2.2: `active`, and for an active token what it is.
-#[derive(Object, Default)]
+#[derive(Object, Serialize, Default)]
 #[oai(skip_serializing_if_is_none)]
 pub struct IntrospectionBody {
     pub active: bool,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub scope: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub client_id: Option<String>,
     /// The person, for a token that acts for one.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub username: Option<String>,
     /// `Bearer` or `refresh_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub token_type: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub exp: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub sub: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub iss: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub jti: Option<String>,
 }
 
@@ -56,7 +69,7 @@ pub enum TokenAnswer {
     /// A new access token.
     #[oai(status = 200)]
     Issued(
-        Json<TokenBody>,
+        DirectJson<TokenBody>,
         #[oai(header = "Cache-Control")] String,
         #[oai(header = "Pragma")] String,
     ),
@@ -108,7 +121,7 @@ impl From<Error> for TokenAnswer {
 
 impl TokenAnswer {
     pub fn issued(body: TokenBody) -> TokenAnswer {
-        TokenAnswer::Issued(Json(body), NO_STORE.into(), NO_CACHE.into())
+        TokenAnswer::Issued(DirectJson(body), NO_STORE.into(), NO_CACHE.into())
     }
 }
 
@@ -218,7 +231,7 @@ pub enum IntrospectAnswer {
     /// What the token is, or `{"active": false}`.
     #[oai(status = 200)]
     Done(
-        Json<IntrospectionBody>,
+        DirectJson<IntrospectionBody>,
         #[oai(header = "Cache-Control")] String,
         #[oai(header = "Pragma")] String,
     ),
@@ -250,7 +263,7 @@ pub enum IntrospectAnswer {
 
 impl IntrospectAnswer {
     pub fn done(body: IntrospectionBody) -> IntrospectAnswer {
-        IntrospectAnswer::Done(Json(body), NO_STORE.into(), NO_CACHE.into())
+        IntrospectAnswer::Done(DirectJson(body), NO_STORE.into(), NO_CACHE.into())
     }
 }
 
@@ -273,5 +286,46 @@ impl From<OAuthError> for IntrospectAnswer {
 impl From<Error> for IntrospectAnswer {
     fn from(err: Error) -> Self {
         IntrospectAnswer::Unavailable(unavailable(&err))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem_openapi::types::ToJSON;
+
+    use super::*;
+
+    /// The bodies sent straight from serde are what the documented schema renders, field for
+    /// field and in the same order.
+    #[test]
+    fn direct_bodies_match_their_schema() {
+        let token = |refresh_token: Option<&str>| TokenBody {
+            access_token: "a.b.c".into(),
+            token_type: "Bearer".into(),
+            expires_in: 300,
+            scope: "read \"write\"".into(),
+            refresh_token: refresh_token.map(str::to_owned),
+        };
+        for body in [token(None), token(Some("r1"))] {
+            let direct = serde_json::to_string(&body).unwrap();
+            assert_eq!(direct, body.to_json().unwrap().to_string());
+        }
+        let active = IntrospectionBody {
+            active: true,
+            scope: Some("read".into()),
+            client_id: Some("c1".into()),
+            username: Some("ann".into()),
+            token_type: Some("Bearer".into()),
+            exp: Some(2),
+            iat: Some(1),
+            sub: Some("c1".into()),
+            aud: Some("https://gw.example".into()),
+            iss: Some("https://gw.example".into()),
+            jti: Some("j1".into()),
+        };
+        for body in [active, IntrospectionBody::default()] {
+            let direct = serde_json::to_string(&body).unwrap();
+            assert_eq!(direct, body.to_json().unwrap().to_string());
+        }
     }
 }

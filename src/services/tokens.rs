@@ -304,3 +304,52 @@ async fn store_revocation(app: &App, jti: &str, client_id: &str, expires_at: i64
     txn.commit().await?;
     app.revoked(seq).await
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_ids_are_remembered_and_bounded() {
+        let unknown = UnknownClients::default();
+        assert!(!unknown.contains("a"));
+        unknown.insert("a");
+        assert!(unknown.contains("a"));
+        assert!(!unknown.contains("b"));
+        // Full of live entries: they are forgotten rather than the map growing.
+        for n in 0..UNKNOWN_CAPACITY {
+            unknown.insert(&n.to_string());
+        }
+        assert!(unknown.0.lock().unwrap().len() <= UNKNOWN_CAPACITY);
+        assert!(!unknown.contains("a"));
+        unknown.clear();
+        assert!(!unknown.contains("0"));
+    }
+
+    #[test]
+    fn a_full_map_forgets_lapsed_entries_first() {
+        let unknown = UnknownClients::default();
+        {
+            let mut seen = unknown.0.lock().unwrap();
+            seen.insert("old".into(), Instant::now() - UNKNOWN_FOR);
+            for n in 1..UNKNOWN_CAPACITY {
+                seen.insert(n.to_string(), Instant::now());
+            }
+        }
+        unknown.insert("new");
+        assert!(unknown.contains("new"));
+        assert!(unknown.contains("1"), "live entries stay");
+        assert_eq!(unknown.0.lock().unwrap().len(), UNKNOWN_CAPACITY);
+    }
+
+    #[test]
+    fn an_entry_lapses() {
+        let unknown = UnknownClients::default();
+        unknown
+            .0
+            .lock()
+            .unwrap()
+            .insert("old".into(), Instant::now() - UNKNOWN_FOR);
+        assert!(!unknown.contains("old"));
+    }
+}
