@@ -161,7 +161,6 @@ impl App {
         let revoked = Arc::clone(&current.revoked);
         let view = view::load(&self.db, &self.kek, &self.routes, Some(&current), revoked).await?;
         self.last_seen.store(view.version, Ordering::Release);
-        self.unknown_clients.clear();
         self.view.store(Arc::new(view));
         self.reloads.fetch_add(1, Ordering::Relaxed);
         METRICS.view_reloads.inc();
