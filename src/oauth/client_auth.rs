@@ -150,11 +150,8 @@ pub fn authenticate<'c>(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::oauth::fixtures::{basic, client};
     use crate::roles::RoleSet;
-
-    fn basic(id: &str, secret: &str) -> Vec<u8> {
-        format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))).into_bytes()
-    }
 
     fn form(body: &str) -> FormParams {
         FormParams::parse(body.as_bytes()).unwrap()
@@ -205,20 +202,6 @@ mod tests {
         }
     }
 
-    fn client(secret: &str) -> ClientAuth {
-        ClientAuth {
-            client_id: "a".into(),
-            name: "A".into(),
-            secret_hash: Some(secret::hash(secret)),
-            enabled: true,
-            approved: true,
-            is_app: false,
-            roles: RoleSet::all(),
-            redirect_uris: vec![],
-            tokens_not_before: None,
-        }
-    }
-
     #[test]
     fn the_claimed_client_id_is_read_before_anything_is_checked() {
         let wrong_secret = basic("my%20app", "wrong");
@@ -244,7 +227,7 @@ mod tests {
 
     #[test]
     fn a_failed_basic_authentication_is_challenged_and_a_form_post_is_not() {
-        let client = client("right");
+        let client = client("a", "right", RoleSet::all());
         let by_basic = presented(Some(&basic("a", "wrong")), &form("")).unwrap();
         let by_post = presented(None, &form("client_id=a&client_secret=wrong")).unwrap();
         assert!(by_basic.used_basic() && !by_post.used_basic());
@@ -265,7 +248,7 @@ mod tests {
     fn a_public_client_presents_its_id_alone() {
         let public = ClientAuth {
             secret_hash: None,
-            ..client("unused")
+            ..client("a", "unused", RoleSet::all())
         };
         let id_only = presented(None, &form("client_id=a")).unwrap();
         assert_eq!(
@@ -278,7 +261,7 @@ mod tests {
 
     #[test]
     fn tokens_issued_before_the_cut_are_cut_off() {
-        let mut client = client("s");
+        let mut client = client("a", "s", RoleSet::all());
         assert!(!client.cut_off(0));
         client.tokens_not_before = Some(1_000);
         assert!(client.cut_off(999));
@@ -290,7 +273,7 @@ mod tests {
     #[test]
     fn failures_look_alike() {
         let secret = secret::random_token();
-        let client = client(&secret);
+        let client = client("a", &secret, RoleSet::all());
         let good = Presented::Post {
             client_id: "a".into(),
             secret: secret.clone(),

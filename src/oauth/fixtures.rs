@@ -1,7 +1,13 @@
 //! Tokens and keys for the unit tests of what checks tokens.
 
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+
+use super::client_auth::ClientAuth;
 use super::jwt::{AccessClaims, Expectations};
 use super::keys::{KeyRing, StoredKey};
+use super::secret;
+use crate::roles::RoleSet;
 
 pub const ISSUER: &str = "https://gw.example";
 pub const NOW: i64 = 1_000_000;
@@ -39,5 +45,25 @@ pub fn claims(jti: &str, sub: &str, roles: &[&str]) -> AccessClaims {
         jti: jti.into(),
         scope: "read".into(),
         roles: roles.iter().map(|r| (*r).to_owned()).collect(),
+    }
+}
+
+/// An `Authorization: Basic` value, as a client sends its credentials.
+pub fn basic(id: &str, secret: &str) -> Vec<u8> {
+    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))).into_bytes()
+}
+
+/// An enabled confidential client (no developer app, so approved) with this secret and roles.
+pub fn client(id: &str, secret: &str, roles: RoleSet) -> ClientAuth {
+    ClientAuth {
+        client_id: id.into(),
+        name: id.to_uppercase(),
+        secret_hash: Some(secret::hash(secret)),
+        enabled: true,
+        approved: true,
+        is_app: false,
+        roles,
+        redirect_uris: vec![],
+        tokens_not_before: None,
     }
 }

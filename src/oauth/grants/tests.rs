@@ -1,11 +1,7 @@
 //! The token endpoint's decisions, against a directory of two clients and one key.
 
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
-
 use super::*;
-use crate::oauth::fixtures::{ISSUER, NOW, claims, expect, keys};
-use crate::oauth::secret;
+use crate::oauth::fixtures::{ISSUER, NOW, basic, claims, client, expect, keys};
 
 /// Two confidential clients, `c1` and `c2` (secrets `s1`, `s2`), and whatever a test adds.
 struct Clients {
@@ -23,22 +19,11 @@ impl Directory for Clients {
     }
 }
 
-fn client(id: &str, secret: &str, roles: &str) -> ClientAuth {
-    ClientAuth {
-        client_id: id.into(),
-        name: id.to_uppercase(),
-        secret_hash: Some(secret::hash(secret)),
-        enabled: true,
-        approved: true,
-        is_app: false,
-        roles: RoleSet::parse_list(roles).unwrap(),
-        redirect_uris: vec![],
-        tokens_not_before: None,
-    }
-}
-
 fn clients(more: impl IntoIterator<Item = ClientAuth>) -> Clients {
-    let mut clients = vec![client("c1", "s1", "Read,Write"), client("c2", "s2", "Read")];
+    let mut clients = vec![
+        client("c1", "s1", RoleSet::parse_list("Read,Write").unwrap()),
+        client("c2", "s2", RoleSet::parse_list("Read").unwrap()),
+    ];
     clients.extend(more);
     Clients {
         clients,
@@ -61,10 +46,6 @@ fn request<'a>(basic: &'a [u8], body: &'a str) -> TokenRequest<'a> {
         is_form: true,
         body: body.as_bytes(),
     }
-}
-
-fn basic(id: &str, secret: &str) -> Vec<u8> {
-    format!("Basic {}", STANDARD.encode(format!("{id}:{secret}"))).into_bytes()
 }
 
 /// Decides a token request as the service does: through a `&dyn Directory`.
@@ -165,7 +146,7 @@ fn only_the_three_grants_are_supported() {
 fn an_app_waiting_for_approval_gets_nothing() {
     let pending = ClientAuth {
         approved: false,
-        ..client("app", "sa", "Read")
+        ..client("app", "sa", RoleSet::parse_list("Read").unwrap())
     };
     let directory = clients([pending]);
     let app = basic("app", "sa");
@@ -197,7 +178,11 @@ fn scope_narrows_and_never_widens() {
 
 #[test]
 fn a_delegated_token_holds_what_all_three_allow() {
-    let app = client("app", "sa", "Read,Write,Messages");
+    let app = client(
+        "app",
+        "sa",
+        RoleSet::parse_list("Read,Write,Messages").unwrap(),
+    );
     let delegation = Delegation {
         client: &app,
         sub: "person-1",
