@@ -37,7 +37,7 @@ fn total(rows: &[Value]) -> i64 {
 }
 
 /// Polls the rows of `query` until their counts add up to `expected` (within five seconds).
-async fn counted(kit: &Kit, admin: &str, query: &str, expected: i64) -> Vec<Value> {
+pub(crate) async fn counted(kit: &Kit, admin: &str, query: &str, expected: i64) -> Vec<Value> {
     let started = Instant::now();
     loop {
         let found = rows(kit, admin, query).await;
