@@ -50,6 +50,16 @@ impl UnknownClients {
         }
         seen.insert(client_id.to_owned(), Instant::now());
     }
+
+    /// The claimed client id of a refusal worth reading from the database: one the view did not
+    /// know, of a client id's length, and not found there a moment ago.
+    fn worth_looking_up<'r>(&self, refused: &'r Refused) -> Option<&'r str> {
+        let client_id = refused
+            .claimed_client
+            .as_deref()
+            .filter(|_| refused.unknown_client)?;
+        (client_id.len() <= MAX_CLIENT_ID && !self.contains(client_id)).then_some(client_id)
+    }
 }
 
 /// The view with one more client, read from the database.
@@ -72,22 +82,10 @@ impl<D: Directory> Directory for WithClient<'_, D> {
     }
 }
 
-/// The client the view does not know, if the database does (and the view then reloads).
-async fn newer_client(app: &App, refused: &Refused) -> Option<ClientAuth> {
-    let client_id = refused
-        .claimed_client
-        .as_deref()
-        .filter(|_| refused.unknown_client)?;
-    if client_id.len() > MAX_CLIENT_ID || app.unknown_clients.contains(client_id) {
-        return None;
-    }
+/// A client the view does not know, read from the database if it is there.
+async fn read_client(app: &App, client_id: &str) -> Option<ClientAuth> {
     match store::clients::auth_of(&app.db, client_id).await {
-        Ok(Some(client)) => {
-            if let Err(err) = app.sync().await {
-                tracing::warn!(error = %err, "could not reload after finding a new client");
-            }
-            Some(client)
-        }
+        Ok(Some(client)) => Some(client),
         Ok(None) => {
             app.unknown_clients.insert(client_id);
             None
@@ -135,21 +133,26 @@ async fn decide_once<T>(
     app: &App,
     decide: &impl Fn(&dyn Directory) -> Result<T, Refused>,
 ) -> Result<T, Refused> {
-    let refused = {
-        let view = app.view();
-        match decide(&**view) {
-            Err(refused) if refused.unknown_client => refused,
-            answered => return answered,
-        }
+    let refused = match decide(&**app.view()) {
+        Err(refused) => refused,
+        answered => return answered,
     };
-    let Some(client) = newer_client(app, &refused).await else {
+    let client = match app.unknown_clients.worth_looking_up(&refused) {
+        Some(client_id) => read_client(app, client_id).await,
+        None => None,
+    };
+    let Some(client) = client else {
         return Err(refused);
     };
-    let view = app.view();
-    decide(&WithClient {
-        view: &**view,
+    let decided = decide(&WithClient {
+        view: &**app.view(),
         client: &client,
-    })
+    });
+    // Before answering, so that the client's next request (or its token at the gate) finds it.
+    if let Err(err) = app.sync().await {
+        tracing::warn!(error = %err, "could not reload after finding a new client");
+    }
+    decided
 }
 
 /// Issues a token for a token request: `client_credentials` from memory; a code or a refresh
@@ -335,6 +338,36 @@ mod tests {
         assert!(unknown.contains("new"));
         assert!(unknown.contains("1"), "live entries stay");
         assert_eq!(unknown.0.lock().unwrap().len(), UNKNOWN_CAPACITY);
+    }
+
+    fn refusal(claimed: &str, unknown_client: bool) -> Refused {
+        Refused {
+            error: OAuthError::invalid_client(true),
+            claimed_client: Some(claimed.to_owned()),
+            unknown_client,
+        }
+    }
+
+    #[test]
+    fn only_unknown_ids_of_a_client_ids_length_not_just_refused_are_looked_up() {
+        let unknown = UnknownClients::default();
+        let uuid = "0b8d6a4e-3f3c-4c55-9d59-2d1c8e6f7a10";
+        assert_eq!(unknown.worth_looking_up(&refusal(uuid, true)), Some(uuid));
+        let longest = "x".repeat(MAX_CLIENT_ID);
+        assert_eq!(
+            unknown.worth_looking_up(&refusal(&longest, true)),
+            Some(longest.as_str())
+        );
+        let too_long = "x".repeat(MAX_CLIENT_ID + 1);
+        assert_eq!(unknown.worth_looking_up(&refusal(&too_long, true)), None);
+        // A known client with a wrong secret: the view's answer stands.
+        assert_eq!(unknown.worth_looking_up(&refusal(uuid, false)), None);
+        assert_eq!(
+            unknown.worth_looking_up(&Refused::from(OAuthError::invalid_client(true))),
+            None
+        );
+        unknown.insert(uuid);
+        assert_eq!(unknown.worth_looking_up(&refusal(uuid, true)), None);
     }
 
     #[test]
