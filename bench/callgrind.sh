@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Instructions per token: flowgate's POST /oauth/token (client_credentials, Basic, SQLite,
-# access log on) against bench/ceiling's minimal token endpoint, each server under valgrind's
-# callgrind. It counts instructions, not seconds, so the figures repeat on a busy or noisy
+# Instructions per request, each server under valgrind's callgrind: flowgate's POST /oauth/token
+# (client_credentials, Basic, SQLite, access log on) against bench/ceiling's minimal token
+# endpoint, and flowgate's gated GET /v1/utils/ping (Bearer) against its ungated
+# GET /health/live. It counts instructions, not seconds, so the figures repeat on a busy or noisy
 # machine, where wrk's do not; they leave out what waiting costs (locks, the kernel).
-# Counting starts after a warm-up and covers N requests on one keep-alive connection.
+# Counting starts after a warm-up and covers N requests of each load on one keep-alive
+# connection.
 #
-#   bash bench/callgrind.sh [N]          (default 2000; about a minute)
+#   bash bench/callgrind.sh [N]          (default 2000; about two minutes)
 #
-# Prints instructions per request for both, their ratio, and each server's top functions
-# (inclusive); the callgrind files stay in the printed folder for callgrind_annotate or
-# kcachegrind.
+# Prints instructions and allocations (calls of malloc, calloc and realloc) per request, the
+# ratios, and the top functions (inclusive) of the token runs and the gated GET; the callgrind
+# files stay in the printed folder for callgrind_annotate or kcachegrind.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}
@@ -34,19 +36,25 @@ stop() {
 }
 trap stop EXIT
 
-# Sends count POSTs of the form to the token endpoint on one connection; fails on any non-200.
-send() { # count basic
-  python3 - "$PORT" "$1" "$2" <<'EOF'
+# Sends count requests on one connection; fails on any non-200. A load is "token BASIC" (a
+# client_credentials POST with that Authorization) or "get PATH [AUTHORIZATION]".
+send() { # count load...
+  python3 - "$PORT" "$@" <<'EOF'
 import http.client, sys
-port, count, basic = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3]
+port, count, kind, *load = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], *sys.argv[4:]
 conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-headers = {"Authorization": basic, "Content-Type": "application/x-www-form-urlencoded"}
+if kind == "token":
+    method, path, body = "POST", "/oauth/token", "grant_type=client_credentials"
+    headers = {"Authorization": load[0], "Content-Type": "application/x-www-form-urlencoded"}
+else:
+    method, path, body = "GET", load[0], None
+    headers = {"Authorization": load[1]} if len(load) > 1 else {}
 for _ in range(count):
-    conn.request("POST", "/oauth/token", "grant_type=client_credentials", headers)
+    conn.request(method, path, body, headers)
     response = conn.getresponse()
-    body = response.read()
+    answer = response.read()
     if response.status != 200:
-        sys.exit(f"{response.status}: {body[:200]!r}")
+        sys.exit(f"{response.status}: {answer[:200]!r}")
 EOF
 }
 
@@ -60,29 +68,59 @@ wait_ready() { # url
   exit 1
 }
 
-# Runs one server under callgrind, counting N requests after the warm-up.
-measure() { # name basic ready-url command...
-  local name=$1 basic=$2 ready=$3
-  shift 3
+# Starts a server under callgrind, with counting off.
+start() { # name ready-url command...
+  local name=$1 ready=$2
+  shift 2
   valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.%p" --instr-atstart=no \
     --dump-instr=no "$@" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
   SERVER=$!
   wait_ready "$ready"
-  send "$WARM" "$basic"
+}
+
+# Counts N requests of a load after the warm-up, into the server's next dump (numbered from 1).
+count() { # load...
+  send "$WARM" "$@"
   callgrind_control --instr=on "$SERVER" >/dev/null 2>&1
-  send "$N" "$basic"
+  send "$N" "$@"
   callgrind_control --instr=off "$SERVER" >/dev/null 2>&1
   callgrind_control --dump "$SERVER" >/dev/null 2>&1
-  stop
 }
 
-# The dump taken right after the counted requests (the final one at exit holds nothing more).
-dump() { # name
-  ls "$OUT/$1".*.1
+dump() { # name number
+  ls "$OUT/$1".*."$2"
 }
 
-instructions() { # name
-  callgrind_annotate "$(dump "$1")" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}'
+instructions() { # name number
+  callgrind_annotate "$(dump "$1" "$2")" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}'
+}
+
+# Calls of malloc, calloc and realloc in a dump.
+allocations() { # name number
+  python3 - "$(dump "$1" "$2")" <<'EOF'
+import re, sys
+# callgrind's format: "fn=(id) name" or "cfn=(id) name" names a function the first time, "(id)"
+# alone after; a "calls=N ..." line after "cfn=" counts calls of that function.
+names, calls, callee = {}, 0, None
+for line in open(sys.argv[1]):
+    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
+    if m:
+        if m.group(3):
+            names[m.group(2)] = m.group(3).strip()
+        callee = names.get(m.group(2)) if m.group(1) == "cfn" else None
+    elif line.startswith("calls=") and callee in ("malloc", "calloc", "realloc"):
+        calls += int(line.split()[0][6:])
+print(calls)
+EOF
+}
+
+per_request() { # name number
+  echo "$(($(instructions "$1" "$2") / N)) instructions, $(($(allocations "$1" "$2") / N)) allocations"
+}
+
+ratio() { # name number name number
+  python3 -c "import sys; print(f'{int(sys.argv[1]) / int(sys.argv[2]):.2f}x')" \
+    "$(instructions "$1" "$2")" "$(instructions "$3" "$4")"
 }
 
 work=$OUT/flowgate
@@ -92,23 +130,33 @@ unset RUST_LOG
 "$FLOWGATE" migrate >"$work/migrate.out" 2>&1
 id=$(awk '/client_id:/ {print $2}' "$work/migrate.out")
 secret=$(awk '/client_secret:/ {print $2}' "$work/migrate.out")
-measure flowgate "Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)" \
-  "http://127.0.0.1:$PORT/health/live" "$FLOWGATE" serve --listen "127.0.0.1:$PORT"
+basic="Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)"
+start flowgate "http://127.0.0.1:$PORT/health/live" "$FLOWGATE" serve --listen "127.0.0.1:$PORT"
+count token "$basic"
+token=$(curl -sf -H "Authorization: $basic" -d grant_type=client_credentials \
+  "http://127.0.0.1:$PORT/oauth/token" |
+  python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
+count get /v1/utils/ping "Bearer $token"
+count get /health/live
+stop
 
 export CEILING_SECRET=ceiling-secret
-measure ceiling "Basic $(printf 'ceiling:%s' "$CEILING_SECRET" | base64 -w0)" \
-  "http://127.0.0.1:$PORT/hello" "$CEILING" "127.0.0.1:$PORT"
+start ceiling "http://127.0.0.1:$PORT/hello" "$CEILING" "127.0.0.1:$PORT"
+count token "Basic $(printf 'ceiling:%s' "$CEILING_SECRET" | base64 -w0)"
+stop
 
-flowgate=$(instructions flowgate)
-ceiling=$(instructions ceiling)
-echo "instructions per token request over $N requests (after $WARM to warm up), $(date -u +%F), $(git rev-parse --short HEAD):"
-echo "  flowgate (SQLite, access log on): $((flowgate / N))"
-echo "  ceiling:                          $((ceiling / N))"
-python3 -c "import sys; print(f'  flowgate / ceiling: {int(sys.argv[1]) / int(sys.argv[2]):.2f}x')" "$flowgate" "$ceiling"
-for name in flowgate ceiling; do
+echo "per request over $N requests (after $WARM to warm up), $(date -u +%F), $(git rev-parse --short HEAD):"
+echo "  POST /oauth/token, flowgate (SQLite, access log on): $(per_request flowgate 1)"
+echo "  POST /oauth/token, ceiling:                          $(per_request ceiling 1)"
+echo "    flowgate / ceiling: $(ratio flowgate 1 ceiling 1)"
+echo "  GET /v1/utils/ping (gated), flowgate:                $(per_request flowgate 2)"
+echo "  GET /health/live (ungated), flowgate:                $(per_request flowgate 3)"
+echo "    gated / ungated: $(ratio flowgate 2 flowgate 3)"
+for run in "flowgate 1" "ceiling 1" "flowgate 2"; do
   echo
-  echo "$name, inclusive, top 25:"
-  callgrind_annotate --inclusive=yes "$(dump "$name")" 2>/dev/null |
+  echo "$run, inclusive, top 25:"
+  # shellcheck disable=SC2086 # "name number"
+  callgrind_annotate --inclusive=yes "$(dump $run)" 2>/dev/null |
     awk '/^-+$/ {n++} n >= 3 && NF' | sed -n 2,26p | cut -c1-160
 done
 echo

@@ -2,6 +2,7 @@
 //! the gate (which makes a [`Caller`]), the HTTP handlers and the services (which audit).
 
 use std::fmt;
+use std::sync::Arc;
 
 use crate::roles::RoleSet;
 use crate::scope::ScopeSet;
@@ -16,32 +17,70 @@ pub enum Subject {
     Person { sub: String },
 }
 
-/// The caller of a gated request, after the gate checked its token.
+/// What a verified token says (`crate::oauth::verified` checks and remembers them).
 #[derive(Clone, Debug)]
-pub struct Caller {
+pub struct Verified {
+    /// The key that signed it: once no longer published, the token is refused, cached or not.
+    pub kid: String,
     pub client_id: String,
     pub subject: Subject,
-    /// The token's id, for revocation.
     pub jti: String,
-    /// Expiry of the token (Unix seconds).
+    pub iat: i64,
     pub exp: i64,
-    /// What the token was issued for.
     pub scopes: ScopeSet,
-    /// Roles in force: those the token carries that the client (and the person) still hold.
     pub roles: RoleSet,
 }
 
-impl Caller {
-    /// The `sub` claim: the person for delegated tokens, the client otherwise.
+impl Verified {
+    /// The token's `sub`: the person's stable id, or the client's id.
     pub fn sub(&self) -> &str {
         match &self.subject {
             Subject::Client => &self.client_id,
             Subject::Person { sub } => sub,
         }
     }
+}
+
+/// The caller of a gated request, after the gate checked its token.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    /// The token as verified, shared with the cache of verified tokens rather than copied.
+    token: Arc<Verified>,
+    /// Roles in force: those the token carries that the client (and the person) still hold.
+    pub roles: RoleSet,
+}
+
+impl Caller {
+    pub fn new(token: Arc<Verified>, roles: RoleSet) -> Caller {
+        Caller { token, roles }
+    }
+
+    pub fn client_id(&self) -> &str {
+        &self.token.client_id
+    }
+
+    /// The token's id, for revocation.
+    pub fn jti(&self) -> &str {
+        &self.token.jti
+    }
+
+    /// Expiry of the token (Unix seconds).
+    pub fn exp(&self) -> i64 {
+        self.token.exp
+    }
+
+    /// What the token was issued for.
+    pub fn scopes(&self) -> ScopeSet {
+        self.token.scopes
+    }
+
+    /// The `sub` claim: the person for delegated tokens, the client otherwise.
+    pub fn sub(&self) -> &str {
+        self.token.sub()
+    }
 
     pub fn person(&self) -> Option<&str> {
-        match &self.subject {
+        match &self.token.subject {
             Subject::Client => None,
             Subject::Person { sub } => Some(sub),
         }
@@ -49,9 +88,9 @@ impl Caller {
 
     /// The actor that audit rows name for this caller.
     pub fn actor(&self) -> Actor {
-        match &self.subject {
-            Subject::Client => Actor::client(&self.client_id),
-            Subject::Person { sub } => Actor(format!("user:{sub} via client:{}", self.client_id)),
+        match &self.token.subject {
+            Subject::Client => Actor::client(self.client_id()),
+            Subject::Person { sub } => Actor(format!("user:{sub} via client:{}", self.client_id())),
         }
     }
 }

@@ -135,7 +135,7 @@ impl UtilsApi {
             query: req.uri().query().map(str::to_owned),
             remote_addr: crate::caller::peer(req.remote_addr()),
             headers,
-            client_id: auth.0.client_id.clone(),
+            client_id: auth.0.client_id().to_owned(),
             roles: auth.0.roles.names(),
         }))
     }
@@ -148,14 +148,14 @@ impl UtilsApi {
     async fn me(&self, auth: BearerAuth) -> ApiResult<Json<Me>> {
         let caller = &auth.0;
         Ok(Json(Me {
-            client_id: caller.client_id.clone(),
+            client_id: caller.client_id().to_owned(),
             sub: caller.sub().to_owned(),
             user: caller
                 .person()
                 .and_then(|sub| self.app.view().people.get(sub).map(|p| p.username.clone())),
             roles: caller.roles.names(),
-            scope: caller.scopes.to_string(),
-            exp: caller.exp,
+            scope: caller.scopes().to_string(),
+            exp: caller.exp(),
         }))
     }
 }

@@ -28,14 +28,7 @@ pub fn check(
     if let Some(person) = standing.person {
         roles = roles.intersection(person.roles);
     }
-    Ok(Caller {
-        client_id: verified.client_id.clone(),
-        subject: verified.subject.clone(),
-        jti: verified.jti.clone(),
-        exp: verified.exp,
-        scopes: verified.scopes,
-        roles,
-    })
+    Ok(Caller::new(verified, roles))
 }
 
 /// The credentials of `Bearer <credentials>` (scheme case-insensitive, RFC 6750 §2.1), not yet

@@ -2,6 +2,8 @@
 //! `client_secret_basic` (with RFC 6749 §2.3.1 form-decoding of id and secret) or
 //! `client_secret_post`, one method per request.
 
+use std::borrow::Cow;
+
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
 
@@ -113,6 +115,7 @@ pub fn claimed_client_id(authorization: Option<&[u8]>, body: &[u8]) -> Option<St
     text.split('&')
         .find_map(|pair| pair.strip_prefix("client_id="))
         .and_then(|raw| decode_component(raw).ok())
+        .map(Cow::into_owned)
 }
 
 /// `Basic base64(urlencode(id):urlencode(secret))`.
@@ -124,8 +127,8 @@ fn parse_basic(header: &[u8]) -> Option<(String, String)> {
     }
     let decoded = String::from_utf8(STANDARD.decode(encoded.trim()).ok()?).ok()?;
     let (id, secret) = decoded.split_once(':')?;
-    let id = decode_component(id).ok()?;
-    let secret = decode_component(secret).ok()?;
+    let id = decode_component(id).ok()?.into_owned();
+    let secret = decode_component(secret).ok()?.into_owned();
     (!id.is_empty()).then_some((id, secret))
 }
 
@@ -153,7 +156,7 @@ mod tests {
     use crate::oauth::fixtures::{basic, client};
     use crate::roles::RoleSet;
 
-    fn form(body: &str) -> FormParams {
+    fn form(body: &str) -> FormParams<'_> {
         FormParams::parse(body.as_bytes()).unwrap()
     }
 

@@ -1,18 +1,19 @@
 //! Strict `application/x-www-form-urlencoded` parsing for the OAuth endpoints: the body must be
 //! UTF-8, every value must decode to UTF-8, and no parameter may appear twice (RFC 6749 §3.2).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 
 use percent_encoding::percent_decode;
 
 use super::OAuthError;
 
-/// The parameters of a request body.
+/// The parameters of a request body, borrowed from it where nothing needed decoding.
 #[derive(Debug, Default)]
-pub struct FormParams(HashMap<String, String>);
+pub struct FormParams<'a>(HashMap<Cow<'a, str>, Cow<'a, str>>);
 
-impl FormParams {
-    pub fn parse(body: &[u8]) -> Result<FormParams, OAuthError> {
+impl<'a> FormParams<'a> {
+    pub fn parse(body: &'a [u8]) -> Result<FormParams<'a>, OAuthError> {
         let text = std::str::from_utf8(body)
             .map_err(|_| OAuthError::invalid_request("The request body is not valid UTF-8"))?;
         let mut params = HashMap::new();
@@ -33,7 +34,7 @@ impl FormParams {
     pub fn get(&self, name: &str) -> Option<&str> {
         self.0
             .get(name)
-            .map(String::as_str)
+            .map(|value| &**value)
             .filter(|v| !v.is_empty())
     }
 
@@ -43,12 +44,16 @@ impl FormParams {
     }
 }
 
-/// `+` is a space; `%XX` escapes; the result must be UTF-8.
-pub fn decode_component(raw: &str) -> Result<String, OAuthError> {
+/// `+` is a space; `%XX` escapes; the result must be UTF-8. Borrowed when there is nothing to
+/// decode.
+pub fn decode_component(raw: &str) -> Result<Cow<'_, str>, OAuthError> {
+    if !raw.bytes().any(|b| b == b'+' || b == b'%') {
+        return Ok(Cow::Borrowed(raw));
+    }
     let spaced = raw.replace('+', " ");
     percent_decode(spaced.as_bytes())
         .decode_utf8()
-        .map(|cow| cow.into_owned())
+        .map(|decoded| Cow::Owned(decoded.into_owned()))
         .map_err(|_| OAuthError::invalid_request("A parameter is not valid UTF-8 once decoded"))
 }
 
@@ -68,5 +73,14 @@ mod tests {
         assert!(FormParams::parse(b"a=1&a=2").is_err());
         assert!(FormParams::parse(b"a=%FF").is_err());
         assert!(FormParams::parse(&[b'a', b'=', 0xff]).is_err());
+        assert!(
+            FormParams::parse(b"a%20b=1&a+b=2").is_err(),
+            "the same name, decoded"
+        );
+        assert!(matches!(
+            decode_component("plain"),
+            Ok(Cow::Borrowed("plain"))
+        ));
+        assert_eq!(decode_component("a+b%2Bc").unwrap(), "a b+c");
     }
 }

@@ -5,9 +5,10 @@ use std::sync::Arc;
 use super::OAuthError;
 use super::client_auth::{self, ClientAuth, Presented};
 use super::form::FormParams;
-use super::jwt::{self, AccessClaims};
+use super::jwt::{self, NewClaims};
 use super::keys::KeyRing;
-use super::verified::{Verified, VerifiedTokens};
+use super::verified::VerifiedTokens;
+use crate::caller::Verified;
 use crate::roles::RoleSet;
 use crate::scope::ScopeSet;
 
@@ -97,7 +98,7 @@ impl From<OAuthError> for Refused {
     }
 }
 
-fn parse_form(is_form: bool, body: &[u8]) -> Result<FormParams, OAuthError> {
+fn parse_form(is_form: bool, body: &[u8]) -> Result<FormParams<'_>, OAuthError> {
     if !is_form {
         return Err(OAuthError::invalid_request(
             "The body must be application/x-www-form-urlencoded",
@@ -204,25 +205,30 @@ fn sign(keys: &KeyRing, issuer: &Issuer, client: &ClientAuth, sub: &str, roles: 
     let scope = ScopeSet::of_roles(roles).to_string();
     // A token issued right after a cut-off (in the same second) must not fall before it.
     let iat = issuer.now.max(client.tokens_not_before.unwrap_or(i64::MIN));
-    let claims = AccessClaims {
-        iss: issuer.issuer.to_owned(),
-        sub: sub.to_owned(),
-        aud: issuer.audience.to_owned(),
-        client_id: client.client_id.clone(),
-        exp: iat + issuer.access_token_ttl,
-        iat,
-        nbf: None,
-        jti: uuid::Uuid::new_v4().simple().to_string(),
-        scope: scope.clone(),
-        roles: roles.names(),
-    };
+    let exp = iat + issuer.access_token_ttl;
+    let mut jti = [0u8; uuid::fmt::Simple::LENGTH];
+    let jti = uuid::Uuid::new_v4().simple().encode_lower(&mut jti);
+    let access_token = jwt::encode(
+        keys,
+        &NewClaims {
+            iss: issuer.issuer,
+            sub,
+            aud: issuer.audience,
+            client_id: &client.client_id,
+            exp,
+            iat,
+            jti,
+            scope: &scope,
+            roles,
+        },
+    );
     Issued {
-        access_token: jwt::encode(keys, &claims),
+        access_token,
         expires_in: issuer.access_token_ttl,
+        jti: jti.to_owned(),
         scope,
         client_id: client.client_id.clone(),
-        jti: claims.jti,
-        exp: claims.exp,
+        exp,
         refresh_token: None,
     }
 }

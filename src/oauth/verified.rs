@@ -10,33 +10,9 @@ use hashbrown::HashMap;
 
 use super::jwt::{self, Expectations, TokenError};
 use super::keys::KeyRing;
-use crate::caller::Subject;
-use crate::roles::{Role, RoleSet};
+use crate::caller::{Subject, Verified};
+use crate::roles::Role;
 use crate::scope::ScopeSet;
-
-/// What a verified token says.
-#[derive(Clone, Debug)]
-pub struct Verified {
-    /// The key that signed it: once no longer published, the token is refused, cached or not.
-    pub kid: String,
-    pub client_id: String,
-    pub subject: Subject,
-    pub jti: String,
-    pub iat: i64,
-    pub exp: i64,
-    pub scopes: ScopeSet,
-    pub roles: RoleSet,
-}
-
-impl Verified {
-    /// The token's `sub`: the person's stable id, or the client's id.
-    pub fn sub(&self) -> &str {
-        match &self.subject {
-            Subject::Client => &self.client_id,
-            Subject::Person { sub } => sub,
-        }
-    }
-}
 
 /// Verified tokens, keyed by their signature (short to hash, unique per token) and checked
 /// against the whole token on a hit. Sharded so that readers rarely meet a writer; a full
@@ -155,6 +131,7 @@ mod tests {
     use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 
     use crate::oauth::fixtures::{NOW, claims, expect, keys};
+    use crate::roles::RoleSet;
 
     /// A verified token is cached by its signature; a token that reuses the signature with
     /// another payload is no hit, whatever is in the cache.

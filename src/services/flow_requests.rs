@@ -139,7 +139,7 @@ pub async fn create(
     let mut row = FlowRequestRow {
         id: 0,
         process_id: uuid::Uuid::new_v4().to_string(),
-        client_id: caller.client_id.clone(),
+        client_id: caller.client_id().to_owned(),
         dgrm_id: new.dgrm_id,
         name: new.name,
         business_ref: new.business_ref,
@@ -174,7 +174,7 @@ pub async fn create(
 pub async fn show(app: &App, caller: &Caller, process_id: &str) -> Result<FlowRequestView> {
     store::flow_requests::find(&app.db, process_id)
         .await?
-        .filter(|row| row.client_id == caller.client_id)
+        .filter(|row| row.client_id == caller.client_id())
         .map(FlowRequestView::from)
         .ok_or_else(not_found)
 }
@@ -187,7 +187,7 @@ pub async fn list(
 ) -> Result<(Vec<FlowRequestView>, u64)> {
     let (rows, total) = store::flow_requests::page_for_client(
         &app.db,
-        &caller.client_id,
+        caller.client_id(),
         paging.limit,
         paging.offset,
     )
@@ -205,7 +205,7 @@ pub async fn request_delete(
     let txn = store::begin_write(&app.db).await?;
     let mut row = store::flow_requests::find(&txn, process_id)
         .await?
-        .filter(|row| row.client_id == caller.client_id)
+        .filter(|row| row.client_id == caller.client_id())
         .ok_or_else(not_found)?;
     if row.status == "pending" {
         return Err(Error::conflict(

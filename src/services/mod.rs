@@ -157,6 +157,11 @@ impl App {
     /// Makes a change committed through this instance visible here at once.
     pub async fn changed(&self) -> Result<()> {
         let _one_at_a_time = self.reloading.lock().await;
+        self.reload().await
+    }
+
+    /// Loads the view anew; the caller holds `reloading`.
+    async fn reload(&self) -> Result<()> {
         let current = self.view.load_full();
         let revoked = Arc::clone(&current.revoked);
         let view = view::load(&self.db, &self.kek, &self.routes, Some(&current), revoked).await?;
@@ -188,7 +193,13 @@ impl App {
         if counters.version == self.last_seen.load(Ordering::Acquire) {
             return Ok(false);
         }
-        self.changed().await?;
+        let _one_at_a_time = self.reloading.lock().await;
+        // A change made here reloads at once: if that reload ran while this one waited, it has
+        // already brought the view to this version (a second would be for nothing).
+        if counters.version == self.last_seen.load(Ordering::Acquire) {
+            return Ok(false);
+        }
+        self.reload().await?;
         Ok(true)
     }
 

@@ -10,12 +10,11 @@ use sea_orm::DatabaseConnection;
 
 use super::revocations::Revocations;
 use crate::authz::{Decisions, RouteTable, Rule};
-use crate::caller::Subject;
+use crate::caller::{Subject, Verified};
 use crate::oauth::client_auth::ClientAuth;
 use crate::oauth::grants::Directory;
 use crate::oauth::keys::{KeyRing, StoredKey};
 use crate::oauth::sealing::Kek;
-use crate::oauth::verified::Verified;
 use crate::roles::RoleSet;
 use crate::{Result, now, store};
 
