@@ -29,8 +29,10 @@ impl<T: Type> Payload for DirectJson<T> {
 
 impl<T: Serialize + Send> IntoResponse for DirectJson<T> {
     fn into_response(self) -> Response {
-        match serde_json::to_vec(&self.0) {
-            Ok(body) => Response::builder().content_type(JSON).body(body),
+        // Room for a token answer, so that the buffer is not grown on the way.
+        let mut body = Vec::with_capacity(768);
+        match serde_json::to_writer(&mut body, &self.0) {
+            Ok(()) => Response::builder().content_type(JSON).body(body),
             // Plain structs of strings and numbers: serializing them cannot fail.
             Err(err) => {
                 tracing::error!(error = %err, "could not serialize an answer");

@@ -7,6 +7,7 @@
 //! Internals are logged here (with the request's id, from the request span) and never sent.
 
 pub mod admin;
+pub mod fixed_header;
 pub mod flows;
 pub mod framework;
 pub mod gate;

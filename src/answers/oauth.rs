@@ -6,12 +6,13 @@ use poem_openapi::payload::Json;
 use poem_openapi::{ApiResponse, Object};
 use serde::Serialize;
 
+use super::fixed_header::FixedHeader;
 use super::json::DirectJson;
 use crate::Error;
 use crate::oauth::OAuthError;
 
-const NO_STORE: &str = "no-store";
-const NO_CACHE: &str = "no-cache";
+const NO_STORE: FixedHeader = FixedHeader("no-store");
+const NO_CACHE: FixedHeader = FixedHeader("no-cache");
 
 /// RFC 6749 §5.1
 #[derive(Object, Serialize)]
@@ -70,37 +71,37 @@ pub enum TokenAnswer {
     #[oai(status = 200)]
     Issued(
         DirectJson<TokenBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
     ),
     #[oai(status = 400)]
     BadRequest(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
     ),
     /// Client authentication failed.
     #[oai(status = 401)]
     Unauthorized(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
     /// Too many failed attempts from this client or address; retry after the time given.
     #[oai(status = 429)]
     TooManyRequests(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
         #[oai(header = "Retry-After")] String,
     ),
     /// `temporarily_unavailable`: the database could not be reached; retry.
     #[oai(status = 503)]
     Unavailable(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
     ),
 }
 
@@ -115,13 +116,13 @@ fn unavailable(err: &Error) -> Json<OAuthErrorBody> {
 
 impl From<Error> for TokenAnswer {
     fn from(err: Error) -> Self {
-        TokenAnswer::Unavailable(unavailable(&err), NO_STORE.into(), NO_CACHE.into())
+        TokenAnswer::Unavailable(unavailable(&err), NO_STORE, NO_CACHE)
     }
 }
 
 impl TokenAnswer {
     pub fn issued(body: TokenBody) -> TokenAnswer {
-        TokenAnswer::Issued(DirectJson(body), NO_STORE.into(), NO_CACHE.into())
+        TokenAnswer::Issued(DirectJson(body), NO_STORE, NO_CACHE)
     }
 }
 
@@ -156,12 +157,12 @@ impl From<OAuthError> for TokenAnswer {
     fn from(err: OAuthError) -> Self {
         match error_parts(err) {
             Parts::Unauthorized(body, challenge) => {
-                TokenAnswer::Unauthorized(body, NO_STORE.into(), NO_CACHE.into(), challenge)
+                TokenAnswer::Unauthorized(body, NO_STORE, NO_CACHE, challenge)
             }
             Parts::TooMany(body, wait) => {
-                TokenAnswer::TooManyRequests(body, NO_STORE.into(), NO_CACHE.into(), wait)
+                TokenAnswer::TooManyRequests(body, NO_STORE, NO_CACHE, wait)
             }
-            Parts::Bad(body) => TokenAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
+            Parts::Bad(body) => TokenAnswer::BadRequest(body, NO_STORE, NO_CACHE),
         }
     }
 }
@@ -171,28 +172,28 @@ pub enum RevokeAnswer {
     /// Revoked, or nothing to revoke (RFC 7009 §2.2).
     #[oai(status = 200)]
     Done(
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
     ),
     #[oai(status = 400)]
     BadRequest(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
     ),
     #[oai(status = 401)]
     Unauthorized(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
     /// Too many failed attempts from this client or address.
     #[oai(status = 429)]
     TooManyRequests(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
         #[oai(header = "Retry-After")] String,
     ),
     #[oai(status = 503)]
@@ -201,7 +202,7 @@ pub enum RevokeAnswer {
 
 impl RevokeAnswer {
     pub fn done() -> RevokeAnswer {
-        RevokeAnswer::Done(NO_STORE.into(), NO_CACHE.into())
+        RevokeAnswer::Done(NO_STORE, NO_CACHE)
     }
 }
 
@@ -209,12 +210,12 @@ impl From<OAuthError> for RevokeAnswer {
     fn from(err: OAuthError) -> Self {
         match error_parts(err) {
             Parts::Unauthorized(body, challenge) => {
-                RevokeAnswer::Unauthorized(body, NO_STORE.into(), NO_CACHE.into(), challenge)
+                RevokeAnswer::Unauthorized(body, NO_STORE, NO_CACHE, challenge)
             }
             Parts::TooMany(body, wait) => {
-                RevokeAnswer::TooManyRequests(body, NO_STORE.into(), NO_CACHE.into(), wait)
+                RevokeAnswer::TooManyRequests(body, NO_STORE, NO_CACHE, wait)
             }
-            Parts::Bad(body) => RevokeAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into()),
+            Parts::Bad(body) => RevokeAnswer::BadRequest(body, NO_STORE, NO_CACHE),
         }
     }
 }
@@ -232,29 +233,29 @@ pub enum IntrospectAnswer {
     #[oai(status = 200)]
     Done(
         DirectJson<IntrospectionBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
     ),
     #[oai(status = 400)]
     BadRequest(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
     ),
     /// Client authentication failed (introspection is for confidential clients).
     #[oai(status = 401)]
     Unauthorized(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
         #[oai(header = "WWW-Authenticate")] Option<String>,
     ),
     /// Too many failed attempts from this client or address.
     #[oai(status = 429)]
     TooManyRequests(
         Json<OAuthErrorBody>,
-        #[oai(header = "Cache-Control")] String,
-        #[oai(header = "Pragma")] String,
+        #[oai(header = "Cache-Control")] FixedHeader,
+        #[oai(header = "Pragma")] FixedHeader,
         #[oai(header = "Retry-After")] String,
     ),
     #[oai(status = 503)]
@@ -263,7 +264,7 @@ pub enum IntrospectAnswer {
 
 impl IntrospectAnswer {
     pub fn done(body: IntrospectionBody) -> IntrospectAnswer {
-        IntrospectAnswer::Done(DirectJson(body), NO_STORE.into(), NO_CACHE.into())
+        IntrospectAnswer::Done(DirectJson(body), NO_STORE, NO_CACHE)
     }
 }
 
@@ -271,14 +272,12 @@ impl From<OAuthError> for IntrospectAnswer {
     fn from(err: OAuthError) -> Self {
         match error_parts(err) {
             Parts::Unauthorized(body, challenge) => {
-                IntrospectAnswer::Unauthorized(body, NO_STORE.into(), NO_CACHE.into(), challenge)
+                IntrospectAnswer::Unauthorized(body, NO_STORE, NO_CACHE, challenge)
             }
             Parts::TooMany(body, wait) => {
-                IntrospectAnswer::TooManyRequests(body, NO_STORE.into(), NO_CACHE.into(), wait)
+                IntrospectAnswer::TooManyRequests(body, NO_STORE, NO_CACHE, wait)
             }
-            Parts::Bad(body) => {
-                IntrospectAnswer::BadRequest(body, NO_STORE.into(), NO_CACHE.into())
-            }
+            Parts::Bad(body) => IntrospectAnswer::BadRequest(body, NO_STORE, NO_CACHE),
         }
     }
 }
