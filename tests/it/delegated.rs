@@ -90,10 +90,26 @@ async fn code_redemption_rules(kit: &Kit) {
         is_invalid_grant(status, &body),
         "redirect_uri differs: {body}"
     );
-    // Not sent there: absent or equal is fine.
+    // Not sent there: absent or equal (to the one registered URI) is fine, another is not.
     let c = code(&browser, &client, None, "read", Some(&challenge)).await;
     let (status, body) = redeem(kit, &client, &c, &verifier).await;
     assert_eq!(status, StatusCode::OK, "{body}");
+    for (given, accepted) in [(REDIRECT, true), ("https://app.example/other", false)] {
+        let c = code(&browser, &client, None, "read", Some(&challenge)).await;
+        let form = [
+            ("grant_type", "authorization_code"),
+            ("code", &c),
+            ("redirect_uri", given),
+            ("code_verifier", &verifier),
+        ];
+        let (status, body) = token_form(kit, Some(&client), &form).await;
+        assert_eq!(status == StatusCode::OK, accepted, "{given}: {body}");
+        assert_eq!(
+            is_invalid_grant(status, &body),
+            !accepted,
+            "{given}: {body}"
+        );
+    }
 
     // PKCE: a wrong or missing verifier is refused.
     let c = code(&browser, &client, None, "read", Some(&challenge)).await;
@@ -245,16 +261,19 @@ async fn refresh_rotation_and_reuse(kit: &Kit) {
         (status, body["error"].as_str()),
         (StatusCode::UNAUTHORIZED, Some("invalid_client"))
     );
+    // A blank scope is as if none were sent: what was granted (read, narrowed above).
     let (status, third) = token_form(
         kit,
         Some(&client),
         &[
             ("grant_type", "refresh_token"),
             ("refresh_token", refresh_2),
+            ("scope", " "),
         ],
     )
     .await;
-    assert_eq!(status, StatusCode::OK);
+    assert_eq!(status, StatusCode::OK, "{third}");
+    assert_eq!(third["scope"], "read");
     let access_3 = third["access_token"].as_str().unwrap();
     let refresh_3 = third["refresh_token"].as_str().unwrap();
     assert_eq!(
@@ -407,11 +426,15 @@ async fn introspection_and_revocation(kit: &Kit) {
     assert_eq!(body["client_id"], client.id.as_str());
     assert_eq!(body["token_type"], "Bearer");
     assert_eq!(body["scope"], "read write");
+    let config = &kit.server.app.config;
+    let lifetime = |body: &Value| body["exp"].as_i64().unwrap() - body["iat"].as_i64().unwrap();
+    assert_eq!(lifetime(&body), config.access_token_ttl, "{body}");
     let (_, body) = introspect(kit, &resource_server, refresh).await;
     assert_eq!(
         (body["active"].clone(), body["token_type"].clone()),
         (json!(true), json!("refresh_token"))
     );
+    assert_eq!(lifetime(&body), config.refresh_token_ttl, "{body}");
     for junk in ["nonsense", "a.b.c", ""] {
         let (status, body) = introspect(kit, &resource_server, junk).await;
         if junk.is_empty() {
