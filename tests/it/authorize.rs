@@ -430,7 +430,7 @@ async fn developer_apps_wait_for_approval(kit: &Kit) {
     );
     let carol = Browser::new(&kit.base);
     carol.login("carol", "carol-password").await;
-    let (_, challenge) = pkce();
+    let (verifier, challenge) = pkce();
     let page = carol
         .get(&authorize_url(
             &client_id,
@@ -486,6 +486,34 @@ async fn developer_apps_wait_for_approval(kit: &Kit) {
         StatusCode::OK,
         "the consent page once approved"
     );
+    // Carol lets it act for her: a refresh token, active until the app is rejected (below).
+    let code = crate::delegated::code(&carol, &creds, None, "read", Some(&challenge)).await;
+    let (status, pair) = token_form(
+        kit,
+        Some(&creds),
+        &[
+            ("grant_type", "authorization_code"),
+            ("code", &code),
+            ("code_verifier", &verifier),
+        ],
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{pair}");
+    let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
+    let resource_server = kit.client_with(&["Read"]).await;
+    let refresh_active = || async {
+        let response = kit
+            .http
+            .post(kit.url("/oauth/introspect"))
+            .basic_auth(&resource_server.id, Some(&resource_server.secret))
+            .form(&[("token", refresh.as_str())])
+            .send()
+            .await
+            .unwrap();
+        let body: Value = response.json().await.unwrap();
+        body["active"].as_bool().unwrap()
+    };
+    assert!(refresh_active().await);
     // The owner edits redirect URLs and rotates the secret (shown once).
     let app_page = developer.get(&format!("/developer/apps/{client_id}")).await;
     let csrf = app_page.input("csrf").unwrap();
@@ -535,6 +563,7 @@ async fn developer_apps_wait_for_approval(kit: &Kit) {
         ))
         .await;
     assert_eq!(page.status, StatusCode::BAD_REQUEST);
+    assert!(!refresh_active().await, "a rejected app's refresh tokens");
     // An app never gets tokens of its own.
     let (_, listed) = kit
         .call(Method::GET, "/v1/admin/apps", Some(&admin), None)
