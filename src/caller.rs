@@ -59,11 +59,6 @@ impl Caller {
         &self.token.client_id
     }
 
-    /// The token's id, for revocation.
-    pub fn jti(&self) -> &str {
-        &self.token.jti
-    }
-
     /// Expiry of the token (Unix seconds).
     pub fn exp(&self) -> i64 {
         self.token.exp
