@@ -502,15 +502,8 @@ async fn developer_apps_wait_for_approval(kit: &Kit) {
     let refresh = pair["refresh_token"].as_str().unwrap().to_owned();
     let resource_server = kit.client_with(&["Read"]).await;
     let refresh_active = || async {
-        let response = kit
-            .http
-            .post(kit.url("/oauth/introspect"))
-            .basic_auth(&resource_server.id, Some(&resource_server.secret))
-            .form(&[("token", refresh.as_str())])
-            .send()
-            .await
-            .unwrap();
-        let body: Value = response.json().await.unwrap();
+        let (status, body) = crate::delegated::introspect(kit, &resource_server, &refresh).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
         body["active"].as_bool().unwrap()
     };
     assert!(refresh_active().await);

@@ -398,7 +398,8 @@ async fn replays_at_once_have_one_winner(kit: &Kit) {
     );
 }
 
-async fn introspect(kit: &Kit, creds: &Creds, token: &str) -> (StatusCode, Value) {
+/// `POST /oauth/introspect` for `token`, as `creds` (Basic).
+pub(crate) async fn introspect(kit: &Kit, creds: &Creds, token: &str) -> (StatusCode, Value) {
     let response = kit
         .http
         .post(kit.url("/oauth/introspect"))

@@ -58,16 +58,9 @@ async fn revoke(kit: &Kit, creds: &Creds, token: &str) {
 }
 
 async fn introspect(kit: &Kit, creds: &Creds, token: &str) -> Value {
-    let response = kit
-        .http
-        .post(kit.url("/oauth/introspect"))
-        .header("authorization", basic_header(&creds.id, &creds.secret))
-        .form(&[("token", token)])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(response.status(), StatusCode::OK);
-    response.json().await.unwrap()
+    let (status, body) = crate::delegated::introspect(kit, creds, token).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body
 }
 
 async fn revocations_reach_another_instance_without_reloads(kit: &Kit) {
