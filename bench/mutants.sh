@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# cargo-mutants over the code that decides who gets in: the gate, OAuth (tokens, PKCE, client
-# authentication, sealing) and sessions; and over the SQLite write lane, whose batches decide
+# cargo-mutants over the code that decides who gets in: the gate and its caller, OAuth (tokens,
+# PKCE, client authentication, sealing) and sessions; and over the SQLite write lane, whose batches decide
 # what is committed and when a request is answered. Not part of every CI run: a mutant costs a build and a
 # test run, which is hours for the set on two cores. Run it before a release, or on one file
 # while working on it:  bench/mutants.sh [-f src/gate/tokens.rs ...]
@@ -18,10 +18,11 @@ export DATABASE_URL_POSTGRES=${DATABASE_URL_POSTGRES:-postgres://postgres@127.0.
 export CARGO_TARGET_DIR=${MUTANTS_TARGET_DIR:-$HOME/.cache/flowgate-mutants-target}
 FILES=("$@")
 if [ ${#FILES[@]} -eq 0 ]; then
-  FILES=(-f 'src/gate/*.rs' -f 'src/oauth/*.rs' -f 'src/services/sessions.rs'
+  FILES=(-f 'src/gate/*.rs' -f 'src/caller.rs' -f 'src/oauth/*.rs' -f 'src/services/sessions.rs'
          -f 'src/services/tokens.rs' -f 'src/services/delegation.rs' -f 'src/store/lane.rs')
 fi
 OUT=${MUTANTS_OUT:-$(mktemp -d)}
+mkdir -p "$OUT"
 # The integration tests' modules that reach the mutated code (MUTANTS_TESTS narrows them for one
 # file, e.g. MUTANTS_TESTS='oauth|revocation' for src/services/tokens.rs).
 DEFAULT_TESTS='cli|gate|gate_matrix|oauth|delegated|authorize|revocation|hardening|log_secrets|people|audit_log|sessions|limits|multi|console'

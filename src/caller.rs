@@ -142,3 +142,59 @@ pub fn peer_ip(addr: &poem::web::RemoteAddr) -> String {
 pub fn remote_actor(addr: &poem::web::RemoteAddr) -> Actor {
     Actor(format!("remote:{}", peer_ip(addr)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::roles::Role;
+
+    fn caller(subject: Subject) -> Caller {
+        let token = Verified {
+            kid: "k1".into(),
+            client_id: "app-7".into(),
+            subject,
+            jti: "j1".into(),
+            iat: 1_000,
+            exp: 4_600,
+            scopes: ScopeSet::parse("read messages").expect("scopes"),
+            roles: RoleSet::all(),
+        };
+        Caller::new(Arc::new(token), [Role::Read].into_iter().collect())
+    }
+
+    #[test]
+    fn a_client_token_speaks_for_its_client() {
+        let caller = caller(Subject::Client);
+        assert_eq!(caller.client_id(), "app-7");
+        assert_eq!(caller.sub(), "app-7");
+        assert_eq!(caller.person(), None);
+        assert_eq!(caller.exp(), 4_600);
+        assert_eq!(caller.scopes().to_string(), "read messages");
+        assert_eq!(caller.actor(), Actor("client:app-7".into()));
+    }
+
+    #[test]
+    fn a_delegated_token_speaks_for_its_person_through_the_client() {
+        let caller = caller(Subject::Person { sub: "u-42".into() });
+        assert_eq!(caller.client_id(), "app-7");
+        assert_eq!(caller.sub(), "u-42");
+        assert_eq!(caller.person(), Some("u-42"));
+        assert_eq!(caller.actor().to_string(), "user:u-42 via client:app-7");
+    }
+
+    #[test]
+    fn actors_and_peers_are_named_as_the_audit_log_shows_them() {
+        assert_eq!(Actor::person("ada").0, "user:ada");
+        assert_eq!(Actor::system().to_string(), "system");
+        assert!(Actor::cli().0.starts_with("cli:"));
+        let addr = poem::web::RemoteAddr(poem::Addr::SocketAddr(
+            "10.1.2.3:5555".parse().expect("address"),
+        ));
+        assert_eq!(peer(&addr), "10.1.2.3:5555");
+        assert_eq!(peer_ip(&addr), "10.1.2.3");
+        assert_eq!(remote_actor(&addr).0, "remote:10.1.2.3");
+        let custom = poem::web::RemoteAddr(poem::Addr::Custom("unix", "/run/x".into()));
+        assert_eq!(peer(&custom), "unix:///run/x");
+        assert_eq!(peer_ip(&custom), "unix:///run/x");
+    }
+}
