@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # cargo-mutants over the code that decides who gets in: the gate and its caller, OAuth (tokens,
-# PKCE, client authentication, sealing) and sessions; and over the SQLite write lane, whose batches decide
-# what is committed and when a request is answered. Not part of every CI run: a mutant costs a build and a
-# test run, which is hours for the set on two cores. Run it before a release, or on one file
-# while working on it:  bench/mutants.sh [-f src/gate/tokens.rs ...]
+# PKCE, client authentication, sealing) and sessions; and over the SQLite write lane, whose
+# batches decide what is committed and when a request is answered. Not part of every CI run: a
+# mutant costs a build and a test run, which is hours for the set on two cores. Run it before a
+# release, or on one file while working on it:  bench/mutants.sh [-f src/gate/tokens.rs ...]
 # (MUTANTS_UNIT_ONLY=1 bench/mutants.sh -f ... for a quick first pass over unit-tested code).
 #
 # Every mutant it reports as missed must then be caught by a new test, or explained in
