@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs bench/run.sh against two flowgate binaries in one run, alternating A B A B so that drift
 # of the shared machine hits both alike, and prints each run's figures. The access log is off
-# (bench/run.sh starts flowgate with RUST_LOG=warn); bench/ratio.sh measures with it on.
+# (bench/run.sh starts flowgate with RUST_LOG=warn) unless BENCH_RUST_LOG=info turns it on.
 # Usage: bench/compare.sh OLD_BINARY NEW_BINARY [seconds per run, default 10] [rounds, default 2]
 set -euo pipefail
 cd "$(dirname "$0")/.."

@@ -206,8 +206,13 @@ fn sign(keys: &KeyRing, issuer: &Issuer, client: &ClientAuth, sub: &str, roles: 
     // A token issued right after a cut-off (in the same second) must not fall before it.
     let iat = issuer.now.max(client.tokens_not_before.unwrap_or(i64::MIN));
     let exp = iat + issuer.access_token_ttl;
+    // A random (v4) UUID from the thread's CSPRNG: `Uuid::new_v4` asks the kernel for every one,
+    // a system call per token.
     let mut jti = [0u8; uuid::fmt::Simple::LENGTH];
-    let jti = uuid::Uuid::new_v4().simple().encode_lower(&mut jti);
+    let jti = uuid::Builder::from_random_bytes(rand::random())
+        .into_uuid()
+        .simple()
+        .encode_lower(&mut jti);
     let access_token = jwt::encode(
         keys,
         &NewClaims {

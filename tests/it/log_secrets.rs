@@ -288,6 +288,16 @@ async fn the_debug_log_keeps_no_secret() {
         log.lines().count() > 25 && log.contains("path=/oauth/token"),
         "a log was written: {log}"
     );
+    // Each request's line names its request id, through the span it is written in.
+    let access_line = log
+        .lines()
+        .find(|line| line.contains("path=/oauth/token"))
+        .unwrap();
+    assert!(
+        access_line.contains(" INFO request{request_id=")
+            && access_line.contains("}: flowgate::telemetry: request method=POST"),
+        "{access_line}"
+    );
     let found = secrets.found_in(&log);
     assert!(
         found.is_empty(),

@@ -78,6 +78,24 @@ fn client_credentials_issues_a_signed_token_that_lives_its_ttl() {
 }
 
 #[test]
+fn every_token_gets_a_fresh_random_uuid_as_its_jti() {
+    let directory = clients([]);
+    let c1 = basic("c1", "s1");
+    let jti = || match token_of(&directory, &request(&c1, "grant_type=client_credentials")) {
+        Ok(TokenGrant::Issued(issued)) => issued.jti,
+        _ => panic!("client_credentials is answered at once"),
+    };
+    let (first, second) = (jti(), jti());
+    assert_ne!(first, second);
+    for jti in [first, second] {
+        let uuid = uuid::Uuid::parse_str(&jti).unwrap();
+        assert_eq!(jti, uuid.simple().to_string(), "32 lower-case hex digits");
+        assert_eq!(uuid.get_version(), Some(uuid::Version::Random));
+        assert_eq!(uuid.get_variant(), uuid::Variant::RFC4122);
+    }
+}
+
+#[test]
 fn the_body_must_be_a_form() {
     let directory = clients([]);
     let c1 = basic("c1", "s1");
