@@ -42,32 +42,29 @@ TOKEN=$(curl -sf -u "$ID:$SECRET" -d grant_type=client_credentials \
   "http://127.0.0.1:$FLOWGATE_PORT/oauth/token" |
   python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 
-token_script() { # file basic-credentials
-  cat >"$1" <<LUA
-wrk.method = "POST"
-wrk.body = "grant_type=client_credentials"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $2"
-LUA
-}
-token_script "$WORK/flowgate.lua" "$(printf '%s:%s' "$ID" "$SECRET" | base64 -w0)"
-token_script "$WORK/ceiling.lua" "$(printf 'ceiling:ratio-ceiling-secret' | base64 -w0)"
-
 rate() { # wrk args... | req/s; a non-2xx answer fails the run
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" "$@" >"$WORK/wrk.txt"
   if grep -q Non-2xx "$WORK/wrk.txt"; then cat "$WORK/wrk.txt" >&2; exit 1; fi
   awk '/Requests\/sec/ {printf "%.0f", $2}' "$WORK/wrk.txt"
 }
 
+# The token request, byte for byte as bench/peers.sh sends it to every target.
+token_rate() { # port basic-credentials
+  BENCH_METHOD=POST BENCH_AUTH="Basic $2" BENCH_BODY=grant_type=client_credentials \
+    rate -s bench/peers/request.lua "http://127.0.0.1:$1/oauth/token"
+}
+FLOWGATE_BASIC=$(printf '%s:%s' "$ID" "$SECRET" | base64 -w0)
+CEILING_BASIC=$(printf 'ceiling:ratio-ceiling-secret' | base64 -w0)
+
 echo "flowgate $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (uncommitted changes)'), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, access log on"
 # A short warm-up of each server, not counted.
-DURATION=2 rate -s "$WORK/flowgate.lua" "http://127.0.0.1:$FLOWGATE_PORT/oauth/token" >/dev/null
-DURATION=2 rate -s "$WORK/ceiling.lua" "http://127.0.0.1:$CEILING_PORT/oauth/token" >/dev/null
+DURATION=2 token_rate "$FLOWGATE_PORT" "$FLOWGATE_BASIC" >/dev/null
+DURATION=2 token_rate "$CEILING_PORT" "$CEILING_BASIC" >/dev/null
 printf '%-6s %14s %14s %7s %14s %14s %7s\n' round "flowgate (a)" "ceiling (a)" ratio "gated (b)" "ungated (d)" "b/d"
 : >"$WORK/ratios"
 for round in $(seq 1 "$ROUNDS"); do
-  a=$(rate -s "$WORK/flowgate.lua" "http://127.0.0.1:$FLOWGATE_PORT/oauth/token")
-  c=$(rate -s "$WORK/ceiling.lua" "http://127.0.0.1:$CEILING_PORT/oauth/token")
+  a=$(token_rate "$FLOWGATE_PORT" "$FLOWGATE_BASIC")
+  c=$(token_rate "$CEILING_PORT" "$CEILING_BASIC")
   b=$(rate -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$FLOWGATE_PORT/v1/utils/ping")
   d=$(rate "http://127.0.0.1:$FLOWGATE_PORT/health/live")
   read -r ac bd < <(python3 -c "import sys; a, c, b, d = map(float, sys.argv[1:]); print(f'{a / c:.3f} {b / d:.3f}')" "$a" "$c" "$b" "$d")

@@ -12,13 +12,6 @@ PORT=${BENCH_PORT:-18181}
 source bench/common.sh
 BASIC=$(printf '%s:%s' "$ID" "$SECRET" | base64 -w0)
 
-cat >"$WORK/token.lua" <<LUA
-wrk.method = "POST"
-wrk.body = "grant_type=client_credentials"
-wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
-wrk.headers["Authorization"] = "Basic $BASIC"
-LUA
-
 run() { # key, label, extra wrk args...
   local name=$1 label=$2; shift 2
   wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency "$@" >"$WORK/$name.txt"
@@ -33,7 +26,9 @@ run() { # key, label, extra wrk args...
 }
 
 echo "flowgate $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
-run token "(a) POST /oauth/token" -s "$WORK/token.lua" "http://127.0.0.1:$PORT/oauth/token"
+# The token request, byte for byte as bench/peers.sh sends it to every target.
+BENCH_METHOD=POST BENCH_AUTH="Basic $BASIC" BENCH_BODY=grant_type=client_credentials \
+  run token "(a) POST /oauth/token" -s bench/peers/request.lua "http://127.0.0.1:$PORT/oauth/token"
 run ping "(b) GET /v1/utils/ping (gated)" -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$PORT/v1/utils/ping"
 run live "(c) GET /health/live" "http://127.0.0.1:$PORT/health/live"
 python3 -c "import sys; b, c = (float(open(f).read()) for f in sys.argv[1:]); print(f'ratio b/c = {b / c:.3f}')" \
