@@ -63,6 +63,26 @@ fn bounded(entry: AuditEntry) -> AuditEntry {
     }
 }
 
+/// One audit row of now, its fields bounded, for a store function that writes it with others.
+pub fn entry(
+    actor: &Actor,
+    action: &str,
+    target: Option<&str>,
+    detail: Option<String>,
+    success: bool,
+) -> AuditEntry {
+    bounded(AuditEntry {
+        id: 0,
+        at: now(),
+        actor: actor.0.clone(),
+        action: action.to_owned(),
+        target: target.map(str::to_owned),
+        detail,
+        success,
+        count: 1,
+    })
+}
+
 /// One audit row, written now.
 pub async fn record(
     db: &impl ConnectionTrait,
@@ -72,17 +92,7 @@ pub async fn record(
     detail: Option<String>,
     success: bool,
 ) -> Result<()> {
-    let entry = AuditEntry {
-        id: 0,
-        at: now(),
-        actor: actor.0.clone(),
-        action: action.to_owned(),
-        target: target.map(str::to_owned),
-        detail,
-        success,
-        count: 1,
-    };
-    store::audit::insert(db, bounded(entry)).await?;
+    store::audit::insert(db, entry(actor, action, target, detail, success)).await?;
     Ok(())
 }
 

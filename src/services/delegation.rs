@@ -88,15 +88,15 @@ const REFRESH_REPLAYED: (&str, &str) = (
     "The refresh token was used already; its whole family is revoked",
 );
 
-/// Signs the access token and stores the refresh token that comes with it.
-async fn issue(
+/// Signs the access token and makes the refresh token that comes with it: the row to store
+/// with the spending of the code or token before ([`store::grants::spend`]).
+fn issue(
     app: &App,
-    txn: &store::WriteTxn,
     client: &ClientAuth,
     person: &store::users::UserRow,
     scopes: ScopeSet,
     family_id: &str,
-) -> Result<Issued> {
+) -> (Issued, RefreshRow) {
     let at = now();
     let mut issued = {
         let view = app.view();
@@ -112,29 +112,26 @@ async fn issue(
         )
     };
     let refresh = secret::random_token();
-    store::grants::insert_refresh(
-        txn,
-        RefreshRow {
-            token_hash: secret::hash(&refresh),
-            family_id: family_id.to_owned(),
-            client_id: client.client_id.clone(),
-            user_pk: person.pk,
-            scopes: scopes.to_string(),
-            access_jti: issued.jti.clone(),
-            access_expires_at: issued.exp,
-            created_at: at,
-            expires_at: at + app.config.refresh_token_ttl,
-            used_at: None,
-            revoked_at: None,
-        },
-    )
-    .await?;
+    let row = RefreshRow {
+        token_hash: secret::hash(&refresh),
+        family_id: family_id.to_owned(),
+        client_id: client.client_id.clone(),
+        user_pk: person.pk,
+        scopes: scopes.to_string(),
+        access_jti: issued.jti.clone(),
+        access_expires_at: issued.exp,
+        created_at: at,
+        expires_at: at + app.config.refresh_token_ttl,
+        used_at: None,
+        revoked_at: None,
+    };
     issued.refresh_token = Some(refresh);
-    Ok(issued)
+    (issued, row)
 }
 
-/// Redeems an authorization code. Every check comes before the first write, so that once it
-/// wrote only the database can fail it: it may then share SQLite's batch of writes.
+/// Redeems an authorization code. Every check comes before the one write, so that once it
+/// wrote only the database can fail it: it may then share SQLite's batch of writes, and on
+/// PostgreSQL it is one statement outside any transaction.
 pub async fn redeem_code(
     app: &App,
     client: &ClientAuth,
@@ -144,8 +141,8 @@ pub async fn redeem_code(
 ) -> Result<Issued, GrantFailed> {
     let at = now();
     let code_hash = secret::hash(code);
-    let txn = store::begin_batched(&app.db).await?;
-    let Some(row) = store::grants::find_code(&txn, &code_hash).await? else {
+    let txn = store::begin_single(&app.db).await?;
+    let Some((row, person)) = store::grants::find_code_and_person(&txn, &code_hash).await? else {
         return Err(invalid_grant(client, "The authorization code is not valid"));
     };
     if row.client_id != client.client_id {
@@ -189,33 +186,34 @@ pub async fn redeem_code(
         }
         (None, None) => {}
     }
-    let Some(person) = person(&txn, row.user_pk).await? else {
+    let Some(person) = person.filter(|p| p.enabled) else {
         return Err(invalid_grant(
             client,
             "The person who granted the code is disabled or gone",
         ));
     };
-    if !store::grants::use_code(&txn, &code_hash, at).await? {
-        return Err(lost_race(app, client, txn, &row.family_id, CODE_REPLAYED).await);
-    }
     let scopes = ScopeSet::parse(&row.scopes).unwrap_or_default();
-    let issued = issue(app, &txn, client, &person, scopes, &row.family_id).await?;
-    let actor = Actor::person(&person.username);
-    audit::record(
-        &txn,
-        &actor,
+    let (issued, next) = issue(app, client, &person, scopes, &row.family_id);
+    let logged = audit::entry(
+        &Actor::person(&person.username),
         "token.code",
         Some(&client.client_id),
         None,
         true,
-    )
-    .await?;
+    );
+    let spent = store::grants::Spent::Code(&code_hash);
+    if !store::grants::spend(&txn, spent, at, next, Some(logged)).await? {
+        return Err(replayed(app, client, txn, &row.family_id, CODE_REPLAYED).await);
+    }
     txn.commit().await?;
     Ok(issued)
 }
 
-/// A code or refresh token presented again: its family is revoked (RFC 6749 §4.1.2, RFC 9700
-/// §4.14.2) and the request refused, saying so.
+/// A code or refresh token presented again, or one read unused that a concurrent request
+/// used first: its family is revoked (RFC 6749 §4.1.2, RFC 9700 §4.14.2) and the request
+/// refused, saying so. The revocation is a transaction of its own, which locks the family's
+/// rows first: whatever `txn` read or tried is let go (on PostgreSQL an UPDATE that found the
+/// row used still holds it within a transaction).
 async fn replayed(
     app: &App,
     client: &ClientAuth,
@@ -223,28 +221,15 @@ async fn replayed(
     family_id: &str,
     (why, answer): (&str, &str),
 ) -> GrantFailed {
-    match revoke_family_and_commit(app, txn, family_id, why).await {
-        Ok(()) => invalid_grant(client, answer),
-        Err(err) => err.into(),
-    }
-}
-
-/// A redemption or rotation that read its code or token unused and then lost the race to mark
-/// it (PostgreSQL, where the read takes no lock): a second use all the same. The UPDATE that
-/// found it used still holds its row; the revocation starts afresh without it, since it locks
-/// the family's rows first (a rotation's token is one of them).
-async fn lost_race(
-    app: &App,
-    client: &ClientAuth,
-    txn: store::WriteTxn,
-    family_id: &str,
-    replay: (&str, &str),
-) -> GrantFailed {
     if let Err(err) = txn.rollback().await {
         return err.into();
     }
-    match store::begin_write(&app.db).await {
-        Ok(txn) => replayed(app, client, txn, family_id, replay).await,
+    let revoked = match store::begin_write(&app.db).await {
+        Ok(txn) => revoke_family_and_commit(app, txn, family_id, why).await,
+        Err(err) => Err(err),
+    };
+    match revoked {
+        Ok(()) => invalid_grant(client, answer),
         Err(err) => err.into(),
     }
 }
@@ -259,8 +244,9 @@ pub async fn rotate(
 ) -> Result<Issued, GrantFailed> {
     let at = now();
     let token_hash = secret::hash(refresh_token);
-    let txn = store::begin_batched(&app.db).await?;
-    let Some(row) = store::grants::find_refresh(&txn, &token_hash).await? else {
+    let txn = store::begin_single(&app.db).await?;
+    let Some((row, person)) = store::grants::find_refresh_and_person(&txn, &token_hash).await?
+    else {
         return Err(invalid_grant(client, "The refresh token is not valid"));
     };
     if row.client_id != client.client_id {
@@ -289,16 +275,17 @@ pub async fn rotate(
         Some(asked) if !asked.is_empty() => asked,
         _ => granted,
     };
-    let Some(person) = person(&txn, row.user_pk).await? else {
+    let Some(person) = person.filter(|p| p.enabled) else {
         return Err(invalid_grant(
             client,
             "The person who granted this is disabled or gone",
         ));
     };
-    if !store::grants::use_refresh(&txn, &token_hash, at).await? {
-        return Err(lost_race(app, client, txn, &row.family_id, REFRESH_REPLAYED).await);
+    let (issued, next) = issue(app, client, &person, scopes, &row.family_id);
+    let spent = store::grants::Spent::Refresh(&token_hash);
+    if !store::grants::spend(&txn, spent, at, next, None).await? {
+        return Err(replayed(app, client, txn, &row.family_id, REFRESH_REPLAYED).await);
     }
-    let issued = issue(app, &txn, client, &person, scopes, &row.family_id).await?;
     txn.commit().await?;
     Ok(issued)
 }

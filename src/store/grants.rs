@@ -2,13 +2,19 @@
 //! families. Codes and refresh tokens are stored as their SHA-256 only.
 
 use sea_orm::sea_query::{Expr, OnConflict, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
+    Statement, Value,
+};
 
 use entity::{authorization_code, consent, refresh_token, revoked_token};
 
 pub use entity::authorization_code::Model as CodeRow;
 pub use entity::refresh_token::Model as RefreshRow;
 
+use super::WriteTxn;
+use super::audit::AuditEntry;
+use super::users::UserRow;
 use crate::Result;
 
 /// The scopes a person last granted an app.
@@ -58,6 +64,24 @@ pub async fn find_code(db: &impl ConnectionTrait, code_hash: &str) -> Result<Opt
     Ok(authorization_code::Entity::find_by_id(code_hash.to_owned())
         .one(db)
         .await?)
+}
+
+/// A code with the person who granted it (`None` when they are gone), in one query.
+pub async fn find_code_and_person(
+    db: &impl ConnectionTrait,
+    code_hash: &str,
+) -> Result<Option<(CodeRow, Option<UserRow>)>> {
+    let code = authorization_code::Entity::find_by_id(code_hash.to_owned());
+    super::users::one_with_person(db, code, authorization_code::Column::UserPk).await
+}
+
+/// A refresh token with the person it acts for (`None` when they are gone), in one query.
+pub async fn find_refresh_and_person(
+    db: &impl ConnectionTrait,
+    token_hash: &str,
+) -> Result<Option<(RefreshRow, Option<UserRow>)>> {
+    let token = refresh_token::Entity::find_by_id(token_hash.to_owned());
+    super::users::one_with_person(db, token, refresh_token::Column::UserPk).await
 }
 
 /// Marks a code used; `false` when it was used already (a concurrent redemption won).
@@ -189,4 +213,112 @@ pub async fn newest_refresh_by_client(db: &impl ConnectionTrait) -> Result<Vec<(
         .into_tuple::<(String, i64)>()
         .all(db)
         .await?)
+}
+
+/// What a code redemption or a refresh rotation uses up.
+pub enum Spent<'a> {
+    /// An authorization code, by its hash.
+    Code(&'a str),
+    /// A refresh token, by its hash.
+    Refresh(&'a str),
+}
+
+/// Uses up a code or refresh token at `now` and stores the next refresh token and the audit
+/// row (if any) with it, all or nothing: `false` when it was used or revoked meanwhile (a
+/// concurrent request won), and nothing was written. In a [`super::begin_single`] write on
+/// PostgreSQL this is one statement whose parts run only if the code or token was spent;
+/// elsewhere, the same three statements in the transaction.
+pub async fn spend(
+    txn: &WriteTxn,
+    spent: Spent<'_>,
+    now: i64,
+    next: RefreshRow,
+    audit: Option<AuditEntry>,
+) -> Result<bool> {
+    if let Some(db) = txn.alone() {
+        return spend_alone(db, spent, now, next, audit).await;
+    }
+    let used = match spent {
+        Spent::Code(code_hash) => use_code(txn, code_hash, now).await?,
+        Spent::Refresh(token_hash) => use_refresh(txn, token_hash, now).await?,
+    };
+    if !used {
+        return Ok(false);
+    }
+    insert_refresh(txn, next).await?;
+    if let Some(entry) = audit {
+        super::audit::insert(txn, entry).await?;
+    }
+    Ok(true)
+}
+
+/// [`spend`] as one PostgreSQL statement: the UPDATE that marks the code or token used feeds
+/// the INSERTs, so they add rows only when it marked one. PostgreSQL runs every part of a WITH
+/// once and to completion, whether or not the outer SELECT reads it.
+async fn spend_alone(
+    db: &impl ConnectionTrait,
+    spent: Spent<'_>,
+    now: i64,
+    next: RefreshRow,
+    audit: Option<AuditEntry>,
+) -> Result<bool> {
+    let (mark, hash) = match spent {
+        Spent::Code(hash) => (
+            "UPDATE authorization_codes SET used_at = $1 \
+             WHERE code_hash = $2 AND used_at IS NULL RETURNING 1",
+            hash,
+        ),
+        Spent::Refresh(hash) => (
+            "UPDATE refresh_tokens SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL RETURNING 1",
+            hash,
+        ),
+    };
+    let mut values: Vec<Value> = vec![
+        now.into(),
+        hash.into(),
+        next.token_hash.into(),
+        next.family_id.into(),
+        next.client_id.into(),
+        next.user_pk.into(),
+        next.scopes.into(),
+        next.access_jti.into(),
+        next.access_expires_at.into(),
+        next.created_at.into(),
+        next.expires_at.into(),
+    ];
+    let mut sql = format!(
+        "WITH spent AS ({mark}), \
+         fresh AS (INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_pk, \
+         scopes, access_jti, access_expires_at, created_at, expires_at) \
+         SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM spent)"
+    );
+    if let Some(entry) = audit {
+        sql.push_str(
+            ", logged AS (INSERT INTO audit_log (at, actor, action, target, detail, success, \
+             count) SELECT $12, $13, $14, $15, $16, $17, $18 FROM spent)",
+        );
+        values.extend([
+            entry.at.into(),
+            entry.actor.into(),
+            entry.action.into(),
+            entry.target.into(),
+            entry.detail.into(),
+            entry.success.into(),
+            entry.count.into(),
+        ]);
+    }
+    sql.push_str(" SELECT COUNT(*) AS spent FROM spent");
+    let row = db
+        .query_one_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            sql,
+            values,
+        ))
+        .await?;
+    let count: i64 = match row {
+        Some(row) => row.try_get("", "spent")?,
+        None => 0,
+    };
+    Ok(count == 1)
 }

@@ -74,6 +74,12 @@ enum Mode {
     },
     /// `None` once committed or rolled back.
     Batched(Option<OwnedMutexGuard<Lane>>),
+    /// PostgreSQL, [`begin_single`]: no transaction. Reads go to the pool; the one write, a
+    /// statement atomic by itself, takes the pool through [`WriteTxn::alone`].
+    Single {
+        db: DatabaseConnection,
+        written: AtomicBool,
+    },
 }
 
 /// Starts a transaction that will write. On SQLite it waits for the lane, commits a batch
@@ -91,11 +97,27 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
     }))
 }
 
+/// Starts a write that is a single statement once every check passed (a code redemption, a
+/// refresh rotation): on SQLite a place in the batch, as [`begin_batched`]; on PostgreSQL no
+/// transaction at all, which saves its BEGIN and COMMIT, two of such a request's few round
+/// trips. Under PostgreSQL's READ COMMITTED its reads see what they would in a transaction
+/// that took no lock, and its write is all or nothing by itself. Anything but a SELECT sent
+/// through it is refused, except the one statement run on [`WriteTxn::alone`].
+pub async fn begin_single(db: &DatabaseConnection) -> Result<WriteTxn> {
+    if db.get_database_backend() == DbBackend::Sqlite {
+        return begin_batched(db).await;
+    }
+    Ok(WriteTxn::new(Mode::Single {
+        db: db.clone(),
+        written: AtomicBool::new(false),
+    }))
+}
+
 /// Starts a write that may share a batch: on SQLite a place in the lane's batch (see the
 /// module's note), on PostgreSQL a transaction of its own (row locks let writers of other rows
 /// run side by side there). The caller checks everything it can before it writes, so that once
-/// it wrote only the database can fail it: an engine move writes after it succeeded in memory,
-/// a code redemption or refresh rotation after every check of the grant.
+/// it wrote only the database can fail it: an engine move writes after it succeeded in memory
+/// (a code redemption or refresh rotation, which writes one statement, takes [`begin_single`]).
 pub async fn begin_batched(db: &DatabaseConnection) -> Result<WriteTxn> {
     if db.get_database_backend() != DbBackend::Sqlite {
         return begin_write(db).await;
@@ -230,7 +252,7 @@ impl WriteTxn {
     pub async fn commit(mut self) -> std::result::Result<(), DbErr> {
         match std::mem::replace(&mut self.mode, Mode::Batched(None)) {
             Mode::Own { txn, .. } => txn.commit().await,
-            Mode::Batched(None) => Ok(()),
+            Mode::Batched(None) | Mode::Single { .. } => Ok(()),
             Mode::Batched(Some(mut lane)) => {
                 let (sender, committed) = oneshot::channel();
                 let Some(batch) = lane.batch.as_mut() else {
@@ -258,6 +280,7 @@ impl WriteTxn {
                 self.leave(lane);
                 Ok(())
             }
+            Mode::Single { .. } => Ok(()),
         }
     }
 
@@ -278,7 +301,7 @@ impl WriteTxn {
     /// the move counts as having written: should it vanish (cancelled), its batch goes too.
     pub async fn savepoint(&self) -> std::result::Result<Option<DatabaseTransaction>, DbErr> {
         match &self.mode {
-            Mode::Own { .. } => Ok(None),
+            Mode::Own { .. } | Mode::Single { .. } => Ok(None),
             Mode::Batched(_) => {
                 self.wrote.store(true, Ordering::Release);
                 Ok(Some(self.txn()?.begin().await?))
@@ -302,15 +325,39 @@ impl WriteTxn {
                 .map(|batch| &batch.txn)
                 .ok_or_else(|| DbErr::Custom("the write batch is gone".into())),
             Mode::Batched(None) => Err(DbErr::Custom("the transaction has ended".into())),
+            Mode::Single { .. } => Err(DbErr::Custom(
+                "a single write runs its one statement through WriteTxn::alone".into(),
+            )),
+        }
+    }
+
+    /// The pool, once, for the one statement of a [`begin_single`] write on PostgreSQL; `None`
+    /// for any other transaction, which the caller then writes into as usual.
+    pub(super) fn alone(&self) -> Option<&DatabaseConnection> {
+        match &self.mode {
+            Mode::Single { db, written } if !written.swap(true, Ordering::AcqRel) => Some(db),
+            _ => None,
+        }
+    }
+
+    /// The pool, for a read of a [`begin_single`] write on PostgreSQL.
+    fn pool_read(&self, sql: &str) -> Option<&DatabaseConnection> {
+        match &self.mode {
+            Mode::Single { db, .. } if is_select(sql) => Some(db),
+            _ => None,
         }
     }
 
     fn note(&self, sql: &str) {
-        let head = sql.trim_start().get(..6).unwrap_or_default();
-        if !head.eq_ignore_ascii_case("select") {
+        if !is_select(sql) {
             self.wrote.store(true, Ordering::Release);
         }
     }
+}
+
+fn is_select(sql: &str) -> bool {
+    let head = sql.trim_start().get(..6).unwrap_or_default();
+    head.eq_ignore_ascii_case("select")
 }
 
 impl Drop for WriteTxn {
@@ -327,6 +374,7 @@ impl ConnectionTrait for WriteTxn {
         match &self.mode {
             Mode::Own { txn, .. } => txn.get_database_backend(),
             Mode::Batched(_) => DbBackend::Sqlite,
+            Mode::Single { db, .. } => db.get_database_backend(),
         }
     }
 
@@ -345,16 +393,25 @@ impl ConnectionTrait for WriteTxn {
         stmt: Statement,
     ) -> std::result::Result<Option<QueryResult>, DbErr> {
         self.note(&stmt.sql);
+        if let Some(db) = self.pool_read(&stmt.sql) {
+            return db.query_one_raw(stmt).await;
+        }
         self.txn()?.query_one_raw(stmt).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> std::result::Result<Vec<QueryResult>, DbErr> {
         self.note(&stmt.sql);
+        if let Some(db) = self.pool_read(&stmt.sql) {
+            return db.query_all_raw(stmt).await;
+        }
         self.txn()?.query_all_raw(stmt).await
     }
 
     fn support_returning(&self) -> bool {
-        self.txn().is_ok_and(|txn| txn.support_returning())
+        match &self.mode {
+            Mode::Single { db, .. } => db.support_returning(),
+            _ => self.txn().is_ok_and(|txn| txn.support_returning()),
+        }
     }
 }
 

@@ -25,7 +25,7 @@ use sea_orm::{
 };
 
 use lane::begin_immediate;
-pub use lane::{WriteTxn, begin_batched, begin_write};
+pub use lane::{WriteTxn, begin_batched, begin_single, begin_write};
 
 use crate::config::Config;
 use crate::{Error, Result};
@@ -49,10 +49,6 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
             config.max_connections
         })
         .min_connections(1)
-        // A pooled SQLite connection is a file handle and cannot be lost the way a network
-        // connection can: pinging it on every checkout would cost one more round trip to its
-        // worker thread per query, about a quarter of a read's time.
-        .test_before_acquire(!is_sqlite(&config.database_url))
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false)
@@ -65,6 +61,18 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
                 // the pool at most; the operating system caches the file as well.
                 .pragma("cache_size", "-1024")
         });
+    if is_sqlite(url) {
+        // A pooled SQLite connection is a file handle and cannot be lost the way a network
+        // connection can: pinging it on every checkout would cost one more round trip to its
+        // worker thread per query, about a quarter of a read's time.
+        options.test_before_acquire(false);
+    } else {
+        // A PostgreSQL connection can be lost (a restart, a proxy's idle timeout), so one left
+        // idle is pinged before use; one in steady use is not. sqlx pings each connection as it
+        // goes back to the pool already: a ping at every checkout as well made each checkout
+        // three round trips to the server instead of two.
+        options.test_before_acquire_if_idle_for(Duration::from_secs(1));
+    }
     match Database::connect(options).await {
         Ok(db) => Ok(db),
         Err(err) => Err(diagnose::open_failure(url, err).await),

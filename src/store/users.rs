@@ -1,8 +1,9 @@
 //! People: user rows and their role rows.
 
+use sea_orm::sea_query::Expr;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Set,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
+    PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef, Select, Set,
 };
 
 use entity::{user, user_role};
@@ -105,38 +106,87 @@ pub async fn save(db: &impl ConnectionTrait, person: &UserRow) -> Result<()> {
     set_roles(db, person.pk, person.roles).await
 }
 
-async fn with_roles(
+/// How a person's role rows join their user row.
+fn their_roles() -> RelationDef {
+    user_role::Entity::belongs_to(user::Entity)
+        .from(user_role::Column::UserPk)
+        .to(user::Column::Id)
+        .into()
+}
+
+/// The one row `select` finds, with the person its `person` column names and their roles,
+/// in one query (LEFT JOINs: a row per role); the person is `None` when they are gone.
+pub(super) async fn one_with_person<E: EntityTrait>(
     db: &impl ConnectionTrait,
-    model: Option<user::Model>,
-) -> Result<Option<UserRow>> {
-    match model {
-        Some(model) => {
-            let roles = roles_of(db, model.id).await?;
-            Ok(Some(row(model, roles)))
-        }
-        None => Ok(None),
+    select: Select<E>,
+    person: E::Column,
+) -> Result<Option<(E::Model, Option<UserRow>)>> {
+    let to_person: RelationDef = E::belongs_to(user::Entity)
+        .from(person)
+        .to(user::Column::Id)
+        .into();
+    let mut query = select
+        .join(JoinType::LeftJoin, to_person)
+        .join_rev(JoinType::LeftJoin, their_roles())
+        .select_also(user::Entity)
+        .into_query();
+    query.expr_as(
+        Expr::col((user_role::Entity, user_role::Column::Role)),
+        "C_role",
+    );
+    let rows = db
+        .query_all_raw(db.get_database_backend().build(&query))
+        .await?;
+    let Some(first) = rows.first() else {
+        return Ok(None);
+    };
+    let found = E::Model::from_query_result(first, "A_")?;
+    let Some(model) = user::Model::from_query_result_optional(first, "B_")? else {
+        return Ok(Some((found, None)));
+    };
+    let mut roles = Vec::with_capacity(rows.len());
+    for each in &rows {
+        roles.extend(each.try_get::<Option<String>>("", "C_role")?);
     }
+    let roles = roles.iter().filter_map(|r| Role::parse(r)).collect();
+    Ok(Some((found, Some(row(model, roles)))))
+}
+
+/// The one person `select` finds, with their roles, in one query (a LEFT JOIN: a row per role).
+async fn one_with_roles(
+    db: &impl ConnectionTrait,
+    select: Select<user::Entity>,
+) -> Result<Option<UserRow>> {
+    let mut rows = select
+        .join_rev(JoinType::LeftJoin, their_roles())
+        .select_also(user_role::Entity)
+        .all(db)
+        .await?
+        .into_iter();
+    let Some((model, first)) = rows.next() else {
+        return Ok(None);
+    };
+    let roles = first
+        .into_iter()
+        .chain(rows.filter_map(|(_, role)| role))
+        .filter_map(|r| Role::parse(&r.role))
+        .collect();
+    Ok(Some(row(model, roles)))
 }
 
 /// By the stable id, or else by username (case-insensitive).
 pub async fn find(db: &impl ConnectionTrait, id_or_username: &str) -> Result<Option<UserRow>> {
-    let by_id = user::Entity::find()
-        .filter(user::Column::UserId.eq(id_or_username))
-        .one(db)
-        .await?;
-    if by_id.is_some() {
-        return with_roles(db, by_id).await;
+    let by_id = user::Entity::find().filter(user::Column::UserId.eq(id_or_username));
+    if let Some(person) = one_with_roles(db, by_id).await? {
+        return Ok(Some(person));
     }
-    let by_name = user::Entity::find()
-        .filter(user::Column::UsernameKey.eq(username_key(id_or_username)))
-        .one(db)
-        .await?;
-    with_roles(db, by_name).await
+    let key = username_key(id_or_username);
+    let by_name = user::Entity::find().filter(user::Column::UsernameKey.eq(key));
+    one_with_roles(db, by_name).await
 }
 
 pub async fn find_by_pk(db: &impl ConnectionTrait, pk: i64) -> Result<Option<UserRow>> {
-    let model = user::Entity::find_by_id(pk).one(db).await?;
-    with_roles(db, model).await
+    one_with_roles(db, user::Entity::find_by_id(pk)).await
 }
 
 /// One page of people, oldest first, and the total.

@@ -23,6 +23,7 @@ mod flow_requests;
 mod flows_contract;
 mod gate;
 mod gate_matrix;
+mod grant_writes;
 mod hardening;
 mod keys_at_rest;
 mod limits;

@@ -1,0 +1,204 @@
+//! The one write of a code redemption or a refresh rotation (`store::grants::spend`): the
+//! code or token used up, the next refresh token and the audit row stored with it, all or
+//! nothing and once, on both backends. On PostgreSQL it runs outside any transaction
+//! (`store::begin_single`), which refuses every other write. The read before it brings the
+//! person and all their roles in one query.
+
+use flowgate::services::audit::AuditEntry;
+use flowgate::store::audit::AuditFilter;
+use flowgate::store::grants::{self, CodeRow, RefreshRow, Spent};
+use flowgate::store::{self, begin_single};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+
+use crate::browser::person;
+use crate::kit::Kit;
+use crate::on_both_backends;
+
+on_both_backends!(
+    a_code_or_token_is_spent_once_with_its_rows,
+    the_read_brings_the_person_and_every_role,
+    a_single_write_refuses_any_other_write,
+);
+
+const ACTION: &str = "test.spend";
+
+fn next_token(hash: &str, family: &str, client_id: &str, user_pk: i64, now: i64) -> RefreshRow {
+    RefreshRow {
+        token_hash: hash.into(),
+        family_id: family.into(),
+        client_id: client_id.into(),
+        user_pk,
+        scopes: "read".into(),
+        access_jti: format!("jti-{hash}"),
+        access_expires_at: now + 300,
+        created_at: now,
+        expires_at: now + 3600,
+        used_at: None,
+        revoked_at: None,
+    }
+}
+
+fn logged(now: i64) -> AuditEntry {
+    AuditEntry {
+        id: 0,
+        at: now,
+        actor: "user:spender".into(),
+        action: ACTION.into(),
+        target: None,
+        detail: None,
+        success: true,
+        count: 1,
+    }
+}
+
+async fn audit_rows(db: &DatabaseConnection) -> u64 {
+    let filter = AuditFilter {
+        action: Some(ACTION.into()),
+        ..AuditFilter::default()
+    };
+    store::audit::search(db, &filter, 10, 0).await.unwrap().1
+}
+
+/// A stored code of a new person's, for a new client; returns (client id, person's key).
+async fn stored_code(kit: &Kit, username: &str, roles: &[&str], hash: &str) -> (String, i64) {
+    let db = &kit.server.app.db;
+    let client = kit.client_with(&["Read"]).await;
+    person(kit, username, "a-good-password", roles).await;
+    let pk = store::users::find(db, username).await.unwrap().unwrap().pk;
+    let now = flowgate::now();
+    grants::insert_code(
+        db,
+        CodeRow {
+            code_hash: hash.into(),
+            client_id: client.id.clone(),
+            user_pk: pk,
+            scopes: "read".into(),
+            redirect_uri: None,
+            code_challenge: None,
+            family_id: format!("family-{hash}"),
+            created_at: now,
+            expires_at: now + 60,
+            used_at: None,
+        },
+    )
+    .await
+    .unwrap();
+    (client.id, pk)
+}
+
+async fn spend(db: &DatabaseConnection, spent: Spent<'_>, next: RefreshRow, log: bool) -> bool {
+    let now = next.created_at;
+    let txn = begin_single(db).await.unwrap();
+    let audit = log.then(|| logged(now));
+    let done = grants::spend(&txn, spent, now, next, audit).await.unwrap();
+    txn.commit().await.unwrap();
+    done
+}
+
+async fn a_code_or_token_is_spent_once_with_its_rows(kit: &Kit) {
+    let db = &kit.server.app.db;
+    let (client_id, pk) = stored_code(kit, "spender", &["Read"], "code-1").await;
+    let now = flowgate::now();
+    let first = next_token("refresh-1", "family-code-1", &client_id, pk, now);
+    assert!(spend(db, Spent::Code("code-1"), first, true).await);
+    let code = grants::find_code(db, "code-1").await.unwrap().unwrap();
+    assert_eq!(code.used_at, Some(now));
+    let stored = grants::find_refresh(db, "refresh-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!((stored.user_pk, stored.used_at), (pk, None));
+    assert_eq!(audit_rows(db).await, 1);
+
+    // The same code again: nothing more is written.
+    let again = next_token("refresh-2", "family-code-1", &client_id, pk, now);
+    assert!(!spend(db, Spent::Code("code-1"), again, true).await);
+    assert!(
+        grants::find_refresh(db, "refresh-2")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(audit_rows(db).await, 1);
+
+    // The refresh token it gave, rotated once; a second rotation, or one of a revoked
+    // token, writes nothing.
+    let rotated = next_token("refresh-3", "family-code-1", &client_id, pk, now);
+    assert!(spend(db, Spent::Refresh("refresh-1"), rotated, false).await);
+    let used = grants::find_refresh(db, "refresh-1")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(used.used_at, Some(now));
+    assert!(
+        grants::find_refresh(db, "refresh-3")
+            .await
+            .unwrap()
+            .is_some()
+    );
+    let twice = next_token("refresh-4", "family-code-1", &client_id, pk, now);
+    assert!(!spend(db, Spent::Refresh("refresh-1"), twice, false).await);
+    assert!(
+        grants::find_refresh(db, "refresh-4")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    grants::revoke_family(db, "family-code-1", now)
+        .await
+        .unwrap();
+    let revoked = next_token("refresh-5", "family-code-1", &client_id, pk, now);
+    assert!(!spend(db, Spent::Refresh("refresh-3"), revoked, false).await);
+    assert!(
+        grants::find_refresh(db, "refresh-5")
+            .await
+            .unwrap()
+            .is_none()
+    );
+    assert_eq!(audit_rows(db).await, 1);
+}
+
+async fn the_read_brings_the_person_and_every_role(kit: &Kit) {
+    let db = &kit.server.app.db;
+    let (_, pk) = stored_code(kit, "many-roles", &["Read", "Write", "Messages"], "code-a").await;
+    let (code, found) = grants::find_code_and_person(db, "code-a")
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(code.code_hash, "code-a");
+    let found = found.expect("the person");
+    assert_eq!((found.pk, found.username.as_str()), (pk, "many-roles"));
+    assert_eq!(found.roles.names(), ["Read", "Write", "Messages"]);
+
+    stored_code(kit, "no-roles", &[], "code-b").await;
+    let (_, found) = grants::find_code_and_person(db, "code-b")
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(found.expect("the person").roles.is_empty());
+    assert!(
+        grants::find_code_and_person(db, "no-such-code")
+            .await
+            .unwrap()
+            .is_none()
+    );
+}
+
+async fn a_single_write_refuses_any_other_write(kit: &Kit) {
+    let db = &kit.server.app.db;
+    stored_code(kit, "bystander", &["Read"], "code-x").await;
+    let txn = begin_single(db).await.unwrap();
+    assert!(grants::find_code(&txn, "code-x").await.unwrap().is_some());
+    let wrote = txn
+        .execute_unprepared("DELETE FROM authorization_codes")
+        .await;
+    if db.get_database_backend() == DbBackend::Postgres {
+        assert!(wrote.is_err(), "a write outside spend was let through");
+        txn.commit().await.unwrap();
+        assert!(grants::find_code(db, "code-x").await.unwrap().is_some());
+    } else {
+        // SQLite: a place in the write batch, like any batched write.
+        wrote.unwrap();
+        txn.rollback().await.unwrap();
+    }
+}
