@@ -85,7 +85,7 @@ pub async fn find_refresh_and_person(
 }
 
 /// Marks a code used; `false` when it was used already (a concurrent redemption won).
-pub async fn use_code(db: &impl ConnectionTrait, code_hash: &str, now: i64) -> Result<bool> {
+async fn use_code(db: &impl ConnectionTrait, code_hash: &str, now: i64) -> Result<bool> {
     let done = authorization_code::Entity::update_many()
         .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
         .filter(authorization_code::Column::CodeHash.eq(code_hash))
@@ -119,7 +119,7 @@ pub async fn find_refresh(
 }
 
 /// Marks a refresh token used; `false` when it was used or revoked already.
-pub async fn use_refresh(db: &impl ConnectionTrait, token_hash: &str, now: i64) -> Result<bool> {
+async fn use_refresh(db: &impl ConnectionTrait, token_hash: &str, now: i64) -> Result<bool> {
     let done = refresh_token::Entity::update_many()
         .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
         .filter(refresh_token::Column::TokenHash.eq(token_hash))

@@ -194,8 +194,27 @@ async fn a_single_write_refuses_any_other_write(kit: &Kit) {
         .await;
     if db.get_database_backend() == DbBackend::Postgres {
         assert!(wrote.is_err(), "a write outside spend was let through");
-        txn.commit().await.unwrap();
+        // Also one that reads back what it wrote (INSERT … RETURNING, a query to sea-orm).
+        let inserted = store::audit::insert(&txn, logged(flowgate::now())).await;
+        assert!(inserted.is_err(), "an INSERT … RETURNING was let through");
+        assert_eq!(audit_rows(db).await, 0);
         assert!(grants::find_code(db, "code-x").await.unwrap().is_some());
+        // Its one statement, once: a second spend through it is refused too.
+        let code = grants::find_code(db, "code-x").await.unwrap().unwrap();
+        let now = flowgate::now();
+        let next =
+            |hash: &str| next_token(hash, &code.family_id, &code.client_id, code.user_pk, now);
+        let first = grants::spend(&txn, Spent::Code("code-x"), now, next("refresh-x1"), None);
+        assert!(first.await.unwrap());
+        let second = grants::spend(&txn, Spent::Code("code-y"), now, next("refresh-x2"), None);
+        assert!(second.await.is_err(), "a second statement was let through");
+        txn.commit().await.unwrap();
+        assert!(
+            grants::find_refresh(db, "refresh-x2")
+                .await
+                .unwrap()
+                .is_none()
+        );
     } else {
         // SQLite: a place in the write batch, like any batched write.
         wrote.unwrap();
