@@ -86,6 +86,11 @@ async fn stored_code(kit: &Kit, username: &str, roles: &[&str], hash: &str) -> (
     (client.id, pk)
 }
 
+/// Whether a refresh token with this hash is stored.
+async fn refresh_stored(db: &DatabaseConnection, hash: &str) -> bool {
+    grants::find_refresh(db, hash).await.unwrap().is_some()
+}
+
 async fn spend(db: &DatabaseConnection, spent: Spent<'_>, next: RefreshRow, log: bool) -> bool {
     let now = next.created_at;
     let txn = begin_single(db).await.unwrap();
@@ -113,12 +118,7 @@ async fn a_code_or_token_is_spent_once_with_its_rows(kit: &Kit) {
     // The same code again: nothing more is written.
     let again = next_token("refresh-2", "family-code-1", &client_id, pk, now);
     assert!(!spend(db, Spent::Code("code-1"), again, true).await);
-    assert!(
-        grants::find_refresh(db, "refresh-2")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!refresh_stored(db, "refresh-2").await);
     assert_eq!(audit_rows(db).await, 1);
 
     // The refresh token it gave, rotated once; a second rotation, or one of a revoked
@@ -130,31 +130,16 @@ async fn a_code_or_token_is_spent_once_with_its_rows(kit: &Kit) {
         .unwrap()
         .unwrap();
     assert_eq!(used.used_at, Some(now));
-    assert!(
-        grants::find_refresh(db, "refresh-3")
-            .await
-            .unwrap()
-            .is_some()
-    );
+    assert!(refresh_stored(db, "refresh-3").await);
     let twice = next_token("refresh-4", "family-code-1", &client_id, pk, now);
     assert!(!spend(db, Spent::Refresh("refresh-1"), twice, false).await);
-    assert!(
-        grants::find_refresh(db, "refresh-4")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!refresh_stored(db, "refresh-4").await);
     grants::revoke_family(db, "family-code-1", now)
         .await
         .unwrap();
     let revoked = next_token("refresh-5", "family-code-1", &client_id, pk, now);
     assert!(!spend(db, Spent::Refresh("refresh-3"), revoked, false).await);
-    assert!(
-        grants::find_refresh(db, "refresh-5")
-            .await
-            .unwrap()
-            .is_none()
-    );
+    assert!(!refresh_stored(db, "refresh-5").await);
     assert_eq!(audit_rows(db).await, 1);
 }
 
@@ -209,12 +194,7 @@ async fn a_single_write_refuses_any_other_write(kit: &Kit) {
         let second = grants::spend(&txn, Spent::Code("code-y"), now, next("refresh-x2"), None);
         assert!(second.await.is_err(), "a second statement was let through");
         txn.commit().await.unwrap();
-        assert!(
-            grants::find_refresh(db, "refresh-x2")
-                .await
-                .unwrap()
-                .is_none()
-        );
+        assert!(!refresh_stored(db, "refresh-x2").await);
     } else {
         // SQLite: a place in the write batch, like any batched write.
         wrote.unwrap();
