@@ -9,6 +9,7 @@
 # Prints each round's rates and ratios, then the medians.
 #
 #   bash bench/ratio.sh [seconds per run, default 10] [rounds, default 5] [connections, default 64]
+# FLOWGATE_BIN and CEILING_BIN run those binaries instead of building the two (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 DURATION=${1:-10} ROUNDS=${2:-5} CONNECTIONS=${3:-64}
@@ -18,8 +19,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/flowgate-target}
 CEILING_TARGET_DIR=$HOME/.cache/flowgate-ceiling-target
 FLOWGATE=${FLOWGATE_BIN:-$CARGO_TARGET_DIR/release/flowgate}
 [ -n "${FLOWGATE_BIN:-}" ] || cargo build --release --locked --quiet
-(cd bench/ceiling && CARGO_TARGET_DIR=$CEILING_TARGET_DIR cargo build --release --locked --quiet)
-CEILING=$CEILING_TARGET_DIR/release/flowgate-ceiling
+CEILING=${CEILING_BIN:-$CEILING_TARGET_DIR/release/flowgate-ceiling}
+[ -n "${CEILING_BIN:-}" ] ||
+  (cd bench/ceiling && CARGO_TARGET_DIR=$CEILING_TARGET_DIR cargo build --release --locked --quiet)
 WORK=$(mktemp -d)
 PIDS=()
 trap 'kill "${PIDS[@]}" 2>/dev/null || true; wait 2>/dev/null; rm -rf "$WORK"' EXIT
