@@ -40,6 +40,8 @@ pub struct Config {
     pub sync_interval_ms: u64,
     /// How many verified tokens the gate remembers.
     pub token_cache_capacity: u64,
+    /// How many process instances are kept as last read (SQLite only; 0 keeps none).
+    pub instance_cache_capacity: u64,
     /// Database pool size (PostgreSQL; SQLite gets a small pool of its own).
     pub max_connections: u32,
     /// Open client connections at most; more wait to be accepted.
@@ -93,6 +95,7 @@ impl Default for Config {
             max_body_bytes: 1024 * 1024,
             sync_interval_ms: 1000,
             token_cache_capacity: 100_000,
+            instance_cache_capacity: 10_000,
             max_connections: 16,
             connection_limit: 4096,
             header_timeout_ms: 10_000,

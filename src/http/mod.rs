@@ -129,6 +129,8 @@ pub async fn serve(config: Config, listener: TcpListener, opened: Opened) -> Res
     let public_url = config.public_url(addr);
     let routes = RouteTable::from_meta(&Services::meta(), crate::authz::GATED_PREFIX);
     let app = App::new(config, db, kek, public_url, routes).await?;
+    // Before it answers or moves anything: from now on other servers know of this one.
+    app.runtime.instances.serve(&app.db, &app.config)?;
     let (stop, stopped) = watch::channel(false);
     app.spawn_sync(stopped.clone());
     spawn_timer_scheduler(Arc::clone(&app), stopped.clone());

@@ -19,6 +19,7 @@ pub mod clients;
 pub mod delegation;
 pub mod diagrams;
 pub mod flow_requests;
+mod instance_cache;
 pub mod keys;
 pub mod limits;
 pub mod paging;

@@ -5,12 +5,15 @@
 //! (PostgreSQL) or the write lock (SQLite): one wins, the other meets the new step key.
 
 use chrono::{DateTime, Utc};
+use std::sync::Arc;
+
 use sea_orm::ConnectionTrait;
 
 use super::App;
 use super::audit;
 use super::calls;
 use super::diagrams::DiagramCache;
+use super::instance_cache::InstanceCache;
 use super::paging::Paging;
 use crate::caller::Actor;
 use crate::engine::{self, Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
@@ -45,11 +48,13 @@ impl ProcessView {
     }
 }
 
-/// What running instances needs besides the database: parsed diagrams. (Engine writes, as
-/// all writes, queue in the store's write lane on SQLite.)
+/// What running instances needs besides the database: parsed diagrams, and on SQLite the
+/// instances as last read. (Engine writes, as all writes, queue in the store's write lane on
+/// SQLite.)
 #[derive(Default)]
 pub struct Runtime {
     pub diagrams: DiagramCache,
+    pub instances: InstanceCache,
 }
 
 /// A call that takes several elements failed, because of the element at `index` or (`None`)
@@ -178,15 +183,23 @@ pub async fn create(
     Ok(created)
 }
 
-pub async fn show(app: &App, prcs_id: i64) -> Result<ProcessView> {
+/// An instance, from the cache of instances when it holds it (SQLite).
+pub async fn show(app: &App, prcs_id: i64) -> Result<Arc<ProcessView>> {
+    let cache = &app.runtime.instances;
+    if let Some(cached) = cache.get(prcs_id) {
+        return Ok(cached);
+    }
+    let start = cache.read_start();
     let stored = store::processes::find(&app.db, prcs_id)
         .await?
         .ok_or_else(item_not_found)?;
-    view(stored)
+    let shown = Arc::new(view(stored)?);
+    cache.keep(start, &shown);
+    Ok(shown)
 }
 
 /// The instance a global step id belongs to, and the step's engine id.
-pub async fn step(app: &App, sbfl_id: i64) -> Result<(ProcessView, SubflowId)> {
+pub async fn step(app: &App, sbfl_id: i64) -> Result<(Arc<ProcessView>, SubflowId)> {
     let (prcs_id, local) = store::processes::resolve_step(&app.db, sbfl_id)
         .await?
         .ok_or_else(item_not_found)?;
@@ -224,6 +237,7 @@ pub async fn list_for_diagram(
 /// Deletes an instance and everything it holds.
 pub async fn delete(app: &App, actor: &Actor, prcs_id: i64, comment: Option<String>) -> Result<()> {
     let txn = store::begin_write(&app.db).await?;
+    app.runtime.instances.forget(prcs_id);
     store::processes::lock(&txn, prcs_id)
         .await?
         .ok_or_else(item_not_found)?;
@@ -396,7 +410,7 @@ pub async fn set_variables(
     };
     let mut values = Vec::with_capacity(inputs.len());
     for (index, input) in inputs.into_iter().enumerate() {
-        values.push(variable(input, process.as_ref()).map_err(ElementFailed::at(index))?);
+        values.push(variable(input, process.as_deref()).map_err(ElementFailed::at(index))?);
     }
     apply(app, prcs_id, |instance, _| {
         let scoped = values
@@ -468,7 +482,7 @@ async fn deliver(
                 .map_err(&fail)?;
         let mut matched = 0;
         for prcs_id in candidates {
-            let outcome = apply_in(txn, &app.runtime.diagrams, prcs_id, |instance, ctx| {
+            let outcome = apply_in(txn, &app.runtime, prcs_id, |instance, ctx| {
                 instance.correlate_message(
                     ctx,
                     name,
@@ -507,21 +521,23 @@ where
 {
     // A move writes only after it succeeded in memory (see apply_in): it may share a batch.
     let txn = store::begin_batched(&app.db).await?;
-    let outcome = apply_in(&txn, &app.runtime.diagrams, prcs_id, op).await?;
+    let outcome = apply_in(&txn, &app.runtime, prcs_id, op).await?;
     txn.commit().await?;
     Ok(outcome)
 }
 
-/// Applies an engine operation inside the caller's transaction.
+/// Applies an engine operation inside the caller's (open) write transaction.
 async fn apply_in<F>(
     txn: &impl ConnectionTrait,
-    cache: &DiagramCache,
+    runtime: &Runtime,
     prcs_id: i64,
     op: F,
 ) -> Result<Outcome>
 where
     F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
 {
+    runtime.instances.forget(prcs_id);
+    let cache = &runtime.diagrams;
     let row = store::processes::lock(txn, prcs_id)
         .await?
         .ok_or_else(item_not_found)?;

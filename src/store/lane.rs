@@ -16,7 +16,8 @@
 //! second message meets no subscription) writes into a savepoint. BEGIN and COMMIT, a
 //! connection checkout and a log write are then paid once a batch instead of once a move.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, LazyLock};
 use std::time::Duration;
 
@@ -49,12 +50,21 @@ struct Batch {
     members: Vec<oneshot::Sender<std::result::Result<(), String>>>,
     generation: u64,
     flusher_armed: bool,
+    /// Dropped after the commit (or with the batch): only then does the count move on.
+    _open: OpenWrite,
 }
 
 /// One lane for every SQLite database of the process (one, outside tests).
 static LANE: LazyLock<Arc<Mutex<Lane>>> = LazyLock::new(Default::default);
 /// Writers queued for the lane: a batch is committed when none is left.
 static QUEUED: AtomicUsize = AtomicUsize::new(0);
+/// The write counters of each SQLite database of the process, by [`database_key`].
+static COUNTERS: LazyLock<std::sync::Mutex<HashMap<usize, Arc<WriteCounters>>>> =
+    LazyLock::new(Default::default);
+/// The lane is the process's: tests that write through it take turns, so that none counts as
+/// queued behind another's moves.
+#[cfg(test)]
+pub(crate) static TEST_TURNS: Mutex<()> = Mutex::const_new(());
 /// How many moves each committed batch held, by database: what the tests check batches by.
 #[cfg(test)]
 static COMMITTED_BATCHES: std::sync::Mutex<Vec<(usize, usize)>> = std::sync::Mutex::new(Vec::new());
@@ -71,6 +81,8 @@ enum Mode {
     Own {
         txn: DatabaseTransaction,
         _lane: Option<OwnedMutexGuard<Lane>>,
+        /// SQLite's.
+        open: Option<OpenWrite>,
     },
     /// `None` once committed or rolled back.
     Batched(Option<OwnedMutexGuard<Lane>>),
@@ -91,9 +103,11 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
         DbBackend::Sqlite => Some(settled(enter().await).await?),
         _ => None,
     };
+    let open = lane.as_ref().map(|_| OpenWrite::count(db));
     Ok(WriteTxn::new(Mode::Own {
         txn: begin_immediate(db).await?,
         _lane: lane,
+        open,
     }))
 }
 
@@ -129,7 +143,9 @@ pub async fn begin_batched(db: &DatabaseConnection) -> Result<WriteTxn> {
     }
     if lane.batch.is_none() {
         lane.generation += 1;
+        let open = OpenWrite::count(db);
         lane.batch = Some(Batch {
+            _open: open,
             txn: begin_immediate(db).await?,
             database,
             members: Vec::new(),
@@ -154,6 +170,58 @@ pub(super) async fn begin_immediate(
 /// the pool (and so any batch writing to it) keeps alive.
 fn database_key(db: &DatabaseConnection) -> usize {
     Arc::as_ptr(&db.get_sqlite_connection_pool().connect_options()) as usize
+}
+
+/// The write transactions of one SQLite database: how many are open, and how often one
+/// opened or ended. This process is a SQLite database's only writer, and all its writers open
+/// their transactions here, so a reader that finds the counts unchanged after its read, with
+/// none open, read what is committed now: what it may remember.
+#[derive(Default)]
+pub struct WriteCounters {
+    events: AtomicU64,
+    open: AtomicUsize,
+}
+
+/// Where [`WriteCounters`] stood when a read began.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WriteCount(u64);
+
+impl WriteCounters {
+    /// The counters of a SQLite database.
+    pub fn of(db: &DatabaseConnection) -> Arc<WriteCounters> {
+        let mut all = COUNTERS.lock().unwrap_or_else(|e| e.into_inner());
+        Arc::clone(all.entry(database_key(db)).or_default())
+    }
+
+    /// Take it before reading.
+    pub fn now(&self) -> WriteCount {
+        WriteCount(self.events.load(Ordering::SeqCst))
+    }
+
+    /// No write transaction is open, and none opened or ended since `start`.
+    pub fn unchanged_since(&self, start: WriteCount) -> bool {
+        self.open.load(Ordering::SeqCst) == 0 && self.events.load(Ordering::SeqCst) == start.0
+    }
+}
+
+/// A SQLite write transaction, counted open from before its BEGIN until after its COMMIT or
+/// rollback.
+struct OpenWrite(Arc<WriteCounters>);
+
+impl OpenWrite {
+    fn count(db: &DatabaseConnection) -> OpenWrite {
+        let counters = WriteCounters::of(db);
+        counters.open.fetch_add(1, Ordering::SeqCst);
+        counters.events.fetch_add(1, Ordering::SeqCst);
+        OpenWrite(counters)
+    }
+}
+
+impl Drop for OpenWrite {
+    fn drop(&mut self) {
+        self.0.events.fetch_add(1, Ordering::SeqCst);
+        self.0.open.fetch_sub(1, Ordering::SeqCst);
+    }
 }
 
 /// A writer counted in [`QUEUED`] while it lives.
@@ -188,8 +256,15 @@ async fn flush(lane: &mut Lane) {
         .lock()
         .expect("batch record")
         .push((batch.database, batch.members.len()));
-    let outcome = batch.txn.commit().await.map_err(|e| e.to_string());
-    for member in batch.members {
+    let Batch {
+        txn,
+        members,
+        _open: open,
+        ..
+    } = batch;
+    let outcome = txn.commit().await.map_err(|e| e.to_string());
+    drop(open);
+    for member in members {
         let _ = member.send(outcome.clone());
     }
 }
@@ -251,7 +326,11 @@ impl WriteTxn {
     /// Commits; a batched move returns once its batch is committed.
     pub async fn commit(mut self) -> std::result::Result<(), DbErr> {
         match std::mem::replace(&mut self.mode, Mode::Batched(None)) {
-            Mode::Own { txn, .. } => txn.commit().await,
+            Mode::Own { txn, open, .. } => {
+                let committed = txn.commit().await;
+                drop(open);
+                committed
+            }
             Mode::Batched(None) | Mode::Single { .. } => Ok(()),
             Mode::Batched(Some(mut lane)) => {
                 let (sender, committed) = oneshot::channel();

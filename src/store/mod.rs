@@ -2,6 +2,7 @@
 //! and writes per table family. No rules live here; the services decide what to write.
 
 pub mod audit;
+mod claim;
 pub mod clients;
 pub mod diagnose;
 pub mod diagrams;
@@ -24,8 +25,11 @@ use sea_orm::{
     DatabaseTransaction, DbBackend, EntityTrait, Set, TransactionTrait,
 };
 
+pub use claim::ServerClaim;
+#[cfg(test)]
+pub(crate) use lane::TEST_TURNS;
 use lane::begin_immediate;
-pub use lane::{WriteTxn, begin_batched, begin_single, begin_write};
+pub use lane::{WriteCount, WriteCounters, WriteTxn, begin_batched, begin_single, begin_write};
 
 use crate::config::Config;
 use crate::{Error, Result};

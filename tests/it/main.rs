@@ -25,6 +25,7 @@ mod gate;
 mod gate_matrix;
 mod grant_writes;
 mod hardening;
+mod instance_reads;
 mod keys_at_rest;
 mod limits;
 mod log_secrets;

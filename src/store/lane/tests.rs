@@ -3,9 +3,7 @@
 use super::*;
 use sea_orm::{ConnectOptions, Database};
 
-/// The lane is the process's: these tests take turns, so that none counts as queued
-/// behind another's moves.
-static TURNS: Mutex<()> = Mutex::const_new(());
+use super::TEST_TURNS as TURNS;
 
 async fn database(folder: &tempfile::TempDir) -> DatabaseConnection {
     let url = format!("sqlite://{}/lane.db?mode=rwc", folder.path().display());

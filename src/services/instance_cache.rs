@@ -1,0 +1,305 @@
+//! Process instances as last read, kept on SQLite only: a read of one is then a hash lookup
+//! instead of a statement handed to a SQLite worker thread and back (about 120 µs of CPU,
+//! most of it switching threads; see BENCHMARKS.md).
+//!
+//! It never answers what is no longer committed. It is on only in a server that is the only
+//! one on its SQLite database ([`ServerClaim`]; several share PostgreSQL, whose other writers
+//! nobody here would hear of in time), so every write to the instances is this process's, and
+//! every write transaction opens in the store's lane, which counts them ([`WriteCounters`]). A
+//! writer of an instance forgets it here once its transaction is open; a reader keeps what it
+//! read only if no write transaction was open or began or ended while it read. So nothing read
+//! before a commit is kept after it, and nothing kept is served once a writer of it started.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use hashbrown::HashMap;
+use sea_orm::{DatabaseConnection, DbBackend};
+
+use super::processes::ProcessView;
+use crate::Result;
+use crate::config::Config;
+use crate::store::{ServerClaim, WriteCount, WriteCounters};
+
+/// Off until a server turns it on.
+#[derive(Default)]
+pub struct InstanceCache {
+    on: OnceLock<Cached>,
+    hits: AtomicU64,
+}
+
+struct Cached {
+    entries: Mutex<HashMap<i64, Arc<ProcessView>>>,
+    capacity: usize,
+    writes: Arc<WriteCounters>,
+    claim: ServerClaim,
+}
+
+/// Where a read began; see [`InstanceCache::keep`].
+#[derive(Clone, Copy)]
+pub struct ReadStart(Option<WriteCount>);
+
+impl InstanceCache {
+    /// Called by a server (a CLI command keeps nothing): keeps instances as last read when the
+    /// database is a SQLite file and this server the only one on it.
+    pub fn serve(&self, db: &DatabaseConnection, config: &Config) -> Result<()> {
+        if db.get_database_backend() != DbBackend::Sqlite {
+            return Ok(());
+        }
+        if let Some(claim) = ServerClaim::take(&config.database_url)? {
+            let capacity = usize::try_from(config.instance_cache_capacity).unwrap_or(usize::MAX);
+            self.turn_on(capacity, WriteCounters::of(db), claim);
+        }
+        Ok(())
+    }
+
+    /// Keeps up to `capacity` instances of the SQLite database whose writes `writes` counts,
+    /// while `claim` says this server is alone on it. Once only; later calls change nothing.
+    fn turn_on(&self, capacity: usize, writes: Arc<WriteCounters>, claim: ServerClaim) {
+        if capacity > 0 {
+            let _ = self.on.set(Cached {
+                entries: Mutex::new(HashMap::new()),
+                capacity,
+                writes,
+                claim,
+            });
+        }
+    }
+
+    pub fn get(&self, prcs_id: i64) -> Option<Arc<ProcessView>> {
+        let found = self.lock()?.get(&prcs_id).cloned();
+        if found.is_some() {
+            self.hits.fetch_add(1, Ordering::Relaxed);
+        }
+        found
+    }
+
+    /// Reads answered from here so far.
+    pub fn hits(&self) -> u64 {
+        self.hits.load(Ordering::Relaxed)
+    }
+
+    /// Call before reading an instance from the database.
+    pub fn read_start(&self) -> ReadStart {
+        ReadStart(self.on.get().map(|on| on.writes.now()))
+    }
+
+    /// Keeps what a read that began at `start` found, unless a write may have changed it
+    /// meanwhile. A full cache drops one entry for it (whichever comes first: no bookkeeping
+    /// on the read path).
+    pub fn keep(&self, start: ReadStart, view: &Arc<ProcessView>) {
+        let (Some(start), Some(on)) = (start.0, self.on.get()) else {
+            return;
+        };
+        let Some(mut entries) = self.lock() else {
+            return;
+        };
+        // Checked under the lock that `forget` takes too: a writer that began after this
+        // check forgets the entry once its transaction is open, after this insert.
+        if !on.writes.unchanged_since(start) {
+            return;
+        }
+        if entries.len() >= on.capacity && !entries.contains_key(&view.prcs_id) {
+            let first = entries.keys().next().copied();
+            if let Some(first) = first {
+                entries.remove(&first);
+            }
+        }
+        entries.insert(view.prcs_id, Arc::clone(view));
+    }
+
+    /// Call inside a write transaction that may change or delete the instance, before
+    /// committing it.
+    pub fn forget(&self, prcs_id: i64) {
+        if let Some(mut entries) = self.lock() {
+            entries.remove(&prcs_id);
+        }
+    }
+
+    /// The entries, while the cache is on and this server still alone on its database; once
+    /// it is not, they are dropped, and the cache stays empty.
+    fn lock(&self) -> Option<std::sync::MutexGuard<'_, HashMap<i64, Arc<ProcessView>>>> {
+        let on = self.on.get()?;
+        let mut entries = on.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if !on.claim.alone() {
+            if !entries.is_empty() {
+                *entries = HashMap::new();
+            }
+            return None;
+        }
+        Some(entries)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{ConnectOptions, ConnectionTrait, Database};
+
+    use super::*;
+    use crate::engine::Instance;
+    use crate::store;
+
+    fn url(folder: &tempfile::TempDir) -> String {
+        format!("sqlite://{}/cache.db?mode=rwc", folder.path().display())
+    }
+
+    async fn database(folder: &tempfile::TempDir) -> DatabaseConnection {
+        let mut options = ConnectOptions::new(url(folder));
+        options.max_connections(2).sqlx_logging(false);
+        let db = Database::connect(options).await.expect("connects");
+        db.execute_unprepared("CREATE TABLE t (n INTEGER PRIMARY KEY)")
+            .await
+            .expect("table");
+        db
+    }
+
+    /// A cache as a server turns it on, over a new database; the lane's tests and these take
+    /// turns.
+    struct Fixture {
+        cache: InstanceCache,
+        db: DatabaseConnection,
+        folder: tempfile::TempDir,
+        _turn: tokio::sync::MutexGuard<'static, ()>,
+    }
+
+    async fn fixture(capacity: usize) -> Fixture {
+        let turn = store::TEST_TURNS.lock().await;
+        let folder = tempfile::tempdir().expect("folder");
+        let db = database(&folder).await;
+        let cache = InstanceCache::default();
+        let claim = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
+        cache.turn_on(capacity, WriteCounters::of(&db), claim);
+        Fixture {
+            cache,
+            db,
+            folder,
+            _turn: turn,
+        }
+    }
+
+    fn view(prcs_id: i64, name: &str) -> Arc<ProcessView> {
+        Arc::new(ProcessView {
+            prcs_id,
+            dgrm_id: 1,
+            name: name.to_owned(),
+            status: "running".to_owned(),
+            business_ref: None,
+            init_ts: 0,
+            init_by: "test".to_owned(),
+            instance: Instance::new(),
+            step_ids: Vec::new(),
+        })
+    }
+
+    fn cached_name(cache: &InstanceCache, prcs_id: i64) -> Option<String> {
+        cache.get(prcs_id).map(|v| v.name.clone())
+    }
+
+    #[tokio::test]
+    async fn keeps_what_was_read_until_a_writer_forgets_it() {
+        let fixture = fixture(10).await;
+        let (cache, db) = (&fixture.cache, &fixture.db);
+        let start = cache.read_start();
+        cache.keep(start, &view(1, "first"));
+        assert_eq!(cached_name(cache, 1).as_deref(), Some("first"));
+        let txn = store::begin_write(db).await.expect("begins");
+        cache.forget(1);
+        assert_eq!(cached_name(cache, 1), None);
+        txn.commit().await.expect("commits");
+        assert_eq!(cached_name(cache, 1), None);
+    }
+
+    #[tokio::test]
+    async fn keeps_nothing_read_while_a_write_was_open_or_across_its_commit() {
+        let fixture = fixture(10).await;
+        let (cache, db) = (&fixture.cache, &fixture.db);
+
+        let txn = store::begin_write(db).await.expect("begins");
+        let during = cache.read_start();
+        txn.commit().await.expect("commits");
+        cache.keep(during, &view(1, "read while a write was open"));
+        assert_eq!(cached_name(cache, 1), None);
+
+        let before = cache.read_start();
+        let txn = store::begin_write(db).await.expect("begins");
+        cache.keep(before, &view(2, "a write opened since"));
+        assert_eq!(cached_name(cache, 2), None);
+        txn.commit().await.expect("commits");
+        cache.keep(before, &view(2, "a write committed since"));
+        assert_eq!(cached_name(cache, 2), None);
+
+        // A batched move counts as open until its batch is committed.
+        let before = cache.read_start();
+        let txn = store::begin_batched(db).await.expect("joins a batch");
+        txn.execute_unprepared("INSERT INTO t (n) VALUES (1)")
+            .await
+            .expect("writes");
+        txn.commit().await.expect("committed with its batch");
+        cache.keep(before, &view(3, "a batch committed since"));
+        assert_eq!(cached_name(cache, 3), None);
+
+        let after = cache.read_start();
+        cache.keep(after, &view(3, "read after the commit"));
+        assert_eq!(
+            cached_name(cache, 3).as_deref(),
+            Some("read after the commit")
+        );
+    }
+
+    #[tokio::test]
+    async fn another_database_s_writes_do_not_count() {
+        let fixture = fixture(10).await;
+        let cache = &fixture.cache;
+        let second = tempfile::tempdir().expect("folder");
+        let other = database(&second).await;
+        let start = cache.read_start();
+        let txn = store::begin_write(&other).await.expect("begins");
+        cache.keep(start, &view(1, "kept"));
+        txn.commit().await.expect("commits");
+        assert_eq!(cached_name(cache, 1).as_deref(), Some("kept"));
+    }
+
+    #[tokio::test]
+    async fn stays_within_its_capacity_and_can_be_off() {
+        let fixture = fixture(3).await;
+        let cache = &fixture.cache;
+        for prcs_id in 1..=5 {
+            cache.keep(cache.read_start(), &view(prcs_id, "kept"));
+        }
+        let kept = (1..=5).filter(|&id| cache.get(id).is_some()).count();
+        assert_eq!(kept, 3);
+        assert!(cache.get(5).is_some(), "the newest entry is kept");
+
+        let never_on = InstanceCache::default();
+        never_on.keep(never_on.read_start(), &view(1, "not kept"));
+        assert_eq!(cached_name(&never_on, 1), None);
+        let empty = tempfile::tempdir().expect("folder");
+        let zero = InstanceCache::default();
+        let claim = ServerClaim::take(&url(&empty)).unwrap().expect("a claim");
+        zero.turn_on(0, WriteCounters::of(&database(&empty).await), claim);
+        zero.keep(zero.read_start(), &view(1, "not kept"));
+        assert_eq!(cached_name(&zero, 1), None);
+    }
+
+    #[tokio::test]
+    async fn another_server_on_the_database_empties_it_for_good() {
+        let fixture = fixture(10).await;
+        let cache = &fixture.cache;
+        cache.keep(cache.read_start(), &view(1, "kept"));
+        assert!(cache.get(1).is_some());
+        let start = cache.read_start();
+        let other = ServerClaim::take(&url(&fixture.folder))
+            .unwrap()
+            .expect("a claim");
+        cache.keep(start, &view(2, "read as another server started"));
+        assert_eq!(cached_name(cache, 1), None, "another server may write it");
+        assert_eq!(cached_name(cache, 2), None);
+        drop(other);
+        cache.keep(cache.read_start(), &view(3, "read after it stopped"));
+        assert_eq!(
+            cached_name(cache, 3),
+            None,
+            "what it wrote may be cached here"
+        );
+    }
+}

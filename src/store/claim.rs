@@ -1,0 +1,118 @@
+//! Whether this server is the only one on its SQLite database, for as long as that holds.
+//!
+//! A SQLite database is meant for one flowgate server (several share PostgreSQL), but nothing
+//! stops a second from opening the same file. What a server keeps in memory from it (the cache
+//! of process instances) is exact only while no other server writes there, so servers tell
+//! each other through a file beside the database (`<database>.servers`):
+//! - each server holds an exclusive lock on it for its life: one that cannot take it knows
+//!   another runs;
+//! - each server appends a byte to it as it starts: one that finds it longer than it left it
+//!   knows another started since.
+//!
+//! A server that learns of another keeps nothing more for the rest of its life. CLI commands
+//! take no part: they write no process instances.
+
+use std::fs::{File, OpenOptions};
+use std::io::Write;
+
+use crate::{Error, Result};
+
+pub struct ServerClaim {
+    file: File,
+    /// The file's length once this server appended its byte.
+    length: u64,
+    /// Whether this server took the lock.
+    first: bool,
+}
+
+impl ServerClaim {
+    /// The claim on a SQLite database file; `None` for any other database.
+    pub fn take(url: &str) -> Result<Option<ServerClaim>> {
+        let Some(path) = super::sqlite_path(url) else {
+            return Ok(None);
+        };
+        let path = format!("{path}.servers");
+        let cannot = |e: std::io::Error| {
+            Error::Unavailable(format!(
+                "cannot use {path} beside the database: {e}. The database's folder must be \
+                 writable."
+            ))
+        };
+        let mut options = OpenOptions::new();
+        options.read(true).append(true).create(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            options.mode(0o600);
+        }
+        let mut file = options.open(&path).map_err(cannot)?;
+        let first = file.try_lock().is_ok();
+        // Another server appending at the same moment makes both count one byte short: both
+        // then believe another started, which only costs them their cache.
+        let before = file.metadata().map_err(cannot)?.len();
+        file.write_all(b"+").map_err(cannot)?;
+        Ok(Some(ServerClaim {
+            file,
+            length: before + 1,
+            first,
+        }))
+    }
+
+    /// No other server ran on the database when this one started, and none started since (one
+    /// system call: a `stat` of the open file).
+    pub fn alone(&self) -> bool {
+        self.first
+            && self.file.metadata().is_ok_and(|m| {
+                #[cfg(unix)]
+                let linked = std::os::unix::fs::MetadataExt::nlink(&m) > 0;
+                #[cfg(not(unix))]
+                let linked = true;
+                m.len() == self.length && linked
+            })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn url(folder: &tempfile::TempDir) -> String {
+        format!("sqlite://{}/claim.db?mode=rwc", folder.path().display())
+    }
+
+    #[test]
+    fn a_server_is_alone_until_another_starts_and_stays_told() {
+        let folder = tempfile::tempdir().expect("folder");
+        let first = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
+        assert!(first.alone());
+        let second = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
+        assert!(!second.alone(), "the first still runs");
+        assert!(!first.alone(), "another started since");
+        drop(second);
+        assert!(
+            !first.alone(),
+            "what the other wrote may be cached: it stays told"
+        );
+        drop(first);
+        let later = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
+        assert!(later.alone(), "nobody runs any more");
+    }
+
+    #[test]
+    fn only_sqlite_files_are_claimed() {
+        assert!(
+            ServerClaim::take("postgres://u@127.0.0.1/db")
+                .unwrap()
+                .is_none()
+        );
+        assert!(ServerClaim::take("sqlite::memory:").unwrap().is_none());
+    }
+
+    #[test]
+    fn a_deleted_file_tells_no_more() {
+        let folder = tempfile::tempdir().expect("folder");
+        let claim = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
+        std::fs::remove_file(folder.path().join("claim.db.servers")).unwrap();
+        assert!(!claim.alone());
+    }
+}
