@@ -122,9 +122,7 @@ impl InstanceCache {
         let on = self.on.get()?;
         let mut entries = on.entries.lock().unwrap_or_else(|e| e.into_inner());
         if !on.claim.alone() {
-            if !entries.is_empty() {
-                *entries = HashMap::new();
-            }
+            *entries = HashMap::new();
             return None;
         }
         Some(entries)
