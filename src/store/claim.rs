@@ -31,7 +31,10 @@ impl ServerClaim {
         let Some(path) = super::sqlite_path(url) else {
             return Ok(None);
         };
-        let path = format!("{path}.servers");
+        // The same file reached by another path (a symbolic link) must meet the same claims.
+        let real = std::fs::canonicalize(path)
+            .map_or_else(|_| path.to_owned(), |p| p.display().to_string());
+        let path = format!("{real}.servers");
         let cannot = |e: std::io::Error| {
             Error::Unavailable(format!(
                 "cannot use {path} beside the database: {e}. The database's folder must be \
@@ -106,6 +109,23 @@ mod tests {
                 .is_none()
         );
         assert!(ServerClaim::take("sqlite::memory:").unwrap().is_none());
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_server_reaching_the_file_by_a_link_meets_the_same_claim() {
+        let folder = tempfile::tempdir().expect("folder");
+        std::fs::write(folder.path().join("claim.db"), b"").unwrap();
+        let linked = tempfile::tempdir().expect("folder");
+        std::os::unix::fs::symlink(
+            folder.path().join("claim.db"),
+            linked.path().join("claim.db"),
+        )
+        .unwrap();
+        let first = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
+        let second = ServerClaim::take(&url(&linked)).unwrap().expect("a claim");
+        assert!(!second.alone());
+        assert!(!first.alone());
     }
 
     #[test]
