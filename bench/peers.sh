@@ -22,6 +22,7 @@
 #   BENCH_CODES [8000] and BENCH_REFRESH_TOKENS [4000] prepared per run of (h) and (i)
 #   BENCH_TARGETS [all six, space-separated]  BENCH_SCRATCH [~/.cache/flowgate-peers]
 #   BENCH_RESULTS [$BENCH_SCRATCH/results/DATE]  BENCH_PG [postgres://postgres@127.0.0.1:5432]
+#   BENCH_PG_PARAMS [none] appended to flowgate's PostgreSQL URL, e.g. ?sslmode=disable
 # Peers are installed into BENCH_SCRATCH (outside the repository); raw wrk outputs, server logs
 # and table.md go to BENCH_RESULTS.
 set -euo pipefail
@@ -186,7 +187,7 @@ for target in $TARGETS; do
       dropdb -h 127.0.0.1 -U postgres --if-exists "$PG_DB"
       createdb -h 127.0.0.1 -U postgres "$PG_DB"
       PG_CREATED=1
-      run_flowgate flowgate-pg "$PG/$PG_DB"
+      run_flowgate flowgate-pg "$PG/$PG_DB${BENCH_PG_PARAMS:-}"
       dropdb -h 127.0.0.1 -U postgres "$PG_DB"
       PG_CREATED= ;;
     node-oidc-provider) run_node ;;
