@@ -4,8 +4,8 @@
 //! stops a second from opening the same file. What a server keeps in memory from it (the cache
 //! of process instances) is exact only while no other server writes there, so servers tell
 //! each other through a file beside the database (`<database>.servers`):
-//! - each server holds an exclusive lock on it for its life: one that cannot take it knows
-//!   another runs;
+//! - each server holds a shared lock on it for its life; one that starts tries an exclusive
+//!   lock first, and knows another runs when it cannot take it;
 //! - each server appends a byte to it as it starts: one that finds it longer than it left it
 //!   knows another started since.
 //!
@@ -21,7 +21,7 @@ pub struct ServerClaim {
     file: File,
     /// The file's length once this server appended its byte.
     length: u64,
-    /// Whether this server took the lock.
+    /// Whether no other server held a lock on the file when this one started.
     first: bool,
 }
 
@@ -49,10 +49,14 @@ impl ServerClaim {
             options.mode(0o600);
         }
         let mut file = options.open(&path).map_err(cannot)?;
-        let first = file.try_lock().is_ok();
-        // Another server appending at the same moment makes both count one byte short: both
-        // then believe another started, which only costs them their cache.
+        // The length is read before the exclusive lock is tried: a server that fails to take
+        // it from this one appends after this read, so this one sees the file longer than it
+        // left it. (Two appending at once both count a byte short, and both keep nothing.)
         let before = file.metadata().map_err(cannot)?.len();
+        let first = file.try_lock().is_ok();
+        // Held for life (taking it turns an exclusive lock into it), so that every server
+        // starting later fails the exclusive one, even once the first has gone.
+        file.lock_shared().map_err(cannot)?;
         file.write_all(b"+").map_err(cannot)?;
         Ok(Some(ServerClaim {
             file,
@@ -99,6 +103,19 @@ mod tests {
         drop(first);
         let later = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
         assert!(later.alone(), "nobody runs any more");
+    }
+
+    #[test]
+    fn a_server_starting_while_others_run_is_told_even_once_the_first_has_gone() {
+        let folder = tempfile::tempdir().expect("folder");
+        let first = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
+        let second = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
+        drop(first);
+        let third = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
+        assert!(!third.alone(), "the second still runs");
+        drop(second);
+        drop(third);
+        assert!(ServerClaim::take(&url(&folder)).unwrap().unwrap().alone());
     }
 
     #[test]
