@@ -12,7 +12,7 @@
 //! A server that learns of another keeps nothing more for the rest of its life. CLI commands
 //! take no part: they write no process instances.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::Write;
 
 use crate::{Error, Result};
@@ -41,14 +41,11 @@ impl ServerClaim {
                  writable."
             ))
         };
-        let mut options = OpenOptions::new();
-        options.read(true).append(true).create(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            options.mode(0o600);
-        }
-        let mut file = options.open(&path).map_err(cannot)?;
+        // Appended to, never written at an offset: two servers starting at once both count.
+        let mut file = super::private_options()
+            .append(true)
+            .open(&path)
+            .map_err(cannot)?;
         // The length is read before the exclusive lock is tried: a server that fails to take
         // it from this one appends after this read, so this one sees the file longer than it
         // left it. (Two appending at once both count a byte short, and both keep nothing.)

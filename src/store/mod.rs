@@ -167,14 +167,20 @@ impl SetupLock {
 
 /// Opens (creating if needed) a file only its owner may read and write (0600).
 fn private_file(path: &str) -> std::io::Result<std::fs::File> {
+    private_options().write(true).truncate(false).open(path)
+}
+
+/// Options that open for reading and create a file only its owner may read and write (0600);
+/// the caller adds how it writes.
+fn private_options() -> std::fs::OpenOptions {
     let mut options = std::fs::OpenOptions::new();
-    options.read(true).write(true).create(true).truncate(false);
+    options.read(true).create(true);
     #[cfg(unix)]
     {
         use std::os::unix::fs::OpenOptionsExt;
         options.mode(0o600);
     }
-    options.open(path)
+    options
 }
 
 /// Applies pending migrations.
