@@ -11,7 +11,8 @@ BIN=${FLOWGATE_BIN:-${CARGO_TARGET_DIR:-target}/release/flowgate}
 WORK=$(mktemp -d)
 trap 'kill $SERVER 2>/dev/null || true; rm -rf "$WORK"' EXIT
 # BENCH_RUST_LOG=info measures with the access log on (one line per request).
-DATABASE_URL="sqlite://$WORK/bench.db?mode=rwc" RUST_LOG=${BENCH_RUST_LOG:-warn} \
+# BENCH_DATABASE_URL runs on another database (an empty one) instead of a fresh SQLite file.
+DATABASE_URL=${BENCH_DATABASE_URL:-"sqlite://$WORK/bench.db?mode=rwc"} RUST_LOG=${BENCH_RUST_LOG:-warn} \
   "$BIN" serve --listen "127.0.0.1:$PORT" >"$WORK/out.txt" 2>"$WORK/err.txt" &
 SERVER=$!
 for _ in $(seq 1 50); do curl -sf "http://127.0.0.1:$PORT/health/live" >/dev/null && break; sleep 0.2; done

@@ -3,12 +3,19 @@
 //! introspection endpoints, which answer tens of thousands of times a second, that was one
 //! allocation per field and a twentieth of a token's instructions. The document still shows
 //! the type's schema; a test below keeps the two renderings equal.
+//!
+//! [`WrittenJson`] goes further for an answer kept with what it shows: a process instance kept
+//! in memory is rendered once, at its first read (`ProcessView::written`), and then served as
+//! bytes.
+
+use std::marker::PhantomData;
 
 use poem::http::StatusCode;
 use poem::{IntoResponse, Response};
-use poem_openapi::payload::Payload;
-use poem_openapi::registry::{MetaSchemaRef, Registry};
-use poem_openapi::types::Type;
+use poem_openapi::ApiResponse;
+use poem_openapi::payload::{Json, Payload};
+use poem_openapi::registry::{MetaResponses, MetaSchemaRef, Registry};
+use poem_openapi::types::{ToJSON, Type};
 use serde::Serialize;
 
 const JSON: &str = "application/json; charset=utf-8";
@@ -39,5 +46,60 @@ impl<T: Serialize + Send> IntoResponse for DirectJson<T> {
                 StatusCode::INTERNAL_SERVER_ERROR.into_response()
             }
         }
+    }
+}
+
+/// A JSON answer of schema `T`, already written: by [`json_bytes`], or to the same effect.
+pub struct WrittenJson<T> {
+    body: Vec<u8>,
+    schema: PhantomData<fn() -> T>,
+}
+
+impl<T: ToJSON> WrittenJson<T> {
+    /// `value` as `Json(value)` would answer it.
+    pub fn of(value: &T) -> Self {
+        Self::from_bytes(json_bytes(value))
+    }
+
+    pub fn from_bytes(body: Vec<u8>) -> Self {
+        WrittenJson {
+            body,
+            schema: PhantomData,
+        }
+    }
+}
+
+/// The bytes `Json(value)` answers.
+pub fn json_bytes<T: ToJSON>(value: &T) -> Vec<u8> {
+    // A `serde_json::Value` always serializes: its keys are strings.
+    serde_json::to_vec(&value.to_json()).unwrap_or_default()
+}
+
+impl<T: Type> Payload for WrittenJson<T> {
+    const CONTENT_TYPE: &'static str = JSON;
+
+    fn schema_ref() -> MetaSchemaRef {
+        T::schema_ref()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
+    }
+}
+
+impl<T: Type> IntoResponse for WrittenJson<T> {
+    fn into_response(self) -> Response {
+        Response::builder().content_type(JSON).body(self.body)
+    }
+}
+
+/// Declared in the document exactly as `Json<T>`.
+impl<T: ToJSON> ApiResponse for WrittenJson<T> {
+    fn meta() -> MetaResponses {
+        Json::<T>::meta()
+    }
+
+    fn register(registry: &mut Registry) {
+        T::register(registry);
     }
 }

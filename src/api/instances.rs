@@ -15,6 +15,7 @@ use super::dto::{ActivitiesItem, ProcessItem, process_item, process_links};
 use super::paging::{Collection, Paging};
 use super::{BearerAuth, Tag};
 use crate::Error;
+use crate::answers::json::{WrittenJson, json_bytes};
 use crate::services::App;
 use crate::services::processes::{self, NewInstance, ProcessAction};
 
@@ -227,11 +228,17 @@ impl InstancesApi {
         _auth: BearerAuth,
         req: &Request,
         prcs_id: Path<i64>,
-    ) -> FlowsResult<Json<Collection<ProcessItem>>> {
-        let p = found(processes::show(&self.app, prcs_id.0).await)?;
+    ) -> FlowsResult<WrittenJson<Collection<ProcessItem>>> {
         let base = &self.app.public_url;
-        let item = p.map(|p| process_item(base, &p));
-        Ok(Json(Collection::maybe(item, base, req)))
+        Ok(match found(processes::show(&self.app, prcs_id.0).await)? {
+            Some(p) => {
+                let item = p
+                    .written
+                    .get_or_init(|| json_bytes(&process_item(base, &p)).into());
+                WrittenJson::from_bytes(Collection::<ProcessItem>::one_written(item, base, req))
+            }
+            None => WrittenJson::of(&Collection::<ProcessItem>::maybe(None, base, req)),
+        })
     }
 
     /// Delete an instance and everything it holds.

@@ -35,6 +35,10 @@ impl Route {
     }
 }
 
+/// More segments than any template has (checked as the table is built): a longer path matches
+/// no route.
+const MOST_SEGMENTS: usize = 16;
+
 /// Index of a route in the table.
 pub type RouteId = usize;
 
@@ -57,11 +61,18 @@ impl RouteTable {
         for (template, methods) in templates {
             match routes.iter_mut().find(|r| r.template == template) {
                 Some(route) => route.methods.extend(methods),
-                None => routes.push(Route {
-                    segments: split(&template),
-                    template,
-                    methods,
-                }),
+                None => {
+                    let segments = split(&template);
+                    assert!(
+                        segments.len() <= MOST_SEGMENTS,
+                        "{template}: more segments than a path is matched against"
+                    );
+                    routes.push(Route {
+                        segments,
+                        template,
+                        methods,
+                    });
+                }
             }
         }
         // The router prefers a literal segment over a parameter at the first position where
@@ -89,24 +100,30 @@ impl RouteTable {
         if let Some(id) = self.literal.get(path) {
             return Some(*id);
         }
-        if !path.starts_with('/') {
-            return None;
+        let rest = path.strip_prefix('/')?;
+        // The path is split once, not once for each template tried.
+        let mut parts = [""; MOST_SEGMENTS];
+        let mut count = 0;
+        for part in rest.split('/') {
+            let slot = parts.get_mut(count)?;
+            *slot = part;
+            count += 1;
         }
+        let parts = &parts[..count];
+        let last = count - 1;
         self.routes.iter().position(|route| {
-            let mut parts = path.split('/').skip(1);
-            let last = route.segments.len().saturating_sub(1);
             // A parameter takes any segment, even an empty one, except an empty last segment:
             // there the router has run out of path before it tries parameters.
-            route
-                .segments
-                .iter()
-                .enumerate()
-                .all(|(at, segment)| match (segment, parts.next()) {
-                    (Segment::Literal(lit), Some(part)) => lit == part,
-                    (Segment::Param, Some(part)) => at < last || !part.is_empty(),
-                    (_, None) => false,
-                })
-                && parts.next().is_none()
+            route.segments.len() == count
+                && route
+                    .segments
+                    .iter()
+                    .zip(parts)
+                    .enumerate()
+                    .all(|(at, (segment, part))| match segment {
+                        Segment::Literal(lit) => lit == part,
+                        Segment::Param => at < last || !part.is_empty(),
+                    })
         })
     }
 }
@@ -239,6 +256,8 @@ mod tests {
         assert_eq!(t("/v1/steps"), None);
         assert_eq!(t("/v1/steps/1/complete/x"), None);
         assert_eq!(t("/health/live"), None, "outside the prefix");
+        assert_eq!(t("v1/utils/other"), None, "not absolute");
+        assert_eq!(t(&format!("/v1/steps/1{}", "/x".repeat(40))), None);
     }
 
     #[test]

@@ -186,6 +186,7 @@ mod tests {
             init_by: "test".to_owned(),
             instance: Instance::new(),
             step_ids: Vec::new(),
+            written: Default::default(),
         })
     }
 

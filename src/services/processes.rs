@@ -5,7 +5,7 @@
 //! (PostgreSQL) or the write lock (SQLite): one wins, the other meets the new step key.
 
 use chrono::{DateTime, Utc};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use sea_orm::ConnectionTrait;
 
@@ -37,6 +37,9 @@ pub struct ProcessView {
     pub instance: Instance,
     /// Global step id of each engine subflow id.
     pub step_ids: Vec<(SubflowId, i64)>,
+    /// The API's JSON of this view, written at its first answer and kept with it: a view is
+    /// never changed once read (a move reads a new one), so a kept instance is rendered once.
+    pub written: OnceLock<Box<[u8]>>,
 }
 
 impl ProcessView {
@@ -113,6 +116,7 @@ fn view(stored: StoredProcess) -> Result<ProcessView> {
         init_ts: row.init_ts,
         init_by: row.init_by,
         instance,
+        written: OnceLock::new(),
     })
 }
 
