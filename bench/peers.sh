@@ -23,6 +23,7 @@
 #   BENCH_TARGETS [all six, space-separated]  BENCH_SCRATCH [~/.cache/flowgate-peers]
 #   BENCH_RESULTS [$BENCH_SCRATCH/results/DATE]  BENCH_PG [postgres://postgres@127.0.0.1:5432]
 #   BENCH_PG_PARAMS [none] appended to flowgate's PostgreSQL URL, e.g. ?sslmode=disable
+#   FLOWGATE_BIN [a release build of this checkout] measures a given flowgate binary
 # Peers are installed into BENCH_SCRATCH (outside the repository); raw wrk outputs, server logs
 # and table.md go to BENCH_RESULTS.
 set -euo pipefail
@@ -95,7 +96,9 @@ if { wants dot-hashed || wants dot-plain; } && [ ! -x "$SCRATCH/venv/bin/gunicor
 fi
 
 # --- builds -------------------------------------------------------------------------------
-if wants flowgate-sqlite || wants flowgate-pg; then
+if [ -n "${FLOWGATE_BIN:-}" ]; then
+  FLOWGATE=$FLOWGATE_BIN
+elif wants flowgate-sqlite || wants flowgate-pg; then
   echo "building flowgate (release) in $CARGO_TARGET_DIR"
   # Someone may be editing src/ meanwhile: a build broken by work in progress is retried.
   for attempt in 1 2 3 4; do

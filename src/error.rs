@@ -103,25 +103,29 @@ impl From<DbErr> for Error {
 /// under a statement (the server stopped, restarted or is starting up, the network failed).
 /// These recover by themselves, so they are 503, never 500.
 fn connection_lost(err: &DbErr) -> bool {
-    use sea_orm::sqlx::Error as Sqlx;
     match err {
         DbErr::Conn(_) | DbErr::ConnectionAcquire(_) => true,
         DbErr::Exec(RuntimeErr::SqlxError(inner)) | DbErr::Query(RuntimeErr::SqlxError(inner)) => {
-            match inner.as_ref() {
-                Sqlx::Io(_)
-                | Sqlx::Tls(_)
-                | Sqlx::PoolTimedOut
-                | Sqlx::PoolClosed
-                | Sqlx::WorkerCrashed => true,
-                // SQLSTATE class 08 (connection exception), 57P01–57P03 (the server shuts
-                // down, crashed, or is starting up), 53300 (too many connections).
-                Sqlx::Database(db) => db.code().is_some_and(|code| {
-                    code.starts_with("08")
-                        || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
-                }),
-                _ => false,
-            }
+            sqlx_connection_lost(inner)
         }
+        _ => false,
+    }
+}
+
+/// [`connection_lost`], of the driver's error.
+pub(crate) fn sqlx_connection_lost(err: &sea_orm::sqlx::Error) -> bool {
+    use sea_orm::sqlx::Error as Sqlx;
+    match err {
+        Sqlx::Io(_)
+        | Sqlx::Tls(_)
+        | Sqlx::PoolTimedOut
+        | Sqlx::PoolClosed
+        | Sqlx::WorkerCrashed => true,
+        // SQLSTATE class 08 (connection exception), 57P01–57P03 (the server shuts down,
+        // crashed, or is starting up), 53300 (too many connections).
+        Sqlx::Database(db) => db.code().is_some_and(|code| {
+            code.starts_with("08") || matches!(&*code, "57P01" | "57P02" | "57P03" | "53300")
+        }),
         _ => false,
     }
 }

@@ -1,6 +1,7 @@
 //! The items the process API answers with, as Flows for APEX shapes them, and their links.
 
 use poem_openapi::Object;
+use serde::Serialize;
 
 use super::apex::link;
 use super::paging::Link;
@@ -22,20 +23,25 @@ pub struct DiagramItem {
     pub links: Vec<Link>,
 }
 
-#[derive(Object, Clone)]
+#[derive(Object, Clone, Serialize)]
 pub struct VariableItem {
     /// 0: process level; else the `sbfl_id` of the step that started a called diagram.
     pub scope: i64,
     pub name: String,
     /// VARCHAR2, NUMBER, DATE, CLOB or JSON
     #[oai(rename = "type")]
+    #[serde(rename = "type")]
     pub ty: String,
     /// As Flows renders it, as text: numbers as Oracle writes them (`120`, `.5`), dates as
     /// `YYYY-MM-DD HH24:MI:SS` (UTC), JSON as its text.
     pub value: String,
 }
 
-#[derive(Object, Clone)]
+// (Not a doc comment: poem-openapi would put it into the document.)
+// `Serialize` writes the same bytes as `ToJSON` (a test below holds them equal): a process
+// item is written once per view read, and the `serde_json::Value` that `ToJSON` builds first
+// was a fifth of a read's CPU time on PostgreSQL.
+#[derive(Object, Clone, Serialize)]
 pub struct ProcessItem {
     pub dgrm_id: i64,
     pub prcs_id: i64,
@@ -232,5 +238,57 @@ pub fn step_item(base: &str, p: &ProcessView, s: &Subflow) -> StepItem {
         became_current: s.became_current.to_rfc3339(),
         reservation: s.reservation.clone(),
         links: step_links(base, sbfl_id),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::answers::json::{json_bytes, serialized_bytes};
+
+    fn item(business_ref: Option<&str>, process_vars: Vec<VariableItem>) -> ProcessItem {
+        ProcessItem {
+            dgrm_id: 3,
+            prcs_id: -42,
+            name: "Review \"Q4\" \\ ünïcode\t\u{1}".into(),
+            status: "running".into(),
+            business_ref: business_ref.map(Into::into),
+            init_ts: "2026-12-06T07:00:00+00:00".into(),
+            init_by: "client:ci</script>".into(),
+            process_vars,
+            links: process_links("https://gw.example/base", -42),
+        }
+    }
+
+    #[test]
+    fn a_process_item_serializes_as_poem_openapi_writes_it() {
+        let vars = vec![
+            VariableItem {
+                scope: 0,
+                name: "amount".into(),
+                ty: "NUMBER".into(),
+                value: ".5".into(),
+            },
+            VariableItem {
+                scope: 17,
+                name: "doc".into(),
+                ty: "JSON".into(),
+                value: r#"{"a":[1,"x\ny"]}"#.into(),
+            },
+        ];
+        let mut bare_link = Link::new("self", "https://gw.example/v1".into());
+        bare_link.types = Some(vec![]);
+        let mut with_bare_link = item(None, vec![]);
+        with_bare_link.links.push(bare_link);
+        for item in [
+            item(None, vec![]),
+            item(Some("PO-7 \"x\""), vars),
+            with_bare_link,
+        ] {
+            assert_eq!(
+                String::from_utf8(serialized_bytes(&item)).unwrap(),
+                String::from_utf8(json_bytes(&item)).unwrap()
+            );
+        }
     }
 }

@@ -15,7 +15,7 @@ use super::dto::{ActivitiesItem, ProcessItem, process_item, process_links};
 use super::paging::{Collection, Paging};
 use super::{BearerAuth, Tag};
 use crate::Error;
-use crate::answers::json::{WrittenJson, json_bytes};
+use crate::answers::json::{WrittenJson, serialized_bytes};
 use crate::services::App;
 use crate::services::processes::{self, NewInstance, ProcessAction};
 
@@ -234,7 +234,7 @@ impl InstancesApi {
             Some(p) => {
                 let item = p
                     .written
-                    .get_or_init(|| json_bytes(&process_item(base, &p)).into());
+                    .get_or_init(|| serialized_bytes(&process_item(base, &p)).into());
                 WrittenJson::from_bytes(Collection::<ProcessItem>::one_written(item, base, req))
             }
             None => WrittenJson::of(&Collection::<ProcessItem>::maybe(None, base, req)),

@@ -5,15 +5,21 @@ use std::io::Write;
 use poem::Request;
 use poem_openapi::Object;
 use poem_openapi::types::{ParseFromJSON, ToJSON};
+use serde::Serialize;
 
 pub use crate::services::paging::Paging;
 
-#[derive(Object, Clone, Debug)]
+// (Not a doc comment: poem-openapi would put it into the document.)
+// `Serialize` writes what `ToJSON` writes (see the tests in `dto.rs`), without the
+// `serde_json::Value` in between.
+#[derive(Object, Clone, Debug, Serialize)]
 #[oai(skip_serializing_if_is_none)]
 pub struct Link {
     pub rel: String,
     pub href: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub action: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub types: Option<Vec<String>>,
 }
 

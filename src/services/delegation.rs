@@ -141,7 +141,7 @@ pub async fn redeem_code(
 ) -> Result<Issued, GrantFailed> {
     let at = now();
     let code_hash = secret::hash(code);
-    let txn = store::begin_single(&app.db).await?;
+    let txn = store::begin_single(&app.db, &app.autocommit).await?;
     let Some((row, person)) = store::grants::find_code_and_person(&txn, &code_hash).await? else {
         return Err(invalid_grant(client, "The authorization code is not valid"));
     };
@@ -244,7 +244,7 @@ pub async fn rotate(
 ) -> Result<Issued, GrantFailed> {
     let at = now();
     let token_hash = secret::hash(refresh_token);
-    let txn = store::begin_single(&app.db).await?;
+    let txn = store::begin_single(&app.db, &app.autocommit).await?;
     let Some((row, person)) = store::grants::find_refresh_and_person(&txn, &token_hash).await?
     else {
         return Err(invalid_grant(client, "The refresh token is not valid"));

@@ -53,6 +53,8 @@ use crate::{Result, now, store};
 pub struct App {
     pub config: Config,
     pub db: DatabaseConnection,
+    /// Statements that run alone (no transaction), on connections held out of the pool.
+    pub autocommit: store::Autocommit,
     /// Base URL for links, without a trailing slash.
     pub public_url: String,
     /// `iss` (and `aud`) of our tokens.
@@ -104,6 +106,7 @@ impl App {
             last_seen: AtomicI64::new(view.version),
             view: ArcSwap::from_pointee(view),
             reloading: Mutex::new(()),
+            autocommit: store::autocommit(&db, &config),
             config,
             db,
             public_url,
@@ -128,6 +131,7 @@ impl App {
             view: ArcSwap::from_pointee(View::empty()),
             reloading: Mutex::new(()),
             config: Config::default(),
+            autocommit: store::Autocommit::new(&DatabaseConnection::default(), 0),
             db: DatabaseConnection::default(),
             public_url: public_url.to_owned(),
             issuer: public_url.to_owned(),

@@ -194,7 +194,7 @@ pub async fn show(app: &App, prcs_id: i64) -> Result<Arc<ProcessView>> {
         return Ok(cached);
     }
     let start = cache.read_start();
-    let stored = store::processes::find(&app.db, prcs_id)
+    let stored = store::processes::find(&app.autocommit, prcs_id)
         .await?
         .ok_or_else(item_not_found)?;
     let shown = Arc::new(view(stored)?);
@@ -204,7 +204,7 @@ pub async fn show(app: &App, prcs_id: i64) -> Result<Arc<ProcessView>> {
 
 /// The instance a global step id belongs to, and the step's engine id.
 pub async fn step(app: &App, sbfl_id: i64) -> Result<(Arc<ProcessView>, SubflowId)> {
-    let (prcs_id, local) = store::processes::resolve_step(&app.db, sbfl_id)
+    let (prcs_id, local) = store::processes::resolve_step(&app.autocommit, sbfl_id)
         .await?
         .ok_or_else(item_not_found)?;
     Ok((show(app, prcs_id).await?, local))

@@ -27,6 +27,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
+use super::Autocommit;
 use crate::{Error, Result};
 
 /// Moves in one batch at most: bounds how long the first of them waits for its answer.
@@ -86,12 +87,9 @@ enum Mode {
     },
     /// `None` once committed or rolled back.
     Batched(Option<OwnedMutexGuard<Lane>>),
-    /// PostgreSQL, [`begin_single`]: no transaction. Reads go to the pool; the one write, a
-    /// statement atomic by itself, takes the pool through [`WriteTxn::alone`].
-    Single {
-        db: DatabaseConnection,
-        written: AtomicBool,
-    },
+    /// PostgreSQL, [`begin_single`]: no transaction. Reads run alone; so does the one write, a
+    /// statement atomic by itself, through [`WriteTxn::alone`].
+    Single { db: Autocommit, written: AtomicBool },
 }
 
 /// Starts a transaction that will write. On SQLite it waits for the lane, commits a batch
@@ -117,12 +115,12 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
 /// trips. Under PostgreSQL's READ COMMITTED its reads see what they would in a transaction
 /// that took no lock, and its write is all or nothing by itself. Anything but a SELECT sent
 /// through it is refused, except the one statement run on [`WriteTxn::alone`].
-pub async fn begin_single(db: &DatabaseConnection) -> Result<WriteTxn> {
+pub async fn begin_single(db: &DatabaseConnection, alone: &Autocommit) -> Result<WriteTxn> {
     if db.get_database_backend() == DbBackend::Sqlite {
         return begin_batched(db).await;
     }
     Ok(WriteTxn::new(Mode::Single {
-        db: db.clone(),
+        db: alone.clone(),
         written: AtomicBool::new(false),
     }))
 }
@@ -410,17 +408,17 @@ impl WriteTxn {
         }
     }
 
-    /// The pool, once, for the one statement of a [`begin_single`] write on PostgreSQL; `None`
+    /// Where the one statement of a [`begin_single`] write on PostgreSQL runs, alone; `None`
     /// for any other transaction, which the caller then writes into as usual.
-    pub(super) fn alone(&self) -> Option<&DatabaseConnection> {
+    pub(super) fn alone(&self) -> Option<&Autocommit> {
         match &self.mode {
             Mode::Single { db, written } if !written.swap(true, Ordering::AcqRel) => Some(db),
             _ => None,
         }
     }
 
-    /// The pool, for a read of a [`begin_single`] write on PostgreSQL.
-    fn pool_read(&self, sql: &str) -> Option<&DatabaseConnection> {
+    /// Where a read of a [`begin_single`] write on PostgreSQL runs, alone.
+    fn alone_read(&self, sql: &str) -> Option<&Autocommit> {
         match &self.mode {
             Mode::Single { db, .. } if is_select(sql) => Some(db),
             _ => None,
@@ -472,7 +470,7 @@ impl ConnectionTrait for WriteTxn {
         stmt: Statement,
     ) -> std::result::Result<Option<QueryResult>, DbErr> {
         self.note(&stmt.sql);
-        if let Some(db) = self.pool_read(&stmt.sql) {
+        if let Some(db) = self.alone_read(&stmt.sql) {
             return db.query_one_raw(stmt).await;
         }
         self.txn()?.query_one_raw(stmt).await
@@ -480,7 +478,7 @@ impl ConnectionTrait for WriteTxn {
 
     async fn query_all_raw(&self, stmt: Statement) -> std::result::Result<Vec<QueryResult>, DbErr> {
         self.note(&stmt.sql);
-        if let Some(db) = self.pool_read(&stmt.sql) {
+        if let Some(db) = self.alone_read(&stmt.sql) {
             return db.query_all_raw(stmt).await;
         }
         self.txn()?.query_all_raw(stmt).await

@@ -2,6 +2,7 @@
 //! and writes per table family. No rules live here; the services decide what to write.
 
 pub mod audit;
+mod autocommit;
 mod claim;
 pub mod clients;
 pub mod diagnose;
@@ -25,6 +26,7 @@ use sea_orm::{
     DatabaseTransaction, DbBackend, EntityTrait, Set, TransactionTrait,
 };
 
+pub use autocommit::Autocommit;
 pub use claim::ServerClaim;
 #[cfg(test)]
 pub(crate) use lane::TEST_TURNS;
@@ -47,11 +49,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
     }
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
-        .max_connections(if is_sqlite(&config.database_url) {
-            sqlite_pool_size()
-        } else {
-            config.max_connections
-        })
+        .max_connections(connections(config) - held_connections(config))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
@@ -81,6 +79,32 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
         Ok(db) => Ok(db),
         Err(err) => Err(diagnose::open_failure(url, err).await),
     }
+}
+
+/// The connections to the database: the pool's, and those held for statements that run alone.
+fn connections(config: &Config) -> u32 {
+    if is_sqlite(&config.database_url) {
+        sqlite_pool_size()
+    } else {
+        config.max_connections
+    }
+}
+
+/// The connections held for statements that run alone, see [`Autocommit`]: a quarter, at least
+/// two, of four or more. None for a database in memory, which each connection sees as its own.
+fn held_connections(config: &Config) -> u32 {
+    let connections = connections(config);
+    let in_memory = is_sqlite(&config.database_url) && sqlite_path(&config.database_url).is_none();
+    if in_memory || connections < 4 {
+        0
+    } else {
+        (connections / 4).max(2)
+    }
+}
+
+/// Where statements that run alone go: connections held out of the pool.
+pub fn autocommit(db: &DatabaseConnection, config: &Config) -> Autocommit {
+    Autocommit::new(db, held_connections(config))
 }
 
 /// SQLite connections: two a core. Each has a worker thread of its own, and a query is a round

@@ -91,9 +91,10 @@ async fn refresh_stored(db: &DatabaseConnection, hash: &str) -> bool {
     grants::find_refresh(db, hash).await.unwrap().is_some()
 }
 
-async fn spend(db: &DatabaseConnection, spent: Spent<'_>, next: RefreshRow, log: bool) -> bool {
+async fn spend(kit: &Kit, spent: Spent<'_>, next: RefreshRow, log: bool) -> bool {
     let now = next.created_at;
-    let txn = begin_single(db).await.unwrap();
+    let app = &kit.server.app;
+    let txn = begin_single(&app.db, &app.autocommit).await.unwrap();
     let audit = log.then(|| logged(now));
     let done = grants::spend(&txn, spent, now, next, audit).await.unwrap();
     txn.commit().await.unwrap();
@@ -105,7 +106,7 @@ async fn a_code_or_token_is_spent_once_with_its_rows(kit: &Kit) {
     let (client_id, pk) = stored_code(kit, "spender", &["Read"], "code-1").await;
     let now = flowgate::now();
     let first = next_token("refresh-1", "family-code-1", &client_id, pk, now);
-    assert!(spend(db, Spent::Code("code-1"), first, true).await);
+    assert!(spend(kit, Spent::Code("code-1"), first, true).await);
     let code = grants::find_code(db, "code-1").await.unwrap().unwrap();
     assert_eq!(code.used_at, Some(now));
     let stored = grants::find_refresh(db, "refresh-1")
@@ -117,14 +118,14 @@ async fn a_code_or_token_is_spent_once_with_its_rows(kit: &Kit) {
 
     // The same code again: nothing more is written.
     let again = next_token("refresh-2", "family-code-1", &client_id, pk, now);
-    assert!(!spend(db, Spent::Code("code-1"), again, true).await);
+    assert!(!spend(kit, Spent::Code("code-1"), again, true).await);
     assert!(!refresh_stored(db, "refresh-2").await);
     assert_eq!(audit_rows(db).await, 1);
 
     // The refresh token it gave, rotated once; a second rotation, or one of a revoked
     // token, writes nothing.
     let rotated = next_token("refresh-3", "family-code-1", &client_id, pk, now);
-    assert!(spend(db, Spent::Refresh("refresh-1"), rotated, false).await);
+    assert!(spend(kit, Spent::Refresh("refresh-1"), rotated, false).await);
     let used = grants::find_refresh(db, "refresh-1")
         .await
         .unwrap()
@@ -132,13 +133,13 @@ async fn a_code_or_token_is_spent_once_with_its_rows(kit: &Kit) {
     assert_eq!(used.used_at, Some(now));
     assert!(refresh_stored(db, "refresh-3").await);
     let twice = next_token("refresh-4", "family-code-1", &client_id, pk, now);
-    assert!(!spend(db, Spent::Refresh("refresh-1"), twice, false).await);
+    assert!(!spend(kit, Spent::Refresh("refresh-1"), twice, false).await);
     assert!(!refresh_stored(db, "refresh-4").await);
     grants::revoke_family(db, "family-code-1", now)
         .await
         .unwrap();
     let revoked = next_token("refresh-5", "family-code-1", &client_id, pk, now);
-    assert!(!spend(db, Spent::Refresh("refresh-3"), revoked, false).await);
+    assert!(!spend(kit, Spent::Refresh("refresh-3"), revoked, false).await);
     assert!(!refresh_stored(db, "refresh-5").await);
     assert_eq!(audit_rows(db).await, 1);
 }
@@ -172,7 +173,7 @@ async fn the_read_brings_the_person_and_every_role(kit: &Kit) {
 async fn a_single_write_refuses_any_other_write(kit: &Kit) {
     let db = &kit.server.app.db;
     stored_code(kit, "bystander", &["Read"], "code-x").await;
-    let txn = begin_single(db).await.unwrap();
+    let txn = begin_single(db, &kit.server.app.autocommit).await.unwrap();
     assert!(grants::find_code(&txn, "code-x").await.unwrap().is_some());
     let wrote = txn
         .execute_unprepared("DELETE FROM authorization_codes")

@@ -8,6 +8,7 @@ mod kit;
 mod admin;
 mod audit_log;
 mod authorize;
+mod autocommit;
 mod browser;
 mod calls;
 mod cli;
