@@ -7,8 +7,11 @@
 //! cancelled statement left on the connection, and for a statement run alone it doubles the
 //! round trips. A held connection needs no ping: sqlx drains what a cancelled statement left at
 //! the start of the next one on that connection. A held connection found broken (the server
-//! restarted, a proxy dropped it) is closed and the statement tried once more on a new one: a
-//! statement that runs alone is all or nothing, and the one that failed did not commit.
+//! restarted, a proxy dropped it) is closed, and a query is tried once more on a new one. That
+//! is safe for the queries that run alone: reads, and the one write of a redemption or
+//! rotation (a query: `WITH … UPDATE … RETURNING`), which is all or nothing and spends its code
+//! or token, so that a second run after a break that came after the commit finds it spent and
+//! changes nothing. Other statements are not tried again.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -82,6 +85,8 @@ enum Conn {
 /// A statement run alone, and what it answers.
 trait Alone: Sync {
     type Answer: Send;
+    /// Whether it is tried again on a new connection when its held one broke (see the module).
+    const RETRIED: bool;
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error>;
     async fn on_pool(&self, db: &DatabaseConnection) -> Result<Self::Answer, DbErr>;
     /// As sea-orm reports the error of such a statement.
@@ -132,7 +137,7 @@ impl Autocommit {
         match outcome {
             Err(err) if broken(&err) => {
                 lease.conn = None;
-                if !reused {
+                if !reused || !A::RETRIED {
                     return Err(A::error(err));
                 }
                 tracing::info!(error = %err, "a held database connection broke; opening another");
@@ -208,6 +213,7 @@ macro_rules! on_either {
 }
 
 impl Alone for One<'_> {
+    const RETRIED: bool = true;
     type Answer = Option<QueryResult>;
 
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error> {
@@ -224,6 +230,7 @@ impl Alone for One<'_> {
 }
 
 impl Alone for All<'_> {
+    const RETRIED: bool = true;
     type Answer = Vec<QueryResult>;
 
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error> {
@@ -245,6 +252,7 @@ impl Alone for All<'_> {
 }
 
 impl Alone for Execute<'_> {
+    const RETRIED: bool = false;
     type Answer = ExecResult;
 
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error> {
@@ -261,6 +269,7 @@ impl Alone for Execute<'_> {
 }
 
 impl Alone for Unprepared<'_> {
+    const RETRIED: bool = false;
     type Answer = ExecResult;
 
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error> {

@@ -49,7 +49,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
     }
     let mut options = ConnectOptions::new(config.database_url.clone());
     options
-        .max_connections(connections(config) - held_connections(config))
+        .max_connections(pooled_connections(config))
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(5))
@@ -81,21 +81,30 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
     }
 }
 
-/// The connections to the database: the pool's, and those held for statements that run alone.
-fn connections(config: &Config) -> u32 {
+/// The pool's connections. On PostgreSQL, `max_connections` (a budget of the server's) less
+/// those held for statements that run alone; on SQLite two a core, with the held ones (threads
+/// of ours) on top, so that the write lane's batch and the other reads keep the pool they had.
+fn pooled_connections(config: &Config) -> u32 {
     if is_sqlite(&config.database_url) {
         sqlite_pool_size()
     } else {
-        config.max_connections
+        config.max_connections - held_connections(config)
     }
 }
 
-/// The connections held for statements that run alone, see [`Autocommit`]: a quarter, at least
-/// two, of four or more. None for a database in memory, which each connection sees as its own.
+/// The connections held for statements that run alone, see [`Autocommit`]: a quarter of
+/// `max_connections` or of the SQLite pool, at least two, of four or more. None for a database
+/// in memory, which each connection sees as its own.
 fn held_connections(config: &Config) -> u32 {
-    let connections = connections(config);
-    let in_memory = is_sqlite(&config.database_url) && sqlite_path(&config.database_url).is_none();
-    if in_memory || connections < 4 {
+    let url = &config.database_url;
+    let connections = if !is_sqlite(url) {
+        config.max_connections
+    } else if sqlite_path(url).is_some() {
+        sqlite_pool_size()
+    } else {
+        0
+    };
+    if connections < 4 {
         0
     } else {
         (connections / 4).max(2)
@@ -356,6 +365,43 @@ pub async fn ping(db: &DatabaseConnection) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use sea_orm::{ConnectionTrait, Database, DbBackend, Statement};
+
+    use super::{held_connections, pooled_connections, sqlite_pool_size};
+    use crate::config::Config;
+
+    fn config(database_url: &str, max_connections: u32) -> Config {
+        Config {
+            database_url: database_url.into(),
+            max_connections,
+            ..Config::default()
+        }
+    }
+
+    #[test]
+    fn postgres_holds_a_quarter_of_its_connections_and_sqlite_a_quarter_more() {
+        let pg = |max| config("postgres://db.example/flowgate", max);
+        assert_eq!(
+            (held_connections(&pg(16)), pooled_connections(&pg(16))),
+            (4, 12)
+        );
+        assert_eq!(
+            (held_connections(&pg(4)), pooled_connections(&pg(4))),
+            (2, 2)
+        );
+        assert_eq!(
+            (held_connections(&pg(3)), pooled_connections(&pg(3))),
+            (0, 3)
+        );
+        let file = config("sqlite://flowgate.db?mode=rwc", 16);
+        assert_eq!(pooled_connections(&file), sqlite_pool_size());
+        assert_eq!(held_connections(&file), (sqlite_pool_size() / 4).max(2));
+        let memory = config("sqlite::memory:", 16);
+        assert_eq!(
+            held_connections(&memory),
+            0,
+            "each connection would see its own database"
+        );
+    }
 
     /// `.cargo/config.toml` compiles the bundled SQLite with the query planner stability
     /// guarantee; without it every statement with a bound LIMIT is re-prepared at each use.
