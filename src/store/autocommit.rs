@@ -1,6 +1,6 @@
 //! Statements that run alone, each its own transaction, on connections held out of sqlx's
-//! pool: the read of one process instance, and a code redemption's or refresh rotation's reads
-//! and one write on PostgreSQL.
+//! pool: the read of a process instance and the lookup of a step's instance, and on PostgreSQL
+//! a code redemption's or refresh rotation's reads and its one write.
 //!
 //! sqlx pings a pooled connection each time it goes back to the pool: a Sync and its
 //! ReadyForQuery on PostgreSQL, a trip to the worker thread on SQLite. The ping flushes what a
@@ -85,12 +85,21 @@ enum Conn {
 /// A statement run alone, and what it answers.
 trait Alone: Sync {
     type Answer: Send;
-    /// Whether it is tried again on a new connection when its held one broke (see the module).
-    const RETRIED: bool;
+    /// A query, which is tried again on a new connection when its held one broke (see the
+    /// module), rather than an execution, which is not.
+    const QUERY: bool;
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error>;
     async fn on_pool(&self, db: &DatabaseConnection) -> Result<Self::Answer, DbErr>;
+
     /// As sea-orm reports the error of such a statement.
-    fn error(err: sqlx::Error) -> DbErr;
+    fn error(err: sqlx::Error) -> DbErr {
+        let err = RuntimeErr::SqlxError(Arc::new(err));
+        if Self::QUERY {
+            DbErr::Query(err)
+        } else {
+            DbErr::Exec(err)
+        }
+    }
 }
 
 struct One<'a>(&'a Statement);
@@ -137,7 +146,7 @@ impl Autocommit {
         match outcome {
             Err(err) if broken(&err) => {
                 lease.conn = None;
-                if !reused || !A::RETRIED {
+                if !reused || !A::QUERY {
                     return Err(A::error(err));
                 }
                 tracing::info!(error = %err, "a held database connection broke; opening another");
@@ -213,7 +222,7 @@ macro_rules! on_either {
 }
 
 impl Alone for One<'_> {
-    const RETRIED: bool = true;
+    const QUERY: bool = true;
     type Answer = Option<QueryResult>;
 
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error> {
@@ -223,14 +232,10 @@ impl Alone for One<'_> {
     async fn on_pool(&self, db: &DatabaseConnection) -> Result<Self::Answer, DbErr> {
         db.query_one_raw(self.0.clone()).await
     }
-
-    fn error(err: sqlx::Error) -> DbErr {
-        DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
-    }
 }
 
 impl Alone for All<'_> {
-    const RETRIED: bool = true;
+    const QUERY: bool = true;
     type Answer = Vec<QueryResult>;
 
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error> {
@@ -245,14 +250,10 @@ impl Alone for All<'_> {
     async fn on_pool(&self, db: &DatabaseConnection) -> Result<Self::Answer, DbErr> {
         db.query_all_raw(self.0.clone()).await
     }
-
-    fn error(err: sqlx::Error) -> DbErr {
-        DbErr::Query(RuntimeErr::SqlxError(Arc::new(err)))
-    }
 }
 
 impl Alone for Execute<'_> {
-    const RETRIED: bool = false;
+    const QUERY: bool = false;
     type Answer = ExecResult;
 
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error> {
@@ -262,14 +263,10 @@ impl Alone for Execute<'_> {
     async fn on_pool(&self, db: &DatabaseConnection) -> Result<Self::Answer, DbErr> {
         db.execute_raw(self.0.clone()).await
     }
-
-    fn error(err: sqlx::Error) -> DbErr {
-        DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err)))
-    }
 }
 
 impl Alone for Unprepared<'_> {
-    const RETRIED: bool = false;
+    const QUERY: bool = false;
     type Answer = ExecResult;
 
     async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error> {
@@ -278,10 +275,6 @@ impl Alone for Unprepared<'_> {
 
     async fn on_pool(&self, db: &DatabaseConnection) -> Result<Self::Answer, DbErr> {
         db.execute_unprepared(self.0).await
-    }
-
-    fn error(err: sqlx::Error) -> DbErr {
-        DbErr::Exec(RuntimeErr::SqlxError(Arc::new(err)))
     }
 }
 
