@@ -42,7 +42,6 @@ enum Inner {
 }
 
 struct Held {
-    backend: DbBackend,
     options: Options,
     /// A turn for each connection: statements wait here for any connection, in their order.
     turns: Semaphore,
@@ -111,19 +110,22 @@ impl Autocommit {
     /// `held` connections to the database of `db`, each opened when first needed; with none,
     /// statements go to `db`'s pool.
     pub fn new(db: &DatabaseConnection, held: u32) -> Autocommit {
-        let options = match db {
-            _ if held == 0 => None,
-            db if db.get_database_backend() == DbBackend::Postgres => Some(Options::Postgres(
-                db.get_postgres_connection_pool().connect_options(),
-            )),
-            db if db.get_database_backend() == DbBackend::Sqlite => Some(Options::Sqlite(
-                db.get_sqlite_connection_pool().connect_options(),
-            )),
-            _ => None,
+        // `held` first: the detached application (no database) has no backend to ask.
+        let options = if held == 0 {
+            None
+        } else {
+            match db.get_database_backend() {
+                DbBackend::Postgres => Some(Options::Postgres(
+                    db.get_postgres_connection_pool().connect_options(),
+                )),
+                DbBackend::Sqlite => Some(Options::Sqlite(
+                    db.get_sqlite_connection_pool().connect_options(),
+                )),
+                _ => None,
+            }
         };
         Autocommit(Arc::new(match options {
             Some(options) => Inner::Held(Held {
-                backend: db.get_database_backend(),
                 options,
                 turns: Semaphore::new(held as usize),
                 idle: Mutex::new(Vec::with_capacity(held as usize)),
@@ -295,7 +297,10 @@ impl ConnectionTrait for Autocommit {
     fn get_database_backend(&self) -> DbBackend {
         match &*self.0 {
             Inner::Pool(db) => db.get_database_backend(),
-            Inner::Held(held) => held.backend,
+            Inner::Held(held) => match held.options {
+                Options::Postgres(_) => DbBackend::Postgres,
+                Options::Sqlite(_) => DbBackend::Sqlite,
+            },
         }
     }
 
