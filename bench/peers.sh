@@ -20,7 +20,8 @@
 #   BENCH_WARMUP seconds [2]  BENCH_RUNS [3]  BENCH_INSTANCES [10000] stored for (e)
 #   BENCH_POOL [10000] more instances for (f)/(g)  BENCH_SINGLE_DURATION [5] s at most for (f)-(i)
 #   BENCH_CODES [8000] and BENCH_REFRESH_TOKENS [4000] prepared per run of (h) and (i)
-#   BENCH_TARGETS [all six, space-separated]  BENCH_SCRATCH [~/.cache/flowgate-peers]
+#   BENCH_TARGETS [all six, space-separated]  BENCH_LOADS [a b c d e f g h i] which loads run
+#   (a profile of one load need not wait for the others)  BENCH_SCRATCH [~/.cache/flowgate-peers]
 #   BENCH_RESULTS [$BENCH_SCRATCH/results/DATE]  BENCH_PG [postgres://postgres@127.0.0.1:5432]
 #   BENCH_PG_PARAMS [none] appended to flowgate's PostgreSQL URL, e.g. ?sslmode=disable
 #   FLOWGATE_BIN [a release build of this checkout] measures a given flowgate binary
@@ -41,6 +42,7 @@ SINGLE_DURATION=${BENCH_SINGLE_DURATION:-5}
 CODES=${BENCH_CODES:-8000}
 REFRESH_TOKENS=${BENCH_REFRESH_TOKENS:-4000}
 TARGETS=${BENCH_TARGETS:-flowgate-sqlite flowgate-pg node-oidc-provider dot-hashed dot-plain ceiling}
+LOADS=${BENCH_LOADS:-a b c d e f g h i}
 SCRATCH=${BENCH_SCRATCH:-$HOME/.cache/flowgate-peers}
 RESULTS=${BENCH_RESULTS:-$SCRATCH/results/$(date +%Y%m%d-%H%M%S)}
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}

@@ -1,7 +1,7 @@
 # Shared by bench/peers.sh and bench/peers/flowgate.sh (sourced): starting and stopping one
 # server at a time, sampling its memory, and running wrk the same way against every target.
 # Expects RESULTS (the results folder), WRK_THREADS, CONNECTIONS, DURATION, WARMUP, RUNS and
-# SINGLE_DURATION.
+# SINGLE_DURATION, and LOADS (the keys of the loads to run).
 
 LUA=$BENCH_DIR/peers
 
@@ -87,6 +87,9 @@ stop_server() { # target
 }
 
 # --- loads --------------------------------------------------------------------------------
+# Whether load KEY was asked for (BENCH_LOADS).
+load_wanted() { [[ " $LOADS " == *" $1 "* ]]; }
+
 # Appends a load to the list report.py reads (the raw files are found by target and key).
 record() { # target key label note
   printf '%s\t%s\t%s\t%s\n' "$1" "$2" "$3" "${4:-}" >>"$RESULTS/loads.tsv"
@@ -102,6 +105,7 @@ wrk_run() { # output seconds url [wrk args...]
 measure() { # target key label url [wrk args...]
   local target=$1 key=$2 label=$3 url=$4
   shift 4
+  load_wanted "$key" || return 0
   local dir=$RESULTS/raw/$target run
   record "$target" "$key" "$label"
   sampler_start "$dir/$key.peak.samples"
@@ -127,6 +131,7 @@ measure_request() { # target key label url method auth [body]
 measure_single() { # target key label url prepare warm-items
   local target=$1 key=$2 label=$3 url=$4 prepare=$5 warm=$6
   local dir=$RESULTS/raw/$target run made=()
+  load_wanted "$key" || return 0
   sampler_start "$dir/$key.peak.samples"
   "$prepare" "$warm" "$dir/$key.warm.work"
   BENCH_WORK=$dir/$key.warm.work BENCH_THREADS=$WRK_THREADS BENCH_AUTH=$WORK_AUTH \

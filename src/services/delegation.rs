@@ -129,9 +129,11 @@ fn issue(
     (issued, row)
 }
 
-/// Redeems an authorization code. Every check comes before the one write, so that once it
-/// wrote only the database can fail it: it may then share SQLite's batch of writes, and on
-/// PostgreSQL it is one statement outside any transaction.
+/// Redeems an authorization code. The code is read, and every check made and the token signed,
+/// outside any transaction; the one write then marks the code used only if it still is not,
+/// so a concurrent redemption that won meanwhile is caught there. Only the database can fail
+/// that write: it may share SQLite's batch of writes (which it holds for its statements
+/// alone), and on PostgreSQL it is one statement outside any transaction.
 pub async fn redeem_code(
     app: &App,
     client: &ClientAuth,
@@ -141,8 +143,8 @@ pub async fn redeem_code(
 ) -> Result<Issued, GrantFailed> {
     let at = now();
     let code_hash = secret::hash(code);
-    let txn = store::begin_single(&app.db, &app.autocommit).await?;
-    let Some((row, person)) = store::grants::find_code_and_person(&txn, &code_hash).await? else {
+    let found = store::grants::find_code_and_person(&app.autocommit, &code_hash).await?;
+    let Some((row, person)) = found else {
         return Err(invalid_grant(client, "The authorization code is not valid"));
     };
     if row.client_id != client.client_id {
@@ -152,7 +154,7 @@ pub async fn redeem_code(
         ));
     }
     if row.used_at.is_some() {
-        return Err(replayed(app, client, txn, &row.family_id, CODE_REPLAYED).await);
+        return Err(replayed(app, client, &row.family_id, CODE_REPLAYED).await);
     }
     if row.expires_at <= at {
         return Err(invalid_grant(client, "The authorization code has expired"));
@@ -202,8 +204,10 @@ pub async fn redeem_code(
         true,
     );
     let spent = store::grants::Spent::Code(&code_hash);
+    let txn = store::begin_single(&app.db, &app.autocommit).await?;
     if !store::grants::spend(&txn, spent, at, next, Some(logged)).await? {
-        return Err(replayed(app, client, txn, &row.family_id, CODE_REPLAYED).await);
+        txn.rollback().await?;
+        return Err(replayed(app, client, &row.family_id, CODE_REPLAYED).await);
     }
     txn.commit().await?;
     Ok(issued)
@@ -212,18 +216,13 @@ pub async fn redeem_code(
 /// A code or refresh token presented again, or one read unused that a concurrent request
 /// used first: its family is revoked (RFC 6749 §4.1.2, RFC 9700 §4.14.2) and the request
 /// refused, saying so. The revocation is a transaction of its own, which locks the family's
-/// rows first: whatever `txn` read or tried is let go (on PostgreSQL an UPDATE that found the
-/// row used still holds it within a transaction).
+/// rows first.
 async fn replayed(
     app: &App,
     client: &ClientAuth,
-    txn: store::WriteTxn,
     family_id: &str,
     (why, answer): (&str, &str),
 ) -> GrantFailed {
-    if let Err(err) = txn.rollback().await {
-        return err.into();
-    }
     let revoked = match store::begin_write(&app.db).await {
         Ok(txn) => revoke_family_and_commit(app, txn, family_id, why).await,
         Err(err) => Err(err),
@@ -235,7 +234,8 @@ async fn replayed(
 }
 
 /// Rotates a refresh token: the presented one is used up, the next one comes back. As with a
-/// code, every check comes before the first write.
+/// code, the token is read and checked outside any transaction, and the one write marks it
+/// used only if it still is not.
 pub async fn rotate(
     app: &App,
     client: &ClientAuth,
@@ -244,9 +244,8 @@ pub async fn rotate(
 ) -> Result<Issued, GrantFailed> {
     let at = now();
     let token_hash = secret::hash(refresh_token);
-    let txn = store::begin_single(&app.db, &app.autocommit).await?;
-    let Some((row, person)) = store::grants::find_refresh_and_person(&txn, &token_hash).await?
-    else {
+    let found = store::grants::find_refresh_and_person(&app.autocommit, &token_hash).await?;
+    let Some((row, person)) = found else {
         return Err(invalid_grant(client, "The refresh token is not valid"));
     };
     if row.client_id != client.client_id {
@@ -259,7 +258,7 @@ pub async fn rotate(
         return Err(invalid_grant(client, "The refresh token was revoked"));
     }
     if row.used_at.is_some() {
-        return Err(replayed(app, client, txn, &row.family_id, REFRESH_REPLAYED).await);
+        return Err(replayed(app, client, &row.family_id, REFRESH_REPLAYED).await);
     }
     if row.expires_at <= at {
         return Err(invalid_grant(client, "The refresh token has expired"));
@@ -283,8 +282,10 @@ pub async fn rotate(
     };
     let (issued, next) = issue(app, client, &person, scopes, &row.family_id);
     let spent = store::grants::Spent::Refresh(&token_hash);
+    let txn = store::begin_single(&app.db, &app.autocommit).await?;
     if !store::grants::spend(&txn, spent, at, next, None).await? {
-        return Err(replayed(app, client, txn, &row.family_id, REFRESH_REPLAYED).await);
+        txn.rollback().await?;
+        return Err(replayed(app, client, &row.family_id, REFRESH_REPLAYED).await);
     }
     txn.commit().await?;
     Ok(issued)

@@ -84,28 +84,12 @@ pub async fn find_refresh_and_person(
     super::users::one_with_person(db, token, refresh_token::Column::UserPk).await
 }
 
-/// Marks a code used; `false` when it was used already (a concurrent redemption won).
-async fn use_code(db: &impl ConnectionTrait, code_hash: &str, now: i64) -> Result<bool> {
-    let done = authorization_code::Entity::update_many()
-        .col_expr(authorization_code::Column::UsedAt, Expr::value(now))
-        .filter(authorization_code::Column::CodeHash.eq(code_hash))
-        .filter(authorization_code::Column::UsedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected == 1)
-}
-
 /// Drops codes that expired before `before`.
 pub async fn delete_expired_codes(db: &impl ConnectionTrait, before: i64) -> Result<()> {
     authorization_code::Entity::delete_many()
         .filter(authorization_code::Column::ExpiresAt.lt(before))
         .exec(db)
         .await?;
-    Ok(())
-}
-
-pub async fn insert_refresh(db: &impl ConnectionTrait, token: RefreshRow) -> Result<()> {
-    refresh_token::ActiveModel::from(token).insert(db).await?;
     Ok(())
 }
 
@@ -116,18 +100,6 @@ pub async fn find_refresh(
     Ok(refresh_token::Entity::find_by_id(token_hash.to_owned())
         .one(db)
         .await?)
-}
-
-/// Marks a refresh token used; `false` when it was used or revoked already.
-async fn use_refresh(db: &impl ConnectionTrait, token_hash: &str, now: i64) -> Result<bool> {
-    let done = refresh_token::Entity::update_many()
-        .col_expr(refresh_token::Column::UsedAt, Expr::value(now))
-        .filter(refresh_token::Column::TokenHash.eq(token_hash))
-        .filter(refresh_token::Column::UsedAt.is_null())
-        .filter(refresh_token::Column::RevokedAt.is_null())
-        .exec(db)
-        .await?;
-    Ok(done.rows_affected == 1)
 }
 
 /// Revokes a whole family: its refresh tokens (one indexed statement), and the access tokens
@@ -225,9 +197,10 @@ pub enum Spent<'a> {
 
 /// Uses up a code or refresh token at `now` and stores the next refresh token and the audit
 /// row (if any) with it, all or nothing: `false` when it was used or revoked meanwhile (a
-/// concurrent request won), and nothing was written. In a [`super::begin_single`] write on
-/// PostgreSQL this is one statement whose parts run only if the code or token was spent;
-/// elsewhere, the same three statements in the transaction.
+/// concurrent request won), and nothing was written. It is one trip to the database: on
+/// PostgreSQL one statement whose parts run only if the code or token was spent (in a
+/// [`super::begin_single`] write, outside any transaction); on SQLite three statements sent
+/// together (into the write batch), each of the last two writing only if the one before did.
 pub async fn spend(
     txn: &WriteTxn,
     spent: Spent<'_>,
@@ -235,44 +208,42 @@ pub async fn spend(
     next: RefreshRow,
     audit: Option<AuditEntry>,
 ) -> Result<bool> {
-    if let Some(db) = txn.alone() {
-        return spend_alone(db, spent, now, next, audit).await;
+    let backend = txn.get_database_backend();
+    let logged = audit.is_some();
+    let statement = Statement::from_sql_and_values(
+        backend,
+        spend_sql(backend, &spent, logged),
+        spend_values(spent, now, next, audit),
+    );
+    if backend == DbBackend::Postgres {
+        let row = match txn.alone() {
+            Some(db) => db.query_one_raw(statement).await?,
+            None => txn.query_one_raw(statement).await?,
+        };
+        let count: i64 = match row {
+            Some(row) => row.try_get("", "spent")?,
+            None => 0,
+        };
+        return Ok(count == 1);
     }
-    let used = match spent {
-        Spent::Code(code_hash) => use_code(txn, code_hash, now).await?,
-        Spent::Refresh(token_hash) => use_refresh(txn, token_hash, now).await?,
-    };
-    if !used {
+    // SQLite sums the rows each statement changed.
+    if txn.execute_raw(statement).await?.rows_affected() == 0 {
+        // Nothing matched: a batch this joined goes on should the caller leave it.
+        txn.changed_nothing();
         return Ok(false);
-    }
-    insert_refresh(txn, next).await?;
-    if let Some(entry) = audit {
-        super::audit::insert(txn, entry).await?;
     }
     Ok(true)
 }
 
-/// [`spend`] as one PostgreSQL statement: the UPDATE that marks the code or token used feeds
-/// the INSERTs, so they add rows only when it marked one. PostgreSQL runs every part of a WITH
-/// once and to completion, whether or not the outer SELECT reads it.
-async fn spend_alone(
-    db: &impl ConnectionTrait,
+/// The values of [`spend_sql`], numbered from 1 in this order.
+fn spend_values(
     spent: Spent<'_>,
     now: i64,
     next: RefreshRow,
     audit: Option<AuditEntry>,
-) -> Result<bool> {
-    let (mark, hash) = match spent {
-        Spent::Code(hash) => (
-            "UPDATE authorization_codes SET used_at = $1 \
-             WHERE code_hash = $2 AND used_at IS NULL RETURNING 1",
-            hash,
-        ),
-        Spent::Refresh(hash) => (
-            "UPDATE refresh_tokens SET used_at = $1 \
-             WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL RETURNING 1",
-            hash,
-        ),
+) -> Vec<Value> {
+    let hash = match spent {
+        Spent::Code(hash) | Spent::Refresh(hash) => hash,
     };
     let mut values: Vec<Value> = vec![
         now.into(),
@@ -287,17 +258,7 @@ async fn spend_alone(
         next.created_at.into(),
         next.expires_at.into(),
     ];
-    let mut sql = format!(
-        "WITH spent AS ({mark}), \
-         fresh AS (INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_pk, \
-         scopes, access_jti, access_expires_at, created_at, expires_at) \
-         SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11 FROM spent)"
-    );
     if let Some(entry) = audit {
-        sql.push_str(
-            ", logged AS (INSERT INTO audit_log (at, actor, action, target, detail, success, \
-             count) SELECT $12, $13, $14, $15, $16, $17, $18 FROM spent)",
-        );
         values.extend([
             entry.at.into(),
             entry.actor.into(),
@@ -308,17 +269,39 @@ async fn spend_alone(
             entry.count.into(),
         ]);
     }
-    sql.push_str(" SELECT COUNT(*) AS spent FROM spent");
-    let row = db
-        .query_one_raw(Statement::from_sql_and_values(
-            DbBackend::Postgres,
-            sql,
-            values,
-        ))
-        .await?;
-    let count: i64 = match row {
-        Some(row) => row.try_get("", "spent")?,
-        None => 0,
+    values
+}
+
+/// [`spend`]'s SQL. PostgreSQL: the UPDATE that marks the code or token used feeds the
+/// INSERTs, so they add rows only when it marked one (it runs every part of a WITH once and to
+/// completion, whether or not the outer SELECT reads it). SQLite: each INSERT adds its row only
+/// if the statement before it changed one (`changes()`).
+fn spend_sql(backend: DbBackend, spent: &Spent<'_>, logged: bool) -> String {
+    let mark = match spent {
+        Spent::Code(_) => {
+            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL"
+        }
+        Spent::Refresh(_) => {
+            "UPDATE refresh_tokens SET used_at = $1 \
+             WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL"
+        }
     };
-    Ok(count == 1)
+    const FRESH: &str = "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_pk, \
+         scopes, access_jti, access_expires_at, created_at, expires_at) \
+         SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11";
+    const LOGGED: &str = "INSERT INTO audit_log (at, actor, action, target, detail, success, \
+         count) SELECT $12, $13, $14, $15, $16, $17, $18";
+    if backend != DbBackend::Postgres {
+        let mut sql = format!("{mark}; {FRESH} WHERE changes() = 1");
+        if logged {
+            sql.push_str(&format!("; {LOGGED} WHERE changes() = 1"));
+        }
+        return sql;
+    }
+    let mut sql = format!("WITH spent AS ({mark} RETURNING 1), fresh AS ({FRESH} FROM spent)");
+    if logged {
+        sql.push_str(&format!(", logged AS ({LOGGED} FROM spent)"));
+    }
+    sql.push_str(" SELECT COUNT(*) AS spent FROM spent");
+    sql
 }

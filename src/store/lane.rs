@@ -87,8 +87,8 @@ enum Mode {
     },
     /// `None` once committed or rolled back.
     Batched(Option<OwnedMutexGuard<Lane>>),
-    /// PostgreSQL, [`begin_single`]: no transaction. Reads run alone; so does the one write, a
-    /// statement atomic by itself, through [`WriteTxn::alone`].
+    /// PostgreSQL, [`begin_single`]: no transaction. The one write, a statement atomic by
+    /// itself, runs alone through [`WriteTxn::alone`].
     Single { db: Autocommit, written: AtomicBool },
 }
 
@@ -109,12 +109,12 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
     }))
 }
 
-/// Starts a write that is a single statement once every check passed (a code redemption, a
-/// refresh rotation): on SQLite a place in the batch, as [`begin_batched`]; on PostgreSQL no
-/// transaction at all, which saves its BEGIN and COMMIT, two of such a request's few round
-/// trips. Under PostgreSQL's READ COMMITTED its reads see what they would in a transaction
-/// that took no lock, and its write is all or nothing by itself. Anything but a SELECT sent
-/// through it is refused, except the one statement run on [`WriteTxn::alone`].
+/// Starts a write that is a single statement, sent once every check passed on what was read
+/// before it (a code redemption, a refresh rotation): on SQLite a place in the batch, as
+/// [`begin_batched`]; on PostgreSQL no transaction at all, which saves its BEGIN and COMMIT,
+/// two of such a request's few round trips. Its one write is all or nothing by itself, and
+/// finds out whether what was read is still so (a code still unused). Any statement but the
+/// one run on [`WriteTxn::alone`] is refused.
 pub async fn begin_single(db: &DatabaseConnection, alone: &Autocommit) -> Result<WriteTxn> {
     if db.get_database_backend() == DbBackend::Sqlite {
         return begin_batched(db).await;
@@ -417,12 +417,10 @@ impl WriteTxn {
         }
     }
 
-    /// Where a read of a [`begin_single`] write on PostgreSQL runs, alone.
-    fn alone_read(&self, sql: &str) -> Option<&Autocommit> {
-        match &self.mode {
-            Mode::Single { db, .. } if is_select(sql) => Some(db),
-            _ => None,
-        }
+    /// What it wrote so far changed no row (an UPDATE that matched none): should the move end
+    /// now, its batch goes on without it.
+    pub(super) fn changed_nothing(&self) {
+        self.wrote.store(false, Ordering::Release);
     }
 
     fn note(&self, sql: &str) {
@@ -470,17 +468,11 @@ impl ConnectionTrait for WriteTxn {
         stmt: Statement,
     ) -> std::result::Result<Option<QueryResult>, DbErr> {
         self.note(&stmt.sql);
-        if let Some(db) = self.alone_read(&stmt.sql) {
-            return db.query_one_raw(stmt).await;
-        }
         self.txn()?.query_one_raw(stmt).await
     }
 
     async fn query_all_raw(&self, stmt: Statement) -> std::result::Result<Vec<QueryResult>, DbErr> {
         self.note(&stmt.sql);
-        if let Some(db) = self.alone_read(&stmt.sql) {
-            return db.query_all_raw(stmt).await;
-        }
         self.txn()?.query_all_raw(stmt).await
     }
 

@@ -1,8 +1,8 @@
 //! The one write of a code redemption or a refresh rotation (`store::grants::spend`): the
 //! code or token used up, the next refresh token and the audit row stored with it, all or
-//! nothing and once, on both backends. On PostgreSQL it runs outside any transaction
-//! (`store::begin_single`), which refuses every other write. The read before it brings the
-//! person and all their roles in one query.
+//! nothing and once, on both backends, in one trip to the database. On PostgreSQL it runs
+//! outside any transaction (`store::begin_single`), which refuses every other statement. The
+//! read before it brings the person and all their roles in one query.
 
 use flowgate::services::audit::AuditEntry;
 use flowgate::store::audit::AuditFilter;
@@ -174,11 +174,13 @@ async fn a_single_write_refuses_any_other_write(kit: &Kit) {
     let db = &kit.server.app.db;
     stored_code(kit, "bystander", &["Read"], "code-x").await;
     let txn = begin_single(db, &kit.server.app.autocommit).await.unwrap();
-    assert!(grants::find_code(&txn, "code-x").await.unwrap().is_some());
+    let read = grants::find_code(&txn, "code-x").await;
     let wrote = txn
         .execute_unprepared("DELETE FROM authorization_codes")
         .await;
     if db.get_database_backend() == DbBackend::Postgres {
+        // What it decides on is read before it, not through it.
+        assert!(read.is_err(), "a read was let through");
         assert!(wrote.is_err(), "a write outside spend was let through");
         // Also one that reads back what it wrote (INSERT … RETURNING, a query to sea-orm).
         let inserted = store::audit::insert(&txn, logged(flowgate::now())).await;
@@ -198,6 +200,7 @@ async fn a_single_write_refuses_any_other_write(kit: &Kit) {
         assert!(!refresh_stored(db, "refresh-x2").await);
     } else {
         // SQLite: a place in the write batch, like any batched write.
+        assert!(read.unwrap().is_some());
         wrote.unwrap();
         txn.rollback().await.unwrap();
     }

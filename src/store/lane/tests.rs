@@ -253,6 +253,35 @@ async fn a_move_refused_before_writing_leaves_its_batch_alone() {
     assert_eq!(committed(&db).await, vec![1, 2]);
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_whose_write_changed_nothing_leaves_its_batch_alone() {
+    let (_turn, _folder, db, first) = first_move().await;
+    // Queued behind the first: an UPDATE that matches no row (a code spent meanwhile).
+    let lost = tokio::spawn({
+        let db = db.clone();
+        async move {
+            let txn = begin_batched(&db).await.expect("begins");
+            let done = txn
+                .execute_unprepared("UPDATE t SET n = 9 WHERE n = 5")
+                .await
+                .expect("update");
+            assert_eq!(done.rows_affected(), 0);
+            txn.changed_nothing();
+            txn.rollback().await.expect("leaves");
+        }
+    });
+    queued(1).await;
+    let second = spawn_move(&db, 2);
+    queued(2).await;
+    first.commit().await.expect("the first move commits");
+    lost.await.expect("lost");
+    second
+        .await
+        .expect("second")
+        .expect("the second move commits");
+    assert_eq!(committed(&db).await, vec![1, 2]);
+}
+
 /// A first move writes 1; a second, queued behind it in the same batch, writes 2 into a
 /// savepoint and then undoes it, or vanishes without. What the first move's commit said,
 /// and what was committed.
