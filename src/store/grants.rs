@@ -14,6 +14,7 @@ pub use entity::refresh_token::Model as RefreshRow;
 
 use super::WriteTxn;
 use super::audit::AuditEntry;
+use super::sql_once::SqlOnce;
 use super::users::UserRow;
 use crate::Result;
 
@@ -71,8 +72,18 @@ pub async fn find_code_and_person(
     db: &impl ConnectionTrait,
     code_hash: &str,
 ) -> Result<Option<(CodeRow, Option<UserRow>)>> {
-    let code = authorization_code::Entity::find_by_id(code_hash.to_owned());
-    super::users::one_with_person(db, code, authorization_code::Column::UserPk).await
+    static SQL: SqlOnce = SqlOnce::new();
+    let code = |hash: Value| {
+        authorization_code::Entity::find().filter(authorization_code::Column::CodeHash.eq(hash))
+    };
+    super::users::one_with_person(
+        db,
+        &SQL,
+        code_hash.into(),
+        code,
+        authorization_code::Column::UserPk,
+    )
+    .await
 }
 
 /// A refresh token with the person it acts for (`None` when they are gone), in one query.
@@ -80,8 +91,18 @@ pub async fn find_refresh_and_person(
     db: &impl ConnectionTrait,
     token_hash: &str,
 ) -> Result<Option<(RefreshRow, Option<UserRow>)>> {
-    let token = refresh_token::Entity::find_by_id(token_hash.to_owned());
-    super::users::one_with_person(db, token, refresh_token::Column::UserPk).await
+    static SQL: SqlOnce = SqlOnce::new();
+    let token = |hash: Value| {
+        refresh_token::Entity::find().filter(refresh_token::Column::TokenHash.eq(hash))
+    };
+    super::users::one_with_person(
+        db,
+        &SQL,
+        token_hash.into(),
+        token,
+        refresh_token::Column::UserPk,
+    )
+    .await
 }
 
 /// Drops codes that expired before `before`.

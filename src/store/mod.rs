@@ -15,6 +15,7 @@ pub mod policy;
 pub mod processes;
 pub mod revocations;
 pub mod sessions;
+mod sql_once;
 pub mod users;
 
 use std::time::Duration;

@@ -4,13 +4,14 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, Select, Set,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
 };
 
 use entity::{process, subflow_ref, subscription};
 
 pub use entity::process::Model as ProcessRow;
 
+use super::sql_once::SqlOnce;
 use crate::Result;
 
 /// A new process row; the database assigns its id.
@@ -65,9 +66,11 @@ const STEP_IDS_COLUMN: &str = "(SELECT string_agg(CAST(subflows.local_id AS TEXT
 fn with_step_ids(
     select: Select<process::Entity>,
 ) -> sea_orm::Selector<sea_orm::SelectModel<RowWithStepIds>> {
-    select
-        .expr_as(Expr::cust(STEP_IDS_COLUMN), "step_ids")
-        .into_model::<RowWithStepIds>()
+    step_ids_beside(select).into_model::<RowWithStepIds>()
+}
+
+fn step_ids_beside(select: Select<process::Entity>) -> Select<process::Entity> {
+    select.expr_as(Expr::cust(STEP_IDS_COLUMN), "step_ids")
 }
 
 impl TryFrom<RowWithStepIds> for StoredProcess {
@@ -97,7 +100,12 @@ impl TryFrom<RowWithStepIds> for StoredProcess {
 }
 
 pub async fn find(db: &impl ConnectionTrait, prcs_id: i64) -> Result<Option<StoredProcess>> {
-    with_step_ids(process::Entity::find_by_id(prcs_id))
+    static SQL: SqlOnce = SqlOnce::new();
+    let backend = db.get_database_backend();
+    let statement = SQL.statement(backend, vec![prcs_id.into()], || {
+        step_ids_beside(process::Entity::find_by_id(prcs_id)).build(backend)
+    });
+    RowWithStepIds::find_by_statement(statement)
         .one(db)
         .await?
         .map(StoredProcess::try_from)
@@ -222,7 +230,12 @@ pub async fn insert_step_ids(
 
 /// The instance and engine subflow id of a global step id.
 pub async fn resolve_step(db: &impl ConnectionTrait, sbfl_id: i64) -> Result<Option<(i64, u64)>> {
-    Ok(subflow_ref::Entity::find_by_id(sbfl_id)
+    static SQL: SqlOnce = SqlOnce::new();
+    let backend = db.get_database_backend();
+    let statement = SQL.statement(backend, vec![sbfl_id.into()], || {
+        subflow_ref::Entity::find_by_id(sbfl_id).build(backend)
+    });
+    Ok(subflow_ref::Model::find_by_statement(statement)
         .one(db)
         .await?
         .map(|row| (row.prcs_id, row.local_id as u64)))

@@ -4,9 +4,12 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, FromQueryResult, JoinType,
     PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, QueryTrait, RelationDef, Select, Set,
+    Value,
 };
 
 use entity::{user, user_role};
+
+use super::sql_once::SqlOnce;
 
 use crate::Result;
 use crate::roles::{Role, RoleSet};
@@ -114,29 +117,34 @@ fn their_roles() -> RelationDef {
         .into()
 }
 
-/// The one row `select` finds, with the person its `person` column names and their roles,
-/// in one query (LEFT JOINs: a row per role); the person is `None` when they are gone.
+/// The one row `select` finds by `key`, with the person its `person` column names and their
+/// roles, in one query (LEFT JOINs: a row per role); the person is `None` when they are gone.
+/// `sql` keeps the query's text.
 pub(super) async fn one_with_person<E: EntityTrait>(
     db: &impl ConnectionTrait,
-    select: Select<E>,
+    sql: &SqlOnce,
+    key: Value,
+    select: impl FnOnce(Value) -> Select<E>,
     person: E::Column,
 ) -> Result<Option<(E::Model, Option<UserRow>)>> {
-    let to_person: RelationDef = E::belongs_to(user::Entity)
-        .from(person)
-        .to(user::Column::Id)
-        .into();
-    let mut query = select
-        .join(JoinType::LeftJoin, to_person)
-        .join_rev(JoinType::LeftJoin, their_roles())
-        .select_also(user::Entity)
-        .into_query();
-    query.expr_as(
-        Expr::col((user_role::Entity, user_role::Column::Role)),
-        "C_role",
-    );
-    let rows = db
-        .query_all_raw(db.get_database_backend().build(&query))
-        .await?;
+    let backend = db.get_database_backend();
+    let statement = sql.statement(backend, vec![key.clone()], || {
+        let to_person: RelationDef = E::belongs_to(user::Entity)
+            .from(person)
+            .to(user::Column::Id)
+            .into();
+        let mut query = select(key)
+            .join(JoinType::LeftJoin, to_person)
+            .join_rev(JoinType::LeftJoin, their_roles())
+            .select_also(user::Entity)
+            .into_query();
+        query.expr_as(
+            Expr::col((user_role::Entity, user_role::Column::Role)),
+            "C_role",
+        );
+        backend.build(&query)
+    });
+    let rows = db.query_all_raw(statement).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
