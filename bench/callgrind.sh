@@ -25,57 +25,22 @@ FLOWGATE=$TARGET_DIR/release/flowgate
 CEILING=$CEILING_TARGET_DIR/release/flowgate-ceiling
 OUT=$(mktemp -d /tmp/flowgate-callgrind.XXXXXX)
 PORT=18391
-SERVER=
-
-stop() {
-  if [ -n "$SERVER" ] && kill -0 "$SERVER" 2>/dev/null; then
-    kill -TERM "$SERVER"
-    wait "$SERVER" 2>/dev/null || true
-  fi
-  SERVER=
-}
-trap stop EXIT
+source bench/callgrind-lib.sh
 
 # Sends count requests on one connection; fails on any non-200. A load is "token BASIC" (a
 # client_credentials POST with that Authorization) or "get PATH [AUTHORIZATION]".
 send() { # count load...
-  python3 - "$PORT" "$@" <<'EOF'
-import http.client, sys
-port, count, kind, *load = int(sys.argv[1]), int(sys.argv[2]), sys.argv[3], *sys.argv[4:]
-conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
-if kind == "token":
-    method, path, body = "POST", "/oauth/token", "grant_type=client_credentials"
-    headers = {"Authorization": load[0], "Content-Type": "application/x-www-form-urlencoded"}
-else:
-    method, path, body = "GET", load[0], None
-    headers = {"Authorization": load[1]} if len(load) > 1 else {}
-for _ in range(count):
-    conn.request(method, path, body, headers)
-    response = conn.getresponse()
-    answer = response.read()
-    if response.status != 200:
-        sys.exit(f"{response.status}: {answer[:200]!r}")
-EOF
-}
-
-wait_ready() { # url
-  for _ in $(seq 600); do
-    curl -sf -o /dev/null "$1" && return 0
-    kill -0 "$SERVER" 2>/dev/null || { echo "the server stopped"; exit 1; }
-    sleep 0.2
-  done
-  echo "not ready: $1"
-  exit 1
-}
-
-# Starts a server under callgrind, with counting off.
-start() { # name ready-url command...
-  local name=$1 ready=$2
-  shift 2
-  valgrind --tool=callgrind --callgrind-out-file="$OUT/$name.%p" --instr-atstart=no \
-    --dump-instr=no "$@" >"$OUT/$name.stdout" 2>"$OUT/$name.stderr" &
-  SERVER=$!
-  wait_ready "$ready"
+  local count=$1 kind=$2 line
+  local headers=()
+  if [ "$kind" = token ]; then
+    line="POST /oauth/token grant_type=client_credentials"
+    headers=("Authorization: $3" "Content-Type: application/x-www-form-urlencoded")
+  else
+    line="GET $3"
+    [ -n "${4:-}" ] && headers=("Authorization: $4")
+  fi
+  awk -v n="$count" -v line="$line" 'BEGIN {for (i = 0; i < n; i++) print line}' >"$OUT/requests.txt"
+  send_lines "$OUT/requests.txt" "${headers[@]}"
 }
 
 # Counts N requests of a load after the warm-up, into the server's next dump (numbered from 1).
@@ -85,14 +50,6 @@ count() { # load...
   send "$N" "$@"
   callgrind_control --instr=off "$SERVER" >/dev/null 2>&1
   callgrind_control --dump "$SERVER" >/dev/null 2>&1
-}
-
-dump() { # name number
-  ls "$OUT/$1".*."$2"
-}
-
-instructions() { # name number
-  callgrind_annotate "$(dump "$1" "$2")" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}'
 }
 
 # Calls of malloc, calloc and realloc in a dump.
@@ -156,8 +113,7 @@ for run in "flowgate 1" "ceiling 1" "flowgate 2"; do
   echo
   echo "$run, inclusive, top 25:"
   # shellcheck disable=SC2086 # "name number"
-  callgrind_annotate --inclusive=yes "$(dump $run)" 2>/dev/null |
-    awk '/^-+$/ {n++} n >= 3 && NF' | sed -n 2,26p | cut -c1-160
+  top_functions $run 25
 done
 echo
 echo "callgrind files: $OUT"

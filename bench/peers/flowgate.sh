@@ -61,6 +61,18 @@ prepare_refresh() { # n file | size
   prepare_grants refresh "$1" "$2"
 }
 
+# On the database of DATABASE_URL: a confidential app with REDIRECT_URI and the person `bench`
+# (PERSON_PASSWORD) who may grant it Read; sets APP_ID and APP_SECRET. Also used by
+# bench/callgrind-grants.sh.
+make_app_and_person() { # flowgate-binary folder (for app.json and migrate.err)
+  "$1" clients create --name "bench app" --roles Read --redirect-uri "$REDIRECT_URI" \
+    --json >"$2/app.json" 2>>"$2/migrate.err"
+  APP_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$2/app.json")
+  APP_SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$2/app.json")
+  printf '%s\n' "$PERSON_PASSWORD" |
+    "$1" users create --username bench --password-stdin --roles Read >/dev/null 2>>"$2/migrate.err"
+}
+
 run_flowgate() { # target database-url
   TARGET=$1
   local db=$2 base=http://127.0.0.1:$FLOWGATE_PORT dir=$RESULTS/raw/$1 work
@@ -75,12 +87,7 @@ run_flowgate() { # target database-url
   local id secret
   id=$(awk '/client_id:/ {print $2}' "$dir/migrate.out")
   secret=$(awk '/client_secret:/ {print $2}' "$dir/migrate.out")
-  "$FLOWGATE" clients create --name "bench app" --roles Read --redirect-uri "$REDIRECT_URI" \
-    --json >"$dir/app.json" 2>>"$dir/migrate.err"
-  APP_ID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_id"])' "$dir/app.json")
-  APP_SECRET=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["client_secret"])' "$dir/app.json")
-  printf '%s\n' "$PERSON_PASSWORD" |
-    "$FLOWGATE" users create --username bench --password-stdin --roles Read >/dev/null 2>>"$dir/migrate.err"
+  make_app_and_person "$FLOWGATE" "$dir"
 
   start_server "$TARGET" "$base/health/live" "$FLOWGATE" serve --listen "127.0.0.1:$FLOWGATE_PORT"
   local basic token
