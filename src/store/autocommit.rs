@@ -1,6 +1,7 @@
 //! Statements that run alone, each its own transaction, on connections held out of sqlx's
-//! pool: the read of a process instance and the lookup of a step's instance, and on PostgreSQL
-//! a code redemption's or refresh rotation's reads and its one write.
+//! pool: the read of a process instance, the lookup of a step's instance, the read of a code
+//! or refresh token with its person before a redemption or rotation, and on PostgreSQL that
+//! redemption's or rotation's one write.
 //!
 //! sqlx pings a pooled connection each time it goes back to the pool: a Sync and its
 //! ReadyForQuery on PostgreSQL, a trip to the worker thread on SQLite. The ping flushes what a

@@ -229,57 +229,52 @@ async fn a_batch_left_behind_by_a_writer_that_gave_up_is_committed_shortly() {
     assert_eq!(committed(&db).await, vec![1, 2]);
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_move_refused_before_writing_leaves_its_batch_alone() {
+/// Queued behind a first move that wrote 1, in order: `leaving`, a move that ends without
+/// committing, and then a move that writes 2. Both writing moves must commit; returns what was
+/// committed.
+async fn behind_a_move_that_leaves<F>(leaving: impl FnOnce(DatabaseConnection) -> F) -> Vec<i64>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
     let (_turn, _folder, db, first) = first_move().await;
-    // Queued behind the first, in order: one that reads and gives up, one that writes.
-    let refused = tokio::spawn({
-        let db = db.clone();
-        async move {
-            let txn = begin_batched(&db).await.expect("begins");
-            committed(&db).await;
-            txn.rollback().await.expect("leaves");
-        }
-    });
+    let leaving = tokio::spawn(leaving(db.clone()));
     queued(1).await;
     let second = spawn_move(&db, 2);
     queued(2).await;
     first.commit().await.expect("the first move commits");
-    refused.await.expect("refused");
+    leaving.await.expect("leaving");
     second
         .await
         .expect("second")
         .expect("the second move commits");
-    assert_eq!(committed(&db).await, vec![1, 2]);
+    committed(&db).await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_move_refused_before_writing_leaves_its_batch_alone() {
+    // One that reads and gives up.
+    let committed = behind_a_move_that_leaves(|db| async move {
+        let txn = begin_batched(&db).await.expect("begins");
+        self::committed(&db).await;
+        txn.rollback().await.expect("leaves");
+    });
+    assert_eq!(committed.await, vec![1, 2]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_move_whose_write_changed_nothing_leaves_its_batch_alone() {
-    let (_turn, _folder, db, first) = first_move().await;
-    // Queued behind the first: an UPDATE that matches no row (a code spent meanwhile).
-    let lost = tokio::spawn({
-        let db = db.clone();
-        async move {
-            let txn = begin_batched(&db).await.expect("begins");
-            let done = txn
-                .execute_unprepared("UPDATE t SET n = 9 WHERE n = 5")
-                .await
-                .expect("update");
-            assert_eq!(done.rows_affected(), 0);
-            txn.changed_nothing();
-            txn.rollback().await.expect("leaves");
-        }
+    // An UPDATE that matches no row (a code spent meanwhile).
+    let committed = behind_a_move_that_leaves(|db| async move {
+        let txn = begin_batched(&db).await.expect("begins");
+        let done = txn
+            .execute_unprepared("UPDATE t SET n = 9 WHERE n = 5")
+            .await
+            .expect("update");
+        assert_eq!(done.rows_affected(), 0);
+        txn.changed_nothing();
+        txn.rollback().await.expect("leaves");
     });
-    queued(1).await;
-    let second = spawn_move(&db, 2);
-    queued(2).await;
-    first.commit().await.expect("the first move commits");
-    lost.await.expect("lost");
-    second
-        .await
-        .expect("second")
-        .expect("the second move commits");
-    assert_eq!(committed(&db).await, vec![1, 2]);
+    assert_eq!(committed.await, vec![1, 2]);
 }
 
 /// A first move writes 1; a second, queued behind it in the same batch, writes 2 into a
