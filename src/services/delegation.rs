@@ -204,7 +204,7 @@ pub async fn redeem_code(
         true,
     );
     let spent = store::grants::Spent::Code(&code_hash);
-    let txn = store::begin_single(&app.db, &app.autocommit).await?;
+    let txn = store::begin_single(&app.db, &app.spends).await?;
     if !store::grants::spend(&txn, spent, at, next, Some(logged)).await? {
         txn.rollback().await?;
         return Err(replayed(app, client, &row.family_id, CODE_REPLAYED).await);
@@ -282,7 +282,7 @@ pub async fn rotate(
     };
     let (issued, next) = issue(app, client, &person, scopes, &row.family_id);
     let spent = store::grants::Spent::Refresh(&token_hash);
-    let txn = store::begin_single(&app.db, &app.autocommit).await?;
+    let txn = store::begin_single(&app.db, &app.spends).await?;
     if !store::grants::spend(&txn, spent, at, next, None).await? {
         txn.rollback().await?;
         return Err(replayed(app, client, &row.family_id, REFRESH_REPLAYED).await);

@@ -55,6 +55,8 @@ pub struct App {
     pub db: DatabaseConnection,
     /// Statements that run alone (no transaction), on connections held out of the pool.
     pub autocommit: store::Autocommit,
+    /// PostgreSQL's code redemptions and refresh rotations, spent in groups.
+    pub spends: store::Spends,
     /// Base URL for links, without a trailing slash.
     pub public_url: String,
     /// `iss` (and `aud`) of our tokens.
@@ -94,6 +96,7 @@ impl App {
         let counters = store::counters(&db).await?;
         revoked.catch_up(&db, counters.revocations, now()).await?;
         let view = view::load(&db, &kek, &routes, None, revoked).await?;
+        let autocommit = store::autocommit(&db, &config);
         Ok(Arc::new(App {
             kek,
             failures: audit::FailureLog::start(db.clone()),
@@ -106,7 +109,8 @@ impl App {
             last_seen: AtomicI64::new(view.version),
             view: ArcSwap::from_pointee(view),
             reloading: Mutex::new(()),
-            autocommit: store::autocommit(&db, &config),
+            spends: store::Spends::new(autocommit.clone()),
+            autocommit,
             config,
             db,
             public_url,
@@ -132,6 +136,7 @@ impl App {
             reloading: Mutex::new(()),
             config: Config::default(),
             autocommit: store::Autocommit::new(&DatabaseConnection::default(), 0),
+            spends: store::Spends::new(store::Autocommit::new(&DatabaseConnection::default(), 0)),
             db: DatabaseConnection::default(),
             public_url: public_url.to_owned(),
             issuer: public_url.to_owned(),

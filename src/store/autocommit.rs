@@ -1,7 +1,7 @@
 //! Statements that run alone, each its own transaction, on connections held out of sqlx's
 //! pool: the read of a process instance, the lookup of a step's instance, the read of a code
-//! or refresh token with its person before a redemption or rotation, and on PostgreSQL that
-//! redemption's or rotation's one write.
+//! or refresh token with its person before a redemption or rotation, and on PostgreSQL the one
+//! write of a group of those (`store::spends`).
 //!
 //! sqlx pings a pooled connection each time it goes back to the pool: a Sync and its
 //! ReadyForQuery on PostgreSQL, a trip to the worker thread on SQLite. The ping flushes what a
@@ -9,10 +9,10 @@
 //! round trips. A held connection needs no ping: sqlx drains what a cancelled statement left at
 //! the start of the next one on that connection. A held connection found broken (the server
 //! restarted, a proxy dropped it) is closed, and a query is tried once more on a new one. That
-//! is safe for the queries that run alone: reads, and the one write of a redemption or
-//! rotation (a query: `WITH … UPDATE … RETURNING`), which is all or nothing and spends its code
-//! or token, so that a second run after a break that came after the commit finds it spent and
-//! changes nothing. Other statements are not tried again.
+//! is safe for the queries that run alone: reads, and the one write of a group of redemptions
+//! and rotations (a query: `WITH … UPDATE … RETURNING`), which is all or nothing and spends its
+//! codes or tokens, so that a second run after a break that came after the commit finds them
+//! spent and changes nothing. Other statements are not tried again.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;

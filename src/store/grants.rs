@@ -14,6 +14,7 @@ pub use entity::refresh_token::Model as RefreshRow;
 
 use super::WriteTxn;
 use super::audit::AuditEntry;
+use super::spends::{Spend, spend_alone};
 use super::sql_once::SqlOnce;
 use super::users::UserRow;
 use crate::Result;
@@ -219,9 +220,10 @@ pub enum Spent<'a> {
 /// Uses up a code or refresh token at `now` and stores the next refresh token and the audit
 /// row (if any) with it, all or nothing: `false` when it was used or revoked meanwhile (a
 /// concurrent request won), and nothing was written. It is one trip to the database: on
-/// PostgreSQL one statement whose parts run only if the code or token was spent (in a
-/// [`super::begin_single`] write, outside any transaction); on SQLite three statements sent
-/// together (into the write batch), each of the last two writing only if the one before did.
+/// PostgreSQL one statement, shared with the spends that wait with it (in a
+/// [`super::begin_single`] write, outside any transaction; see [`super::spends`]); on SQLite
+/// three statements sent together (into the write batch), each of the last two writing only if
+/// the one before did.
 pub async fn spend(
     txn: &WriteTxn,
     spent: Spent<'_>,
@@ -230,23 +232,28 @@ pub async fn spend(
     audit: Option<AuditEntry>,
 ) -> Result<bool> {
     let backend = txn.get_database_backend();
-    let logged = audit.is_some();
+    if backend == DbBackend::Postgres {
+        let (code, hash) = match spent {
+            Spent::Code(hash) => (true, hash),
+            Spent::Refresh(hash) => (false, hash),
+        };
+        let spend = Spend {
+            code,
+            hash: hash.to_owned(),
+            now,
+            next,
+            audit,
+        };
+        return Ok(match txn.alone() {
+            Some(spends) => spends.spend(spend).await?,
+            None => spend_alone(txn, &spend).await?,
+        });
+    }
     let statement = Statement::from_sql_and_values(
         backend,
-        spend_sql(backend, &spent, logged),
+        spend_sql(&spent, audit.is_some()),
         spend_values(spent, now, next, audit),
     );
-    if backend == DbBackend::Postgres {
-        let row = match txn.alone() {
-            Some(db) => db.query_one_raw(statement).await?,
-            None => txn.query_one_raw(statement).await?,
-        };
-        let count: i64 = match row {
-            Some(row) => row.try_get("", "spent")?,
-            None => 0,
-        };
-        return Ok(count == 1);
-    }
     // SQLite sums the rows each statement changed.
     if txn.execute_raw(statement).await?.rows_affected() == 0 {
         // Nothing matched: a batch this joined goes on should the caller leave it.
@@ -293,11 +300,9 @@ fn spend_values(
     values
 }
 
-/// [`spend`]'s SQL. PostgreSQL: the UPDATE that marks the code or token used feeds the
-/// INSERTs, so they add rows only when it marked one (it runs every part of a WITH once and to
-/// completion, whether or not the outer SELECT reads it). SQLite: each INSERT adds its row only
-/// if the statement before it changed one (`changes()`).
-fn spend_sql(backend: DbBackend, spent: &Spent<'_>, logged: bool) -> String {
+/// [`spend`]'s SQL on SQLite: each INSERT adds its row only if the statement before it changed
+/// one (`changes()`).
+fn spend_sql(spent: &Spent<'_>, logged: bool) -> String {
     let mark = match spent {
         Spent::Code(_) => {
             "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL"
@@ -312,17 +317,9 @@ fn spend_sql(backend: DbBackend, spent: &Spent<'_>, logged: bool) -> String {
          SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11";
     const LOGGED: &str = "INSERT INTO audit_log (at, actor, action, target, detail, success, \
          count) SELECT $12, $13, $14, $15, $16, $17, $18";
-    if backend != DbBackend::Postgres {
-        let mut sql = format!("{mark}; {FRESH} WHERE changes() = 1");
-        if logged {
-            sql.push_str(&format!("; {LOGGED} WHERE changes() = 1"));
-        }
-        return sql;
-    }
-    let mut sql = format!("WITH spent AS ({mark} RETURNING 1), fresh AS ({FRESH} FROM spent)");
+    let mut sql = format!("{mark}; {FRESH} WHERE changes() = 1");
     if logged {
-        sql.push_str(&format!(", logged AS ({LOGGED} FROM spent)"));
+        sql.push_str(&format!("; {LOGGED} WHERE changes() = 1"));
     }
-    sql.push_str(" SELECT COUNT(*) AS spent FROM spent");
     sql
 }

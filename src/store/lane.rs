@@ -27,7 +27,7 @@ use sea_orm::{
 };
 use tokio::sync::{Mutex, OwnedMutexGuard, oneshot};
 
-use super::Autocommit;
+use super::Spends;
 use crate::{Error, Result};
 
 /// Moves in one batch at most: bounds how long the first of them waits for its answer.
@@ -88,8 +88,8 @@ enum Mode {
     /// `None` once committed or rolled back.
     Batched(Option<OwnedMutexGuard<Lane>>),
     /// PostgreSQL, [`begin_single`]: no transaction. The one write, a statement atomic by
-    /// itself, runs alone through [`WriteTxn::alone`].
-    Single { db: Autocommit, written: AtomicBool },
+    /// itself, joins the next group of spends through [`WriteTxn::alone`].
+    Single { spends: Spends, written: AtomicBool },
 }
 
 /// Starts a transaction that will write. On SQLite it waits for the lane, commits a batch
@@ -112,15 +112,16 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
 /// Starts a write that is a single statement, sent once every check passed on what was read
 /// before it (a code redemption, a refresh rotation): on SQLite a place in the batch, as
 /// [`begin_batched`]; on PostgreSQL no transaction at all, which saves its BEGIN and COMMIT,
-/// two of such a request's few round trips. Its one write is all or nothing by itself, and
-/// finds out whether what was read is still so (a code still unused). Any statement but the
-/// one run on [`WriteTxn::alone`] is refused.
-pub async fn begin_single(db: &DatabaseConnection, alone: &Autocommit) -> Result<WriteTxn> {
+/// two of such a request's few round trips, and its write joins the next group of
+/// [`Spends`]. Its one write is all or nothing by itself, and finds out whether what was read
+/// is still so (a code still unused). Any statement but the one run on [`WriteTxn::alone`] is
+/// refused.
+pub async fn begin_single(db: &DatabaseConnection, spends: &Spends) -> Result<WriteTxn> {
     if db.get_database_backend() == DbBackend::Sqlite {
         return begin_batched(db).await;
     }
     Ok(WriteTxn::new(Mode::Single {
-        db: alone.clone(),
+        spends: spends.clone(),
         written: AtomicBool::new(false),
     }))
 }
@@ -408,11 +409,13 @@ impl WriteTxn {
         }
     }
 
-    /// Where the one statement of a [`begin_single`] write on PostgreSQL runs, alone; `None`
-    /// for any other transaction, which the caller then writes into as usual.
-    pub(super) fn alone(&self) -> Option<&Autocommit> {
+    /// Where the one statement of a [`begin_single`] write on PostgreSQL goes, with others;
+    /// `None` for any other transaction, which the caller then writes into as usual.
+    pub(super) fn alone(&self) -> Option<&Spends> {
         match &self.mode {
-            Mode::Single { db, written } if !written.swap(true, Ordering::AcqRel) => Some(db),
+            Mode::Single { spends, written } if !written.swap(true, Ordering::AcqRel) => {
+                Some(spends)
+            }
             _ => None,
         }
     }
@@ -449,7 +452,7 @@ impl ConnectionTrait for WriteTxn {
         match &self.mode {
             Mode::Own { txn, .. } => txn.get_database_backend(),
             Mode::Batched(_) => DbBackend::Sqlite,
-            Mode::Single { db, .. } => db.get_database_backend(),
+            Mode::Single { spends, .. } => spends.alone().get_database_backend(),
         }
     }
 
@@ -478,7 +481,7 @@ impl ConnectionTrait for WriteTxn {
 
     fn support_returning(&self) -> bool {
         match &self.mode {
-            Mode::Single { db, .. } => db.support_returning(),
+            Mode::Single { spends, .. } => spends.alone().support_returning(),
             _ => self.txn().is_ok_and(|txn| txn.support_returning()),
         }
     }

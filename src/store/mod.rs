@@ -9,12 +9,14 @@ pub mod diagnose;
 pub mod diagrams;
 pub mod flow_requests;
 pub mod grants;
+mod group;
 pub mod keys;
 mod lane;
 pub mod policy;
 pub mod processes;
 pub mod revocations;
 pub mod sessions;
+mod spends;
 mod sql_once;
 pub mod users;
 
@@ -33,6 +35,7 @@ pub use claim::ServerClaim;
 pub(crate) use lane::TEST_TURNS;
 use lane::begin_immediate;
 pub use lane::{WriteCount, WriteCounters, WriteTxn, begin_batched, begin_single, begin_write};
+pub use spends::Spends;
 
 use crate::config::Config;
 use crate::{Error, Result};

@@ -8,6 +8,9 @@ use flowgate::services::audit::AuditEntry;
 use flowgate::store::audit::AuditFilter;
 use flowgate::store::grants::{self, CodeRow, RefreshRow, Spent};
 use flowgate::store::{self, begin_single};
+use std::sync::Arc;
+
+use flowgate::services::App;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
 
 use crate::browser::person;
@@ -16,6 +19,7 @@ use crate::on_both_backends;
 
 on_both_backends!(
     a_code_or_token_is_spent_once_with_its_rows,
+    spends_sent_together_are_each_decided_once,
     the_read_brings_the_person_and_every_role,
     a_single_write_refuses_any_other_write,
 );
@@ -94,7 +98,7 @@ async fn refresh_stored(db: &DatabaseConnection, hash: &str) -> bool {
 async fn spend(kit: &Kit, spent: Spent<'_>, next: RefreshRow, log: bool) -> bool {
     let now = next.created_at;
     let app = &kit.server.app;
-    let txn = begin_single(&app.db, &app.autocommit).await.unwrap();
+    let txn = begin_single(&app.db, &app.spends).await.unwrap();
     let audit = log.then(|| logged(now));
     let done = grants::spend(&txn, spent, now, next, audit).await.unwrap();
     txn.commit().await.unwrap();
@@ -144,6 +148,95 @@ async fn a_code_or_token_is_spent_once_with_its_rows(kit: &Kit) {
     assert_eq!(audit_rows(db).await, 1);
 }
 
+/// Spends of several codes and a refresh token, two of them sent twice, all at once: on
+/// PostgreSQL they share statements (one for each kind), on SQLite a write batch. Each code or
+/// token is spent once, and only its winner's rows are written, with its audit row as given.
+async fn spends_sent_together_are_each_decided_once(kit: &Kit) {
+    let app = Arc::clone(&kit.server.app);
+    let db = &app.db;
+    let (client_id, pk) = stored_code(kit, "together", &["Read"], "together-0").await;
+    let now = flowgate::now();
+    for i in 1..=8 {
+        let mut code = grants::find_code(db, "together-0").await.unwrap().unwrap();
+        code.code_hash = format!("together-{i}");
+        grants::insert_code(db, code).await.unwrap();
+    }
+    // The family's first refresh token, from code 0.
+    let first = next_token("together-r0", "family-together", &client_id, pk, now);
+    assert!(spend(kit, Spent::Code("together-0"), first, false).await);
+
+    // Codes 1 to 8, code 3 and the refresh token twice; each spend's own next token.
+    let mut sent: Vec<(String, bool, String)> = (1..=8)
+        .map(|i| (format!("together-{i}"), true, format!("next-{i}")))
+        .collect();
+    sent.push(("together-3".into(), true, "next-3-again".into()));
+    sent.push(("together-r0".into(), false, "next-r0".into()));
+    sent.push(("together-r0".into(), false, "next-r0-again".into()));
+    let groups_before = app.spends.groups();
+    let mut tasks = tokio::task::JoinSet::new();
+    for (hash, code, next_hash) in sent.clone() {
+        let app = Arc::clone(&app);
+        let next = next_token(&next_hash, "family-together", &client_id, pk, now);
+        tasks.spawn(async move {
+            let won = spend_on(&app, &hash, code, next, now).await;
+            (next_hash, won)
+        });
+    }
+    let mut won = Vec::new();
+    while let Some(done) = tasks.join_next().await {
+        let (next_hash, spent) = done.unwrap();
+        if spent {
+            won.push(next_hash);
+        }
+    }
+    won.sort();
+    // One of each pair won; which one is the race's.
+    assert_eq!(won.len(), 9, "{won:?}");
+    for i in [1, 2, 4, 5, 6, 7, 8] {
+        assert!(won.contains(&format!("next-{i}")), "{won:?}");
+    }
+    let pair_won = |a: &str, b: &str| won.iter().filter(|w| *w == a || *w == b).count() == 1;
+    assert!(pair_won("next-3", "next-3-again") && pair_won("next-r0", "next-r0-again"));
+    for (_, _, next_hash) in &sent {
+        assert_eq!(
+            refresh_stored(db, next_hash).await,
+            won.contains(next_hash),
+            "{next_hash}"
+        );
+    }
+    // The codes' spends were logged, each with its target and detail; the rotations not.
+    let filter = AuditFilter {
+        action: Some(ACTION.into()),
+        ..AuditFilter::default()
+    };
+    let (rows, count) = store::audit::search(db, &filter, 20, 0).await.unwrap();
+    assert_eq!(count, 8);
+    assert!(rows.iter().all(|r| r.target.as_deref() == Some("a target")));
+    assert!(rows.iter().all(|r| r.detail.as_deref() == Some("a detail")));
+    if db.get_database_backend() == DbBackend::Postgres {
+        let statements = app.spends.groups() - groups_before;
+        assert!(statements < sent.len() as u64, "{statements} statements");
+    }
+}
+
+/// One spend as the token endpoint makes it; a code's with an audit row.
+async fn spend_on(app: &App, hash: &str, code: bool, next: RefreshRow, now: i64) -> bool {
+    let spent = if code {
+        Spent::Code(hash)
+    } else {
+        Spent::Refresh(hash)
+    };
+    let audit = code.then(|| AuditEntry {
+        target: Some("a target".into()),
+        detail: Some("a detail".into()),
+        ..logged(now)
+    });
+    let txn = begin_single(&app.db, &app.spends).await.unwrap();
+    let done = grants::spend(&txn, spent, now, next, audit).await.unwrap();
+    txn.commit().await.unwrap();
+    done
+}
+
 async fn the_read_brings_the_person_and_every_role(kit: &Kit) {
     let db = &kit.server.app.db;
     let (_, pk) = stored_code(kit, "many-roles", &["Read", "Write", "Messages"], "code-a").await;
@@ -173,7 +266,7 @@ async fn the_read_brings_the_person_and_every_role(kit: &Kit) {
 async fn a_single_write_refuses_any_other_write(kit: &Kit) {
     let db = &kit.server.app.db;
     stored_code(kit, "bystander", &["Read"], "code-x").await;
-    let txn = begin_single(db, &kit.server.app.autocommit).await.unwrap();
+    let txn = begin_single(db, &kit.server.app.spends).await.unwrap();
     let read = grants::find_code(&txn, "code-x").await;
     let wrote = txn
         .execute_unprepared("DELETE FROM authorization_codes")
