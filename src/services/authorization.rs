@@ -128,7 +128,6 @@ async fn issue_code(app: &App, person: &Person, request: &AuthorizationRequest) 
         used_at: None,
     };
     let txn = store::begin_write(&app.db).await?;
-    store::grants::delete_expired_codes(&txn, at - 3600).await?;
     store::grants::insert_code(&txn, row).await?;
     txn.commit().await.map_err(Error::from)?;
     let mut target = request.redirect_uri.clone();

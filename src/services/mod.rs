@@ -19,6 +19,7 @@ pub mod clients;
 pub mod delegation;
 pub mod diagrams;
 pub mod flow_requests;
+pub mod housekeeping;
 mod instance_cache;
 pub mod keys;
 pub mod limits;
@@ -122,6 +123,7 @@ impl App {
     /// An application with no database behind it, for building the OpenAPI document from the
     /// code: it describes the routes but cannot serve them.
     pub fn detached(public_url: &str) -> Arc<App> {
+        let autocommit = store::Autocommit::new(&DatabaseConnection::default(), 0);
         Arc::new(App {
             kek: Kek::generate().0,
             failures: audit::FailureLog::detached(),
@@ -135,8 +137,8 @@ impl App {
             view: ArcSwap::from_pointee(View::empty()),
             reloading: Mutex::new(()),
             config: Config::default(),
-            autocommit: store::Autocommit::new(&DatabaseConnection::default(), 0),
-            spends: store::Spends::new(store::Autocommit::new(&DatabaseConnection::default(), 0)),
+            spends: store::Spends::new(autocommit.clone()),
+            autocommit,
             db: DatabaseConnection::default(),
             public_url: public_url.to_owned(),
             issuer: public_url.to_owned(),
@@ -215,8 +217,8 @@ impl App {
 
     /// Keeps the view in step with other instances until `stop` changes: polls the change
     /// and revocation counters, and on PostgreSQL also listens for their notifications (the poll
-    /// stays as the fallback when the listening connection drops). Also deletes audit rows past
-    /// their retention, every hour.
+    /// stays as the fallback when the listening connection drops). Also deletes what has run
+    /// its course, at once and then every hour ([`housekeeping`]).
     pub fn spawn_sync(self: &Arc<Self>, stop: watch::Receiver<bool>) {
         let every = Duration::from_millis(self.config.sync_interval_ms.max(50));
         let app = Arc::clone(self);
@@ -242,11 +244,7 @@ impl App {
                     _ = ticker.tick() => {}
                     _ = hourly.changed() => break,
                 }
-                match audit::apply_retention(&app).await {
-                    Ok(0) => {}
-                    Ok(n) => tracing::info!(rows = n, "deleted audit rows past their retention"),
-                    Err(err) => tracing::warn!(error = %err, "could not apply the audit retention"),
-                }
+                housekeeping::sweep_logged(&app).await;
             }
         });
         if self.db.get_database_backend() == DbBackend::Postgres {

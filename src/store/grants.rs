@@ -106,13 +106,13 @@ pub async fn find_refresh_and_person(
     .await
 }
 
-/// Drops codes that expired before `before`.
-pub async fn delete_expired_codes(db: &impl ConnectionTrait, before: i64) -> Result<()> {
-    authorization_code::Entity::delete_many()
+/// Drops codes that expired before `before`; how many.
+pub async fn delete_expired_codes(db: &impl ConnectionTrait, before: i64) -> Result<u64> {
+    let deleted = authorization_code::Entity::delete_many()
         .filter(authorization_code::Column::ExpiresAt.lt(before))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(deleted.rows_affected)
 }
 
 pub async fn find_refresh(
@@ -185,13 +185,13 @@ pub async fn revoke_client_refresh(
     Ok(())
 }
 
-/// Drops refresh tokens that expired before `before`.
-pub async fn delete_expired_refresh(db: &impl ConnectionTrait, before: i64) -> Result<()> {
-    refresh_token::Entity::delete_many()
+/// Drops refresh tokens that expired before `before`; how many.
+pub async fn delete_expired_refresh(db: &impl ConnectionTrait, before: i64) -> Result<u64> {
+    let deleted = refresh_token::Entity::delete_many()
         .filter(refresh_token::Column::ExpiresAt.lt(before))
         .exec(db)
         .await?;
-    Ok(())
+    Ok(deleted.rows_affected)
 }
 
 /// For each client, when its newest stored refresh token was made: (client_id, created_at).

@@ -9,7 +9,6 @@ pub mod diagnose;
 pub mod diagrams;
 pub mod flow_requests;
 pub mod grants;
-mod group;
 pub mod keys;
 mod lane;
 pub mod policy;

@@ -3,24 +3,29 @@
 //!
 //! A spend is one statement outside any transaction (see [`super::begin_single`]), and on
 //! PostgreSQL most of its cost is the statement's and its commit's (a WAL flush), not its
-//! rows'. Spends therefore go in groups ([`super::group`]): the idea of SQLite's write batch,
-//! which a spend joins there. Each spend of a group is still decided on its own and all or
+//! rows'. Spends therefore wait in a queue, and one task sends those waiting, in their order,
+//! as one statement: the idea of SQLite's write batch, which a spend joins there. A spend that
+//! arrives while a group runs goes with the next, so a group grows with the load and a spend
+//! alone is sent at once. Each spend of a group is still decided on its own and all or
 //! nothing: the statement marks a code or token used only if it still is not, and writes a
 //! spend's next refresh token and audit row only with it. A group fails whole only when the
 //! database fails it, and then none of it was written. Each spend is answered after the
 //! commit. As one group runs at a time, two cannot deadlock on each other's rows. A hash twice
 //! in one group (a replay racing its original) waits for the next group, so that the second
-//! finds the first's mark.
+//! finds the first's mark. (Reads of instances were grouped the same way and were slower:
+//! PostgreSQL's work per row dominates a read, and one group at a time ran on one server
+//! process where four reads had run side by side; see BENCHMARKS.md.)
 
 use std::collections::HashSet;
-use std::sync::LazyLock;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock, OnceLock};
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use tokio::sync::{mpsc, oneshot};
 
 use super::Autocommit;
 use super::audit::AuditEntry;
 use super::grants::RefreshRow;
-use super::group::{Grouping, Queue};
 
 /// The most a group's values may take on the wire (see [`wire_size`]), so that its statement,
 /// with the arrays' headers (24 bytes each) and the message around them, goes out as one TLS
@@ -38,56 +43,134 @@ pub(super) struct Spend {
     pub audit: Option<AuditEntry>,
 }
 
-/// The queue of PostgreSQL's spends (on SQLite, and without a database, it stays unused).
+/// The queue of PostgreSQL's spends (on SQLite, and without a database, it stays unused);
+/// cloned, it is the same queue.
 #[derive(Clone)]
-pub struct Spends(Queue<BySpend>);
+pub struct Spends(Arc<Queue>);
+
+struct Queue {
+    alone: Autocommit,
+    /// Started at the first spend, on the runtime that serves it; it ends with the queue.
+    sender: OnceLock<mpsc::UnboundedSender<Waiting>>,
+    groups: Arc<AtomicU64>,
+}
+
+struct Waiting {
+    spend: Spend,
+    answer: oneshot::Sender<Result<bool, DbErr>>,
+}
 
 impl Spends {
     /// Spends whose statements run on `alone`'s connections.
     pub fn new(alone: Autocommit) -> Spends {
-        Spends(Queue::new(alone))
+        Spends(Arc::new(Queue {
+            alone,
+            sender: OnceLock::new(),
+            groups: Arc::default(),
+        }))
     }
 
     /// Where the statements run.
     pub(super) fn alone(&self) -> &Autocommit {
-        self.0.alone()
+        &self.0.alone
     }
 
     /// How many statements the spends took so far: fewer than the spends when they were grouped.
     pub fn groups(&self) -> u64 {
-        self.0.groups()
+        self.0.groups.load(Ordering::Relaxed)
     }
 
     /// Spends a code or token with the next group; `false` when it was used or revoked before.
     pub(super) async fn spend(&self, spend: Spend) -> Result<bool, DbErr> {
-        self.0.ask(spend).await
+        let queue = &self.0;
+        let sender = queue.sender.get_or_init(|| {
+            let (sender, waiting) = mpsc::unbounded_channel();
+            tokio::spawn(serve(
+                queue.alone.clone(),
+                Arc::clone(&queue.groups),
+                waiting,
+            ));
+            sender
+        });
+        let (answer, answered) = oneshot::channel();
+        let gone = || DbErr::Custom("the queue of spends has stopped".into());
+        sender.send(Waiting { spend, answer }).map_err(|_| gone())?;
+        answered.await.map_err(|_| gone())?
     }
 }
 
-pub(super) struct BySpend;
-
-impl Grouping for BySpend {
-    type Item = Spend;
-    type Found = HashSet<String>;
-    type Answer = bool;
-
-    /// Spends of the first one's kind (codes or refresh tokens, each kind a statement of its
-    /// own), each hash once (a second waits for a later group, to find the first's mark), as
-    /// long as their values fit.
-    fn admits(group: &[&Spend], next: &Spend) -> bool {
-        let bytes: usize = group.iter().map(|s| wire_size(s)).sum();
-        group
-            .iter()
-            .all(|s| s.code == next.code && s.hash != next.hash)
-            && bytes + wire_size(next) <= MAX_GROUP_BYTES
+/// Sends what waits, a group at a time, until the queue is dropped.
+async fn serve(
+    alone: Autocommit,
+    groups: Arc<AtomicU64>,
+    mut queue: mpsc::UnboundedReceiver<Waiting>,
+) {
+    let mut waiting = Vec::new();
+    loop {
+        if waiting.is_empty() {
+            match queue.recv().await {
+                Some(first) => waiting.push(first),
+                None => return,
+            }
+        }
+        while let Ok(next) = queue.try_recv() {
+            waiting.push(next);
+        }
+        let group = next_group(&mut waiting);
+        let spends: Vec<&Spend> = group.iter().map(|w| &w.spend).collect();
+        let spent = spend_group(&alone, &spends).await;
+        groups.fetch_add(1, Ordering::Relaxed);
+        for each in group {
+            let answer = match &spent {
+                Ok(spent) => Ok(spent.contains(&each.spend.hash)),
+                Err(err) => Err(err.clone()),
+            };
+            // Its request may be gone (the client hung up): the statement stands all the same.
+            let _ = each.answer.send(answer);
+        }
     }
+}
 
-    async fn send(db: &Autocommit, group: &[&Spend]) -> Result<HashSet<String>, DbErr> {
-        spend_group(db, group).await
-    }
+/// Takes the next group out of `waiting`, in order: each spend the group admits.
+fn next_group(waiting: &mut Vec<Waiting>) -> Vec<Waiting> {
+    let joins: Vec<bool> = {
+        let mut group = Group::default();
+        waiting.iter().map(|w| group.admits(&w.spend)).collect()
+    };
+    let (group, later) = waiting
+        .drain(..)
+        .zip(joins)
+        .partition::<Vec<_>, _>(|(_, joins)| *joins);
+    *waiting = later.into_iter().map(|(w, _)| w).collect();
+    group.into_iter().map(|(w, _)| w).collect()
+}
 
-    fn answer(spent: &mut HashSet<String>, spend: &Spend) -> bool {
-        spent.contains(&spend.hash)
+/// A group being made: its kind, its hashes and the bytes of its values so far.
+#[derive(Default)]
+struct Group<'a> {
+    code: Option<bool>,
+    hashes: HashSet<&'a str>,
+    bytes: usize,
+}
+
+impl<'a> Group<'a> {
+    /// Whether `next` joins the group, which it then does. The first spend always joins; after
+    /// it, spends of its kind (codes or refresh tokens, each kind a statement of its own), each
+    /// hash once (a second waits for a later group, to find the first's mark), as long as
+    /// their values fit.
+    fn admits(&mut self, next: &'a Spend) -> bool {
+        let size = wire_size(next);
+        let first = self.code.is_none();
+        let joins = first
+            || (self.code == Some(next.code)
+                && !self.hashes.contains(next.hash.as_str())
+                && self.bytes + size <= MAX_GROUP_BYTES);
+        if joins {
+            self.code = Some(next.code);
+            self.hashes.insert(&next.hash);
+            self.bytes += size;
+        }
+        joins
     }
 }
 
@@ -109,7 +192,7 @@ fn wire_size(spend: &Spend) -> usize {
             + a.target.as_ref().map_or(0, String::len)
             + a.detail.as_ref().map_or(0, String::len)
     });
-    let fixed = COLUMNS * 4 + 6 * 8 + 4;
+    let fixed = COLUMNS * 4 + BIGINTS * 8 + BOOLEANS;
     texts.iter().map(|t| t.len()).sum::<usize>() + audit + fixed
 }
 
@@ -141,7 +224,7 @@ async fn spend_group(
 /// an absent target or detail of one, is sent as a default with a flag that says so (sea-query
 /// binds no NULL inside an array).
 fn group_values(spends: &[&Spend]) -> Vec<Value> {
-    fn column<T: Clone + Into<Value>>(spends: &[&Spend], of: impl Fn(&Spend) -> T) -> Value
+    fn column<T: Into<Value>>(spends: &[&Spend], of: impl Fn(&Spend) -> T) -> Value
     where
         Vec<T>: Into<Value>,
     {
@@ -182,8 +265,11 @@ fn group_values(spends: &[&Spend]) -> Vec<Value> {
     ]
 }
 
-/// How many arrays [`group_values`] sends.
+/// How many arrays [`group_values`] sends, and how many of them hold bigints and booleans
+/// (the others hold text).
 const COLUMNS: usize = 21;
+const BIGINTS: usize = 7;
+const BOOLEANS: usize = 4;
 
 static CODES_SQL: LazyLock<String> = LazyLock::new(|| {
     group_sql(
@@ -236,6 +322,7 @@ SELECT hash FROM spent"
 #[cfg(test)]
 mod tests {
     use super::*;
+    use sea_orm::sea_query::ArrayType;
 
     fn spend(hash: &str) -> Spend {
         let next = RefreshRow {
@@ -260,20 +347,18 @@ mod tests {
         }
     }
 
-    /// The group the spends of `hashes` make, in order, and those left for later.
+    /// The group the spends make, in order, and those left for later.
     fn grouped(spends: &[Spend]) -> (Vec<&str>, Vec<&str>) {
         fn short(s: &Spend) -> &str {
             s.hash.trim_start_matches("sha256$").trim_start_matches('0')
         }
-        let (mut group, mut later): (Vec<&Spend>, _) = (Vec::new(), Vec::new());
-        for next in spends {
-            if group.is_empty() || BySpend::admits(&group, next) {
-                group.push(next);
-            } else {
-                later.push(short(next));
-            }
-        }
-        (group.into_iter().map(short).collect(), later)
+        let mut group = Group::default();
+        let (joined, later): (Vec<&Spend>, Vec<&Spend>) =
+            spends.iter().partition(|s| group.admits(s));
+        (
+            joined.into_iter().map(short).collect(),
+            later.into_iter().map(short).collect(),
+        )
     }
 
     #[test]
@@ -320,12 +405,19 @@ mod tests {
         let values = group_values(&[&plain, &logged]);
         assert_eq!(values.len(), COLUMNS);
         assert_eq!(CODES_SQL.matches("[]").count(), COLUMNS);
+        let mut kinds = Vec::new();
         for value in &values {
-            let Value::Array(_, Some(items)) = value else {
+            let Value::Array(kind, Some(items)) = value else {
                 panic!("not an array: {value:?}");
             };
             assert_eq!(items.len(), 2);
+            kinds.push(kind.clone());
         }
+        // What `wire_size` counts.
+        let count = |of: ArrayType| kinds.iter().filter(|kind| **kind == of).count();
+        assert_eq!(count(ArrayType::BigInt), BIGINTS);
+        assert_eq!(count(ArrayType::Bool), BOOLEANS);
+        assert_eq!(count(ArrayType::String), COLUMNS - BIGINTS - BOOLEANS);
         let flags = |i: usize| match &values[i] {
             Value::Array(_, Some(items)) => items.iter().map(|v| format!("{v:?}")).collect(),
             _ => Vec::new(),

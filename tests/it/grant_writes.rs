@@ -2,7 +2,8 @@
 //! code or token used up, the next refresh token and the audit row stored with it, all or
 //! nothing and once, on both backends, in one trip to the database. On PostgreSQL it runs
 //! outside any transaction (`store::begin_single`), which refuses every other statement. The
-//! read before it brings the person and all their roles in one query.
+//! read before it brings the person and all their roles in one query. The hourly pass deletes
+//! the codes and tokens an hour after they expired.
 
 use flowgate::services::audit::AuditEntry;
 use flowgate::store::audit::AuditFilter;
@@ -22,6 +23,7 @@ on_both_backends!(
     spends_sent_together_are_each_decided_once,
     the_read_brings_the_person_and_every_role,
     a_single_write_refuses_any_other_write,
+    what_expired_an_hour_ago_is_swept,
 );
 
 const ACTION: &str = "test.spend";
@@ -297,4 +299,62 @@ async fn a_single_write_refuses_any_other_write(kit: &Kit) {
         wrote.unwrap();
         txn.rollback().await.unwrap();
     }
+}
+
+/// The hourly pass deletes the codes and refresh tokens that expired more than an hour ago,
+/// used or not, and keeps the others.
+async fn what_expired_an_hour_ago_is_swept(kit: &Kit) {
+    use flowgate::services::housekeeping::{self, EXPIRED_KEPT, Swept};
+    let app = &kit.server.app;
+    let db = &app.db;
+    let (client_id, pk) = stored_code(kit, "sweeper", &["Read"], "live-code").await;
+    let now = flowgate::now();
+    let live = grants::find_code(db, "live-code").await.unwrap().unwrap();
+    // Codes that expired long ago and just now; the first also used.
+    for (hash, expired_ago) in [("old-code", EXPIRED_KEPT + 60), ("recent-code", 60)] {
+        let code = CodeRow {
+            code_hash: hash.into(),
+            family_id: format!("family-{hash}"),
+            expires_at: now - expired_ago,
+            ..live.clone()
+        };
+        grants::insert_code(db, code).await.unwrap();
+    }
+    // Spending a code stores its refresh token: one that expired long ago, one that expired
+    // just now, and a live one (stored with the first spend, then rotated to the old one).
+    let refresh = |hash: &str, expired_ago: i64| RefreshRow {
+        expires_at: now - expired_ago,
+        ..next_token(hash, "family-sweep", &client_id, pk, now)
+    };
+    let first = refresh("live-refresh", -3600);
+    assert!(spend(kit, Spent::Code("old-code"), first, false).await);
+    let old = refresh("old-refresh", EXPIRED_KEPT + 60);
+    assert!(spend(kit, Spent::Refresh("live-refresh"), old, false).await);
+    let recent = refresh("recent-refresh", 60);
+    assert!(spend(kit, Spent::Code("recent-code"), recent, false).await);
+
+    let swept = housekeeping::sweep(app).await.unwrap();
+    let expected = Swept {
+        audit_rows: 0,
+        codes: 1,
+        refresh_tokens: 1,
+    };
+    assert_eq!(swept, expected);
+    for (code, kept) in [
+        ("old-code", false),
+        ("recent-code", true),
+        ("live-code", true),
+    ] {
+        let found = grants::find_code(db, code).await.unwrap();
+        assert_eq!(found.is_some(), kept, "{code}");
+    }
+    for (token, kept) in [
+        ("old-refresh", false),
+        ("recent-refresh", true),
+        ("live-refresh", true),
+    ] {
+        assert_eq!(refresh_stored(db, token).await, kept, "{token}");
+    }
+    // A second pass finds nothing left to delete.
+    assert_eq!(housekeeping::sweep(app).await.unwrap(), Swept::default());
 }
