@@ -40,7 +40,7 @@ pub struct Config {
     pub sync_interval_ms: u64,
     /// How many verified tokens the gate remembers.
     pub token_cache_capacity: u64,
-    /// How many process instances are kept as last read (SQLite only; 0 keeps none).
+    /// How many process instances are kept as last read (0 keeps none).
     pub instance_cache_capacity: u64,
     /// Database pool size (PostgreSQL; SQLite gets a small pool of its own).
     pub max_connections: u32,

@@ -19,7 +19,8 @@ use super::{BearerAuth, Tag};
 use crate::Error;
 use crate::engine::VariableValue;
 use crate::services::App;
-use crate::services::processes::{self, VariableInput};
+use crate::services::processes;
+use crate::services::variables::{self, VariableInput};
 
 /// One variable of `PUT process_vars` (or an array of them).
 #[derive(Object)]
@@ -139,7 +140,7 @@ impl VariablesApi {
     ) -> FlowsResult<Json<Answer>> {
         let (items, is_array) = elements(body.parse(true)?)?;
         let inputs = judge_all(&items, is_array, input)?;
-        if let Err(refused) = processes::set_variables(&self.app, prcs_id.0, inputs).await {
+        if let Err(refused) = variables::set_variables(&self.app, prcs_id.0, inputs).await {
             return Err(match refused.index {
                 Some(index) => failed(&items, is_array, vec![(index, refused.error.into())]),
                 None => refused.error.into(),

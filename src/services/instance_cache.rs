@@ -1,15 +1,19 @@
-//! Process instances as last read, kept on SQLite only: a read of one is then a hash lookup
-//! instead of a statement handed to a SQLite worker thread and back (about 120 µs of CPU,
-//! most of it switching threads; see BENCHMARKS.md).
+//! Process instances as last read. A read of one is then a hash lookup on SQLite, instead of a
+//! statement handed to a SQLite worker thread and back (about 120 µs of CPU, most of it
+//! switching threads), and on PostgreSQL a lookup of one column of its row, instead of the row
+//! with its state's JSON (parsed and rendered again) and its step ids (see BENCHMARKS.md).
 //!
-//! It never answers what is no longer committed. It is on only in a server that is the only
-//! one on its SQLite database ([`ServerClaim`]; several share PostgreSQL, whose other writers
-//! nobody here would hear of in time), so every write to the instances is this process's, and
-//! every write transaction opens in the store's lane, which counts them ([`WriteCounters`]). A
-//! writer of an instance forgets it here once its transaction is open; a reader keeps what it
-//! read only if no write transaction was open or began or ended while it read. So nothing read
-//! before a commit is kept after it, and nothing kept is served once a writer of it started.
-
+//! It never answers what is no longer committed.
+//! - **SQLite** ([`Trust::Alone`]): on only in a server that is the only one on its database
+//!   ([`ServerClaim`]), so every write to the instances is this process's, and every write
+//!   transaction opens in the store's lane, which counts them ([`WriteCounters`]). A writer of
+//!   an instance forgets it here once its transaction is open; a reader keeps what it read
+//!   only if no write transaction was open or began or ended while it read. So nothing read
+//!   before a commit is kept after it, and nothing kept is served once a writer of it started.
+//! - **PostgreSQL** ([`Trust::Checked`]), which other servers write too: an instance is kept
+//!   with the version of the row it was read from (`xmin`, read in the same statement), and
+//!   served only when a statement at the time of the request finds the row at that version.
+//!   So what it serves is what a read would have found then.
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -31,8 +35,27 @@ pub struct InstanceCache {
 struct Cached {
     entries: Mutex<HashMap<i64, Arc<ProcessView>>>,
     capacity: usize,
-    writes: Arc<WriteCounters>,
-    claim: ServerClaim,
+    trust: Trust,
+}
+
+/// When a kept instance may be served.
+enum Trust {
+    /// As kept, while this server is alone on its SQLite database and no writer forgot it.
+    Alone {
+        writes: Arc<WriteCounters>,
+        claim: ServerClaim,
+    },
+    /// Once its row's version is found unchanged (PostgreSQL).
+    Checked,
+}
+
+/// A kept instance, and what serving it needs.
+pub enum Kept {
+    /// Current as it is.
+    Current(Arc<ProcessView>),
+    /// Current if its row is still at its version ([`ProcessView::version`]); count the hit
+    /// when it is ([`InstanceCache::count_hit`]).
+    IfUnchanged(Arc<ProcessView>),
 }
 
 /// Where a read began; see [`InstanceCache::keep`].
@@ -43,35 +66,46 @@ impl InstanceCache {
     /// Called by a server (a CLI command keeps nothing): keeps instances as last read when the
     /// database is a SQLite file and this server the only one on it.
     pub fn serve(&self, db: &DatabaseConnection, config: &Config) -> Result<()> {
-        if db.get_database_backend() != DbBackend::Sqlite {
-            return Ok(());
-        }
-        if let Some(claim) = ServerClaim::take(&config.database_url)? {
-            let capacity = usize::try_from(config.instance_cache_capacity).unwrap_or(usize::MAX);
-            self.turn_on(capacity, WriteCounters::of(db), claim);
+        let capacity = usize::try_from(config.instance_cache_capacity).unwrap_or(usize::MAX);
+        match db.get_database_backend() {
+            DbBackend::Sqlite => {
+                if let Some(claim) = ServerClaim::take(&config.database_url)? {
+                    let writes = WriteCounters::of(db);
+                    self.turn_on(capacity, Trust::Alone { writes, claim });
+                }
+            }
+            DbBackend::Postgres => self.turn_on(capacity, Trust::Checked),
+            _ => {}
         }
         Ok(())
     }
 
-    /// Keeps up to `capacity` instances of the SQLite database whose writes `writes` counts,
-    /// while `claim` says this server is alone on it. Once only; later calls change nothing.
-    fn turn_on(&self, capacity: usize, writes: Arc<WriteCounters>, claim: ServerClaim) {
+    /// Keeps up to `capacity` instances, served as `trust` says. Once only; later calls change
+    /// nothing.
+    fn turn_on(&self, capacity: usize, trust: Trust) {
         if capacity > 0 {
             let _ = self.on.set(Cached {
                 entries: Mutex::new(HashMap::new()),
                 capacity,
-                writes,
-                claim,
+                trust,
             });
         }
     }
 
-    pub fn get(&self, prcs_id: i64) -> Option<Arc<ProcessView>> {
-        let found = self.lock()?.get(&prcs_id).cloned();
-        if found.is_some() {
-            self.hits.fetch_add(1, Ordering::Relaxed);
+    pub fn get(&self, prcs_id: i64) -> Option<Kept> {
+        let found = self.lock()?.get(&prcs_id).cloned()?;
+        match self.on.get()?.trust {
+            Trust::Alone { .. } => {
+                self.count_hit();
+                Some(Kept::Current(found))
+            }
+            Trust::Checked => Some(Kept::IfUnchanged(found)),
         }
-        found
+    }
+
+    /// Counts a read answered from here.
+    pub fn count_hit(&self) {
+        self.hits.fetch_add(1, Ordering::Relaxed);
     }
 
     /// Reads answered from here so far.
@@ -81,22 +115,31 @@ impl InstanceCache {
 
     /// Call before reading an instance from the database.
     pub fn read_start(&self) -> ReadStart {
-        ReadStart(self.on.get().map(|on| on.writes.now()))
+        ReadStart(self.on.get().and_then(|on| match &on.trust {
+            Trust::Alone { writes, .. } => Some(writes.now()),
+            Trust::Checked => None,
+        }))
     }
 
     /// Keeps what a read that began at `start` found, unless a write may have changed it
     /// meanwhile. A full cache drops one entry for it (whichever comes first: no bookkeeping
     /// on the read path).
     pub fn keep(&self, start: ReadStart, view: &Arc<ProcessView>) {
-        let (Some(start), Some(on)) = (start.0, self.on.get()) else {
+        let Some(on) = self.on.get() else {
             return;
         };
         let Some(mut entries) = self.lock() else {
             return;
         };
-        // Checked under the lock that `forget` takes too: a writer that began after this
-        // check forgets the entry once its transaction is open, after this insert.
-        if !on.writes.unchanged_since(start) {
+        let current = match (&on.trust, start.0) {
+            // Checked under the lock that `forget` takes too: a writer that began after this
+            // check forgets the entry once its transaction is open, after this insert.
+            (Trust::Alone { writes, .. }, Some(start)) => writes.unchanged_since(start),
+            (Trust::Alone { .. }, None) => false,
+            // Whatever it is, it is checked before it is served.
+            (Trust::Checked, _) => view.version.is_some(),
+        };
+        if !current {
             return;
         }
         if entries.len() >= on.capacity && !entries.contains_key(&view.prcs_id) {
@@ -116,12 +159,14 @@ impl InstanceCache {
         }
     }
 
-    /// The entries, while the cache is on and this server still alone on its database; once
-    /// it is not, they are dropped, and the cache stays empty.
+    /// The entries, while the cache is on (and, on SQLite, this server still alone on its
+    /// database; once it is not, they are dropped, and the cache stays empty).
     fn lock(&self) -> Option<std::sync::MutexGuard<'_, HashMap<i64, Arc<ProcessView>>>> {
         let on = self.on.get()?;
         let mut entries = on.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if !on.claim.alone() {
+        if let Trust::Alone { claim, .. } = &on.trust
+            && !claim.alone()
+        {
             *entries = HashMap::new();
             return None;
         }
@@ -166,7 +211,8 @@ mod tests {
         let db = database(&folder).await;
         let cache = InstanceCache::default();
         let claim = ServerClaim::take(&url(&folder)).unwrap().expect("a claim");
-        cache.turn_on(capacity, WriteCounters::of(&db), claim);
+        let writes = WriteCounters::of(&db);
+        cache.turn_on(capacity, Trust::Alone { writes, claim });
         Fixture {
             cache,
             db,
@@ -187,11 +233,16 @@ mod tests {
             instance: Instance::new(),
             step_ids: Vec::new(),
             written: Default::default(),
+            version: None,
         })
     }
 
+    /// The name of the kept instance, if it is current as kept.
     fn cached_name(cache: &InstanceCache, prcs_id: i64) -> Option<String> {
-        cache.get(prcs_id).map(|v| v.name.clone())
+        match cache.get(prcs_id)? {
+            Kept::Current(view) => Some(view.name.clone()),
+            Kept::IfUnchanged(_) => panic!("kept to be checked, on SQLite"),
+        }
     }
 
     #[tokio::test]
@@ -275,7 +326,8 @@ mod tests {
         let empty = tempfile::tempdir().expect("folder");
         let zero = InstanceCache::default();
         let claim = ServerClaim::take(&url(&empty)).unwrap().expect("a claim");
-        zero.turn_on(0, WriteCounters::of(&database(&empty).await), claim);
+        let writes = WriteCounters::of(&database(&empty).await);
+        zero.turn_on(0, Trust::Alone { writes, claim });
         zero.keep(zero.read_start(), &view(1, "not kept"));
         assert_eq!(cached_name(&zero, 1), None);
     }
@@ -300,5 +352,28 @@ mod tests {
             None,
             "what it wrote may be cached here"
         );
+    }
+
+    #[test]
+    fn on_postgres_keeps_what_has_a_version_to_be_checked() {
+        let cache = InstanceCache::default();
+        cache.turn_on(10, Trust::Checked);
+        let versioned = |prcs_id, version| {
+            Arc::new(ProcessView {
+                version,
+                ..(*view(prcs_id, "kept")).clone()
+            })
+        };
+        cache.keep(cache.read_start(), &versioned(1, Some(7)));
+        cache.keep(cache.read_start(), &versioned(2, None));
+        let Some(Kept::IfUnchanged(kept)) = cache.get(1) else {
+            panic!("kept, to be checked");
+        };
+        assert_eq!(kept.version, Some(7));
+        assert!(cache.get(2).is_none(), "no version, nothing to check it by");
+        // A hit is counted once checked, by the reader.
+        assert_eq!(cache.hits(), 0);
+        cache.forget(1);
+        assert!(cache.get(1).is_none());
     }
 }

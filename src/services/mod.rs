@@ -31,6 +31,7 @@ pub mod sessions;
 pub mod setup;
 pub mod tokens;
 pub mod users;
+pub mod variables;
 mod view;
 
 use std::sync::Arc;
@@ -58,6 +59,8 @@ pub struct App {
     pub autocommit: store::Autocommit,
     /// PostgreSQL's code redemptions and refresh rotations, spent in groups.
     pub spends: store::Spends,
+    /// PostgreSQL's checks of kept instances' versions, sent in groups.
+    pub versions: store::Versions,
     /// Base URL for links, without a trailing slash.
     pub public_url: String,
     /// `iss` (and `aud`) of our tokens.
@@ -111,6 +114,7 @@ impl App {
             view: ArcSwap::from_pointee(view),
             reloading: Mutex::new(()),
             spends: store::Spends::new(autocommit.clone()),
+            versions: store::Versions::new(autocommit.clone()),
             autocommit,
             config,
             db,
@@ -138,6 +142,7 @@ impl App {
             reloading: Mutex::new(()),
             config: Config::default(),
             spends: store::Spends::new(autocommit.clone()),
+            versions: store::Versions::new(autocommit.clone()),
             autocommit,
             db: DatabaseConnection::default(),
             public_url: public_url.to_owned(),

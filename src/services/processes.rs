@@ -1,5 +1,6 @@
 //! Process instances: create, read, delete, and every move the engine makes (start, reset,
-//! terminate, step actions, variables, messages, timers). Each move is one transaction: lock
+//! terminate, step actions, messages, timers, and variables, which [`super::variables`] checks
+//! first). Each move is one transaction: lock
 //! the row, load the instance, let the engine apply the operation, write the instance back with
 //! its query-side copies. Two concurrent moves of one step are serialised by the row lock
 //! (PostgreSQL) or the write lock (SQLite): one wins, the other meets the new step key.
@@ -13,7 +14,7 @@ use super::App;
 use super::audit;
 use super::calls;
 use super::diagrams::DiagramCache;
-use super::instance_cache::InstanceCache;
+use super::instance_cache::{InstanceCache, Kept};
 use super::paging::Paging;
 use crate::caller::Actor;
 use crate::engine::{self, Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
@@ -40,6 +41,8 @@ pub struct ProcessView {
     /// The API's JSON of this view, written at its first answer and kept with it: a view is
     /// never changed once read (a move reads a new one), so a kept instance is rendered once.
     pub written: OnceLock<Box<[u8]>>,
+    /// The version of the row it was read from, on PostgreSQL (see the cache of instances).
+    pub version: Option<i64>,
 }
 
 impl ProcessView {
@@ -51,8 +54,8 @@ impl ProcessView {
     }
 }
 
-/// What running instances needs besides the database: parsed diagrams, and on SQLite the
-/// instances as last read. (Engine writes, as all writes, queue in the store's write lane on
+/// What running instances needs besides the database: parsed diagrams, and the instances as
+/// last read. (Engine writes, as all writes, queue in the store's write lane on
 /// SQLite.)
 #[derive(Default)]
 pub struct Runtime {
@@ -69,14 +72,14 @@ pub struct ElementFailed {
 }
 
 impl ElementFailed {
-    fn at(index: usize) -> impl Fn(Error) -> ElementFailed {
+    pub(super) fn at(index: usize) -> impl Fn(Error) -> ElementFailed {
         move |error| ElementFailed {
             index: Some(index),
             error,
         }
     }
 
-    fn whole(error: Error) -> ElementFailed {
+    pub(super) fn whole(error: Error) -> ElementFailed {
         ElementFailed { index: None, error }
     }
 }
@@ -104,7 +107,11 @@ fn state_json(instance: &Instance) -> Result<String> {
 }
 
 fn view(stored: StoredProcess) -> Result<ProcessView> {
-    let StoredProcess { row, step_ids } = stored;
+    let StoredProcess {
+        row,
+        step_ids,
+        version,
+    } = stored;
     let instance = instance_of(&row)?;
     Ok(ProcessView {
         step_ids,
@@ -117,6 +124,7 @@ fn view(stored: StoredProcess) -> Result<ProcessView> {
         init_by: row.init_by,
         instance,
         written: OnceLock::new(),
+        version,
     })
 }
 
@@ -182,16 +190,38 @@ pub async fn create(
     )
     .await?;
     let step_ids = store::processes::step_ids(&txn, row.id).await?;
-    let created = view(StoredProcess { row, step_ids })?;
+    // Not kept (only reads are), so its version is not needed.
+    let created = view(StoredProcess {
+        row,
+        step_ids,
+        version: None,
+    })?;
     txn.commit().await?;
     Ok(created)
 }
 
-/// An instance, from the cache of instances when it holds it (SQLite).
+/// An instance, from the cache of instances when it holds it: as kept on SQLite, on PostgreSQL
+/// once its row's version is found unchanged (a lookup of one column, shared with the reads
+/// that arrive with it, instead of the row, its state's JSON and its step ids).
 pub async fn show(app: &App, prcs_id: i64) -> Result<Arc<ProcessView>> {
     let cache = &app.runtime.instances;
-    if let Some(cached) = cache.get(prcs_id) {
-        return Ok(cached);
+    match cache.get(prcs_id) {
+        Some(Kept::Current(kept)) => return Ok(kept),
+        Some(Kept::IfUnchanged(kept)) => {
+            match app.versions.of(prcs_id).await? {
+                None => {
+                    cache.forget(prcs_id);
+                    return Err(item_not_found());
+                }
+                Some(version) if kept.version == Some(version) => {
+                    cache.count_hit();
+                    return Ok(kept);
+                }
+                // Changed since: read anew.
+                Some(_) => {}
+            }
+        }
+        None => {}
     }
     let start = cache.read_start();
     let stored = store::processes::find(&app.autocommit, prcs_id)
@@ -325,115 +355,6 @@ pub async fn act_on_step(
     .await
 }
 
-/// One variable to set: `type` (varchar, number, date, clob, json) and `value` as sent, and
-/// its scope, named by `scope` or by a step of the instance (`sbfl_id`), as JSON values.
-#[derive(Clone, Debug)]
-pub struct VariableInput {
-    pub name: String,
-    pub type_name: String,
-    pub value: serde_json::Value,
-    pub scope: Option<serde_json::Value>,
-    pub sbfl_id: Option<serde_json::Value>,
-}
-
-/// Where a variable goes: a scope, or the scope of a step, by engine subflow id.
-#[derive(Clone, Copy, Debug)]
-enum Target {
-    Scope(SubflowId),
-    StepScope(SubflowId),
-}
-
-/// Checks a variable's scope and converts its value. `scope` is 0 (process level) or the
-/// `sbfl_id` of the step that opened a called diagram's scope, as Flows numbers scopes;
-/// `sbfl_id` names the scope of that step.
-fn variable(
-    input: VariableInput,
-    process: Option<&ProcessView>,
-) -> Result<(Target, String, VariableValue)> {
-    use serde_json::Value;
-    let local = |step: &Value| {
-        let global = step.as_i64()?;
-        let process = process?;
-        process
-            .step_ids
-            .iter()
-            .find(|(_, id)| *id == global)
-            .map(|(local, _)| *local)
-    };
-    let mut target = Target::Scope(0);
-    match &input.scope {
-        None | Some(Value::Null) => {}
-        Some(scope) if scope.as_i64() == Some(0) => {}
-        Some(scope) => match local(scope) {
-            Some(local) if process.is_some_and(|p| p.instance.scopes().contains(&local)) => {
-                target = Target::Scope(local);
-            }
-            _ => {
-                return Err(Error::attribute(
-                    "scope",
-                    format!("scope {scope} does not exist in this process"),
-                ));
-            }
-        },
-    }
-    match &input.sbfl_id {
-        None | Some(Value::Null) => {}
-        Some(step) => match local(step) {
-            Some(local) => target = Target::StepScope(local),
-            None => {
-                return Err(Error::attribute(
-                    "sbfl_id",
-                    format!("step {step} is not a step of this process"),
-                ));
-            }
-        },
-    }
-    let value = VariableValue::from_api(&input.type_name, &input.value)
-        .map_err(|e| Error::attribute("value", e.0))?;
-    Ok((target, input.name, value))
-}
-
-/// Sets variables, all or none: the first element that fails fails the call.
-pub async fn set_variables(
-    app: &App,
-    prcs_id: i64,
-    inputs: Vec<VariableInput>,
-) -> Result<(), ElementFailed> {
-    let names_a_scope = |value: &Option<serde_json::Value>| {
-        value
-            .as_ref()
-            .is_some_and(|v| !v.is_null() && v.as_i64() != Some(0))
-    };
-    let process = if inputs
-        .iter()
-        .any(|input| names_a_scope(&input.scope) || names_a_scope(&input.sbfl_id))
-    {
-        Some(show(app, prcs_id).await.map_err(ElementFailed::whole)?)
-    } else {
-        None
-    };
-    let mut values = Vec::with_capacity(inputs.len());
-    for (index, input) in inputs.into_iter().enumerate() {
-        values.push(variable(input, process.as_deref()).map_err(ElementFailed::at(index))?);
-    }
-    apply(app, prcs_id, |instance, _| {
-        let scoped = values
-            .into_iter()
-            .map(|(target, name, value)| {
-                let scope = match target {
-                    Target::Scope(scope) => scope,
-                    Target::StepScope(step) => instance.subflow(step).map_or(0, |s| s.scope),
-                };
-                (scope, name, value)
-            })
-            .collect();
-        instance.set_scoped_variables(scoped)
-    })
-    .await
-    .map_err(ElementFailed::whole)?;
-    Ok(())
-}
-
 /// One message of `PUT /v1/messages/:name`.
 #[derive(Clone, Debug)]
 pub struct Message {
@@ -519,7 +440,7 @@ pub async fn fire_due_timers(app: &App) -> Result<()> {
 }
 
 /// Applies an engine operation to one instance, in its own transaction.
-async fn apply<F>(app: &App, prcs_id: i64, op: F) -> Result<Outcome>
+pub(super) async fn apply<F>(app: &App, prcs_id: i64, op: F) -> Result<Outcome>
 where
     F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
 {

@@ -9,6 +9,7 @@ pub mod diagnose;
 pub mod diagrams;
 pub mod flow_requests;
 pub mod grants;
+mod group;
 pub mod keys;
 mod lane;
 pub mod policy;
@@ -18,6 +19,7 @@ pub mod sessions;
 mod spends;
 mod sql_once;
 pub mod users;
+mod versions;
 
 use std::time::Duration;
 
@@ -35,6 +37,7 @@ pub(crate) use lane::TEST_TURNS;
 use lane::begin_immediate;
 pub use lane::{WriteCount, WriteCounters, WriteTxn, begin_batched, begin_single, begin_write};
 pub use spends::Spends;
+pub use versions::Versions;
 
 use crate::config::Config;
 use crate::{Error, Result};

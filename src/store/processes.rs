@@ -47,6 +47,8 @@ pub struct StoredProcess {
     pub row: ProcessRow,
     /// (engine subflow id, global step id), in the order of the step ids.
     pub step_ids: Vec<(u64, i64)>,
+    /// The row's version as read, on PostgreSQL ([`version`]).
+    pub version: Option<i64>,
 }
 
 #[derive(FromQueryResult)]
@@ -55,6 +57,21 @@ struct RowWithStepIds {
     row: ProcessRow,
     /// `local:sbfl,local:sbfl,…`, or NULL when the instance has no subflow yet.
     step_ids: Option<String>,
+    version: Option<i64>,
+}
+
+/// PostgreSQL's version of a process row: `xmin`, the transaction that wrote it. Every change
+/// of an instance writes its row (a move saves it in the transaction that adds its step ids),
+/// whoever makes it, so an unchanged `xmin` means an unchanged instance. It is 32 bits: a value
+/// comes back only after four billion transactions, and then only at that exact one.
+pub(super) const VERSION_COLUMN: &str = "CAST(CAST(processes.xmin AS TEXT) AS BIGINT)";
+
+/// The version column for `backend`: none on SQLite.
+fn version_column(backend: DbBackend) -> &'static str {
+    match backend {
+        DbBackend::Postgres => VERSION_COLUMN,
+        _ => "CAST(NULL AS BIGINT)",
+    }
 }
 
 /// The step ids as one text column beside the row: one statement instead of a second query
@@ -65,12 +82,16 @@ const STEP_IDS_COLUMN: &str = "(SELECT string_agg(CAST(subflows.local_id AS TEXT
 
 fn with_step_ids(
     select: Select<process::Entity>,
+    backend: DbBackend,
 ) -> sea_orm::Selector<sea_orm::SelectModel<RowWithStepIds>> {
-    step_ids_beside(select).into_model::<RowWithStepIds>()
+    step_ids_beside(select, backend).into_model::<RowWithStepIds>()
 }
 
-fn step_ids_beside(select: Select<process::Entity>) -> Select<process::Entity> {
-    select.expr_as(Expr::cust(STEP_IDS_COLUMN), "step_ids")
+/// The row with its step ids and its version.
+fn step_ids_beside(select: Select<process::Entity>, backend: DbBackend) -> Select<process::Entity> {
+    select
+        .expr_as(Expr::cust(STEP_IDS_COLUMN), "step_ids")
+        .expr_as(Expr::cust(version_column(backend)), "version")
 }
 
 impl TryFrom<RowWithStepIds> for StoredProcess {
@@ -95,6 +116,7 @@ impl TryFrom<RowWithStepIds> for StoredProcess {
         Ok(StoredProcess {
             row: read.row,
             step_ids,
+            version: read.version,
         })
     }
 }
@@ -103,7 +125,7 @@ pub async fn find(db: &impl ConnectionTrait, prcs_id: i64) -> Result<Option<Stor
     static SQL: SqlOnce = SqlOnce::new();
     let backend = db.get_database_backend();
     let statement = SQL.statement(backend, vec![prcs_id.into()], || {
-        step_ids_beside(process::Entity::find_by_id(prcs_id)).build(backend)
+        step_ids_beside(process::Entity::find_by_id(prcs_id), backend).build(backend)
     });
     RowWithStepIds::find_by_statement(statement)
         .one(db)
@@ -170,6 +192,7 @@ pub async fn page_for_diagram(
             .order_by_asc(process::Column::Id)
             .limit(limit.saturating_add(1))
             .offset(offset),
+        db.get_database_backend(),
     )
     .all(db)
     .await?;

@@ -3,29 +3,24 @@
 //!
 //! A spend is one statement outside any transaction (see [`super::begin_single`]), and on
 //! PostgreSQL most of its cost is the statement's and its commit's (a WAL flush), not its
-//! rows'. Spends therefore wait in a queue, and one task sends those waiting, in their order,
-//! as one statement: the idea of SQLite's write batch, which a spend joins there. A spend that
-//! arrives while a group runs goes with the next, so a group grows with the load and a spend
-//! alone is sent at once. Each spend of a group is still decided on its own and all or
+//! rows'. Spends therefore go in groups ([`super::group`]): the idea of SQLite's write batch,
+//! which a spend joins there. Each spend of a group is still decided on its own and all or
 //! nothing: the statement marks a code or token used only if it still is not, and writes a
 //! spend's next refresh token and audit row only with it. A group fails whole only when the
 //! database fails it, and then none of it was written. Each spend is answered after the
 //! commit. As one group runs at a time, two cannot deadlock on each other's rows. A hash twice
 //! in one group (a replay racing its original) waits for the next group, so that the second
-//! finds the first's mark. (Reads of instances were grouped the same way and were slower:
-//! PostgreSQL's work per row dominates a read, and one group at a time ran on one server
-//! process where four reads had run side by side; see BENCHMARKS.md.)
+//! finds the first's mark.
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, LazyLock, OnceLock};
+use std::sync::LazyLock;
 
 use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
-use tokio::sync::{mpsc, oneshot};
 
 use super::Autocommit;
 use super::audit::AuditEntry;
 use super::grants::RefreshRow;
+use super::group::{Grouping, Queue};
 
 /// The most a group's values may take on the wire (see [`wire_size`]), so that its statement,
 /// with the arrays' headers (24 bytes each) and the message around them, goes out as one TLS
@@ -43,131 +38,79 @@ pub(super) struct Spend {
     pub audit: Option<AuditEntry>,
 }
 
-/// The queue of PostgreSQL's spends (on SQLite, and without a database, it stays unused);
-/// cloned, it is the same queue.
+/// The queue of PostgreSQL's spends (on SQLite, and without a database, it stays unused).
 #[derive(Clone)]
-pub struct Spends(Arc<Queue>);
-
-struct Queue {
-    alone: Autocommit,
-    /// Started at the first spend, on the runtime that serves it; it ends with the queue.
-    sender: OnceLock<mpsc::UnboundedSender<Waiting>>,
-    groups: Arc<AtomicU64>,
-}
-
-struct Waiting {
-    spend: Spend,
-    answer: oneshot::Sender<Result<bool, DbErr>>,
-}
+pub struct Spends(Queue<BySpend>);
 
 impl Spends {
     /// Spends whose statements run on `alone`'s connections.
     pub fn new(alone: Autocommit) -> Spends {
-        Spends(Arc::new(Queue {
-            alone,
-            sender: OnceLock::new(),
-            groups: Arc::default(),
-        }))
+        Spends(Queue::new(alone))
     }
 
     /// Where the statements run.
     pub(super) fn alone(&self) -> &Autocommit {
-        &self.0.alone
+        self.0.alone()
     }
 
     /// How many statements the spends took so far: fewer than the spends when they were grouped.
     pub fn groups(&self) -> u64 {
-        self.0.groups.load(Ordering::Relaxed)
+        self.0.groups()
     }
 
     /// Spends a code or token with the next group; `false` when it was used or revoked before.
     pub(super) async fn spend(&self, spend: Spend) -> Result<bool, DbErr> {
-        let queue = &self.0;
-        let sender = queue.sender.get_or_init(|| {
-            let (sender, waiting) = mpsc::unbounded_channel();
-            tokio::spawn(serve(
-                queue.alone.clone(),
-                Arc::clone(&queue.groups),
-                waiting,
-            ));
-            sender
-        });
-        let (answer, answered) = oneshot::channel();
-        let gone = || DbErr::Custom("the queue of spends has stopped".into());
-        sender.send(Waiting { spend, answer }).map_err(|_| gone())?;
-        answered.await.map_err(|_| gone())?
+        self.0.ask(spend).await
     }
 }
 
-/// Sends what waits, a group at a time, until the queue is dropped.
-async fn serve(
-    alone: Autocommit,
-    groups: Arc<AtomicU64>,
-    mut queue: mpsc::UnboundedReceiver<Waiting>,
-) {
-    let mut waiting = Vec::new();
-    loop {
-        if waiting.is_empty() {
-            match queue.recv().await {
-                Some(first) => waiting.push(first),
-                None => return,
-            }
-        }
-        while let Ok(next) = queue.try_recv() {
-            waiting.push(next);
-        }
-        let group = next_group(&mut waiting);
-        let spends: Vec<&Spend> = group.iter().map(|w| &w.spend).collect();
-        let spent = spend_group(&alone, &spends).await;
-        groups.fetch_add(1, Ordering::Relaxed);
-        for each in group {
-            let answer = match &spent {
-                Ok(spent) => Ok(spent.contains(&each.spend.hash)),
-                Err(err) => Err(err.clone()),
-            };
-            // Its request may be gone (the client hung up): the statement stands all the same.
-            let _ = each.answer.send(answer);
-        }
-    }
-}
+pub(super) struct BySpend;
 
-/// Takes the next group out of `waiting`, in order: each spend the group admits.
-fn next_group(waiting: &mut Vec<Waiting>) -> Vec<Waiting> {
-    let joins: Vec<bool> = {
-        let mut group = Group::default();
-        waiting.iter().map(|w| group.admits(&w.spend)).collect()
-    };
-    let (group, later) = waiting
-        .drain(..)
-        .zip(joins)
-        .partition::<Vec<_>, _>(|(_, joins)| *joins);
-    *waiting = later.into_iter().map(|(w, _)| w).collect();
-    group.into_iter().map(|(w, _)| w).collect()
+impl Grouping for BySpend {
+    type Item = Spend;
+    type Found = HashSet<String>;
+    type Answer = bool;
+    type Making = Making;
+
+    fn admits(making: &mut Making, next: &Spend) -> bool {
+        making.admits(next)
+    }
+
+    async fn send(db: &Autocommit, group: &[&Spend]) -> Result<HashSet<String>, DbErr> {
+        spend_group(db, group).await
+    }
+
+    fn answer(spent: &mut HashSet<String>, spend: &Spend) -> bool {
+        spent.contains(&spend.hash)
+    }
 }
 
 /// A group being made: its kind, its hashes and the bytes of its values so far.
 #[derive(Default)]
-struct Group<'a> {
+pub(super) struct Making {
     code: Option<bool>,
-    hashes: HashSet<&'a str>,
+    hashes: HashSet<String>,
     bytes: usize,
 }
 
-impl<'a> Group<'a> {
+impl Making {
     /// Whether `next` joins the group, which it then does. The first spend always joins; after
     /// it, spends of its kind (codes or refresh tokens, each kind a statement of its own), each
     /// hash once (a second waits for a later group, to find the first's mark), as long as
     /// their values fit.
-    fn admits(&mut self, next: &'a Spend) -> bool {
+    fn admits(&mut self, next: &Spend) -> bool {
         let size = wire_size(next);
-        let first = self.code.is_none();
-        let joins = first
-            || (self.code == Some(next.code)
-                && !self.hashes.contains(next.hash.as_str())
-                && self.bytes + size <= MAX_GROUP_BYTES);
+        let joins = match self.code {
+            None => true,
+            Some(code) => {
+                code == next.code
+                    && !self.hashes.contains(&next.hash)
+                    && self.bytes + size <= MAX_GROUP_BYTES
+            }
+        };
         if joins {
             self.code = Some(next.code);
-            self.hashes.insert(&next.hash);
+            self.hashes.insert(next.hash.clone());
             self.bytes += size;
         }
         joins
@@ -352,9 +295,9 @@ mod tests {
         fn short(s: &Spend) -> &str {
             s.hash.trim_start_matches("sha256$").trim_start_matches('0')
         }
-        let mut group = Group::default();
+        let mut making = Making::default();
         let (joined, later): (Vec<&Spend>, Vec<&Spend>) =
-            spends.iter().partition(|s| group.admits(s));
+            spends.iter().partition(|s| making.admits(s));
         (
             joined.into_iter().map(short).collect(),
             later.into_iter().map(short).collect(),
