@@ -1,9 +1,9 @@
 //! Process instances: create, read, delete, and every move the engine makes (start, reset,
 //! terminate, step actions, messages, timers, and variables, which [`super::variables`] checks
-//! first). Each move is one transaction: lock
-//! the row, load the instance, let the engine apply the operation, write the instance back with
-//! its query-side copies. Two concurrent moves of one step are serialised by the row lock
-//! (PostgreSQL) or the write lock (SQLite): one wins, the other meets the new step key.
+//! first). Each move is one transaction: lock the row, load the instance, let the engine apply
+//! the operation, write the instance back with its query-side copies. Two concurrent moves of
+//! one step are serialised by the row lock (PostgreSQL) or the write lock (SQLite): one wins,
+//! the other meets the new step key.
 
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, OnceLock};

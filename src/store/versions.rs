@@ -47,7 +47,7 @@ impl Grouping for ById {
     /// How many ids the group has.
     type Making = usize;
 
-    /// The same id twice is checked once; any id joins while the group has room.
+    /// Any id joins while the group has room; the same id twice is answered by its one row.
     fn admits(ids: &mut usize, _: &i64) -> bool {
         *ids += 1;
         *ids <= MAX_IDS
