@@ -14,6 +14,7 @@
 //!   with the version of the row it was read from (`xmin`, read in the same statement), and
 //!   served only when a statement at the time of the request finds the row at that version.
 //!   So what it serves is what a read would have found then.
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
@@ -64,7 +65,7 @@ pub struct ReadStart(Option<WriteCount>);
 
 impl InstanceCache {
     /// Called by a server (a CLI command keeps nothing): keeps instances as last read when the
-    /// database is a SQLite file and this server the only one on it.
+    /// database is a SQLite file and this server the only one on it, or PostgreSQL.
     pub fn serve(&self, db: &DatabaseConnection, config: &Config) -> Result<()> {
         let capacity = usize::try_from(config.instance_cache_capacity).unwrap_or(usize::MAX);
         match db.get_database_backend() {

@@ -47,7 +47,7 @@ pub struct StoredProcess {
     pub row: ProcessRow,
     /// (engine subflow id, global step id), in the order of the step ids.
     pub step_ids: Vec<(u64, i64)>,
-    /// The row's version as read, on PostgreSQL ([`version`]).
+    /// The row's version as read, on PostgreSQL ([`VERSION_COLUMN`]).
     pub version: Option<i64>,
 }
 
