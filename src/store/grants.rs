@@ -244,7 +244,7 @@ pub async fn spend(
             next,
             audit,
         };
-        return Ok(match txn.alone() {
+        return Ok(match txn.spends() {
             Some(spends) => spends.spend(spend).await?,
             None => spend_alone(txn, &spend).await?,
         });

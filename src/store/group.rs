@@ -74,11 +74,6 @@ impl<G: Grouping> Queue<G> {
         }))
     }
 
-    /// Where the statements run.
-    pub fn alone(&self) -> &Autocommit {
-        &self.0.alone
-    }
-
     /// How many statements the requests took so far: fewer than the requests when they were
     /// grouped.
     pub fn groups(&self) -> u64 {

@@ -88,7 +88,7 @@ enum Mode {
     /// `None` once committed or rolled back.
     Batched(Option<OwnedMutexGuard<Lane>>),
     /// PostgreSQL, [`begin_single`]: no transaction. The one write, a statement atomic by
-    /// itself, joins the next group of spends through [`WriteTxn::alone`].
+    /// itself, joins the next group of spends through [`WriteTxn::spends`].
     Single { spends: Spends, written: AtomicBool },
 }
 
@@ -114,7 +114,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
 /// [`begin_batched`]; on PostgreSQL no transaction at all, which saves its BEGIN and COMMIT,
 /// two of such a request's few round trips, and its write joins the next group of
 /// [`Spends`]. Its one write is all or nothing by itself, and finds out whether what was read
-/// is still so (a code still unused). Any statement but the one run on [`WriteTxn::alone`] is
+/// is still so (a code still unused). Any statement but the one run on [`WriteTxn::spends`] is
 /// refused.
 pub async fn begin_single(db: &DatabaseConnection, spends: &Spends) -> Result<WriteTxn> {
     if db.get_database_backend() == DbBackend::Sqlite {
@@ -404,14 +404,14 @@ impl WriteTxn {
                 .ok_or_else(|| DbErr::Custom("the write batch is gone".into())),
             Mode::Batched(None) => Err(DbErr::Custom("the transaction has ended".into())),
             Mode::Single { .. } => Err(DbErr::Custom(
-                "a single write runs its one statement through WriteTxn::alone".into(),
+                "a single write runs its one statement through WriteTxn::spends".into(),
             )),
         }
     }
 
     /// Where the one statement of a [`begin_single`] write on PostgreSQL goes, with others;
     /// `None` for any other transaction, which the caller then writes into as usual.
-    pub(super) fn alone(&self) -> Option<&Spends> {
+    pub(super) fn spends(&self) -> Option<&Spends> {
         match &self.mode {
             Mode::Single { spends, written } if !written.swap(true, Ordering::AcqRel) => {
                 Some(spends)
@@ -452,7 +452,8 @@ impl ConnectionTrait for WriteTxn {
         match &self.mode {
             Mode::Own { txn, .. } => txn.get_database_backend(),
             Mode::Batched(_) => DbBackend::Sqlite,
-            Mode::Single { spends, .. } => spends.alone().get_database_backend(),
+            // Only PostgreSQL starts one (see `begin_single`).
+            Mode::Single { .. } => DbBackend::Postgres,
         }
     }
 
@@ -481,7 +482,7 @@ impl ConnectionTrait for WriteTxn {
 
     fn support_returning(&self) -> bool {
         match &self.mode {
-            Mode::Single { spends, .. } => spends.alone().support_returning(),
+            Mode::Single { .. } => true,
             _ => self.txn().is_ok_and(|txn| txn.support_returning()),
         }
     }

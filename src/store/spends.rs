@@ -48,11 +48,6 @@ impl Spends {
         Spends(Queue::new(alone))
     }
 
-    /// Where the statements run.
-    pub(super) fn alone(&self) -> &Autocommit {
-        self.0.alone()
-    }
-
     /// How many statements the spends took so far: fewer than the spends when they were grouped.
     pub fn groups(&self) -> u64 {
         self.0.groups()
