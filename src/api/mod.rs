@@ -148,7 +148,7 @@ pub fn documents(service: &OpenApiService<Services, ()>) -> (String, String) {
 
 /// A Bearer access token. The gate has already checked it and left its caller in the request;
 /// this documents the scheme and hands the caller over without parsing the header again.
-pub struct BearerAuth(pub Arc<Caller>);
+pub struct BearerAuth(pub Caller);
 
 impl<'a> ApiExtractor<'a> for BearerAuth {
     const TYPES: &'static [ApiExtractorType] = &[ApiExtractorType::SecurityScheme];
@@ -216,7 +216,7 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
     ) -> poem::Result<Self> {
         // Only reachable without a caller if the gate was bypassed: refuse like the gate would.
         req.extensions()
-            .get::<Arc<Caller>>()
+            .get::<Caller>()
             .cloned()
             .map(BearerAuth)
             .ok_or_else(|| {

@@ -76,7 +76,7 @@ impl<E: Endpoint> Endpoint for Gate<E> {
             });
         }
         drop(view);
-        req.extensions_mut().insert(Arc::new(caller));
+        req.extensions_mut().insert(caller);
         self.inner.call(req).await.map(IntoResponse::into_response)
     }
 }

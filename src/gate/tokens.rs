@@ -31,20 +31,22 @@ pub fn check(
     Ok(Caller::new(verified, roles))
 }
 
-/// The credentials of `Bearer <credentials>` (scheme case-insensitive, RFC 6750 §2.1), not yet
-/// checked to be a token68: a cached token was checked when it was verified.
-fn bearer(authorization: Option<&[u8]>) -> Option<&str> {
-    let header = std::str::from_utf8(authorization?).ok()?;
-    let (scheme, token) = header.split_once(' ')?;
-    let token = token.trim();
-    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+/// The credentials of `Bearer <credentials>` (scheme case-insensitive, RFC 6750 §2.1), as
+/// bytes not yet checked to be a token68 (nor text): a cached token was checked when it was
+/// verified, so only a new one needs to be.
+fn bearer(authorization: Option<&[u8]>) -> Option<&[u8]> {
+    let (scheme, rest) = authorization?.split_at_checked(SCHEME.len())?;
+    let token = rest.strip_prefix(b" ")?.trim_ascii();
+    (scheme.eq_ignore_ascii_case(SCHEME) && !token.is_empty()).then_some(token)
 }
 
+const SCHEME: &[u8] = b"Bearer";
+
 /// RFC 6750 §2.1 `b64token`.
-fn is_token68(token: &str) -> bool {
+fn is_token68(token: &[u8]) -> bool {
     token
-        .bytes()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(&b))
+        .iter()
+        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(b))
 }
 
 #[cfg(test)]
@@ -92,6 +94,10 @@ mod tests {
         format!("Bearer {token}").into_bytes()
     }
 
+    fn check_raw(tokens: &VerifiedTokens, view: &View, header: &[u8]) -> Result<Caller, Refusal> {
+        check(tokens, view, &expect(NOW), Some(header))
+    }
+
     /// Roles are what the token says ∩ what its client (and person) hold now; a token verified
     /// (and so cached) before is refused once revoked, cut off or its client or person is
     /// disabled, and once its key is no longer published.
@@ -126,20 +132,26 @@ mod tests {
         view.keys = KeyRing::single(&StoredKey::generate(0));
         let refusal = Refusal::Invalid(TokenError::UnknownKey.description());
         assert_eq!(check(&view, &client_token).unwrap_err(), refusal);
-        // Not a token68 at all: as if no credentials were sent.
+        // Not a token68 at all, or not even text: as if no credentials were sent.
         assert_eq!(check(&view, "a\"b.c").unwrap_err(), Refusal::Missing);
+        let not_text = check_raw(&tokens, &view, b"Bearer a.b.\xff");
+        assert_eq!(not_text.unwrap_err(), Refusal::Missing);
     }
 
     #[test]
     fn bearer_header_forms() {
-        assert_eq!(bearer(Some(b"Bearer abc.def")), Some("abc.def"));
-        assert_eq!(bearer(Some(b"bearer abc")), Some("abc"));
+        assert_eq!(bearer(Some(b"Bearer abc.def")), Some(&b"abc.def"[..]));
+        assert_eq!(bearer(Some(b"bearer  abc ")), Some(&b"abc"[..]));
         assert_eq!(bearer(Some(b"Basic abc")), None);
+        assert_eq!(bearer(Some(b"Bearerabc")), None);
         assert_eq!(bearer(Some(b"Bearer ")), None);
-        assert_eq!(bearer(Some(b"Bearer \xff")), None);
-        assert!(is_token68("abc.DEF-_~+/="));
-        assert!(!is_token68("a b"));
-        assert!(!is_token68("a\"b"));
+        assert_eq!(bearer(Some(b"Bear")), None);
+        // Not text: the check refuses it as if no credentials were sent.
+        assert_eq!(bearer(Some(b"Bearer \xff")), Some(&b"\xff"[..]));
+        assert!(is_token68(b"abc.DEF-_~+/="));
+        assert!(!is_token68(b"a b"));
+        assert!(!is_token68(b"a\"b"));
+        assert!(!is_token68(b"\xff"));
         assert_eq!(bearer(None), None);
     }
 }

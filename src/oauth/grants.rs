@@ -362,7 +362,8 @@ pub fn introspect(
             unknown_client: false,
         });
     }
-    Ok(match tokens.verify(directory.keys(), token, expect) {
+    let verified = tokens.verify(directory.keys(), token.as_bytes(), expect);
+    Ok(match verified {
         Ok(verified) => Introspection::Access(verified),
         Err(_) if !token.contains('.') => Introspection::Refresh(token.to_owned()),
         Err(_) => Introspection::Inactive,

@@ -1,11 +1,10 @@
 //! The key ring: the active Ed25519 signing key kept parsed (re-parsing per token halves the
 //! token rate), the verifying keys by `kid`, and the JWKS document, built once per reload.
 
-use std::collections::HashMap;
-
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{SigningKey, VerifyingKey};
+use hashbrown::HashMap;
 use serde_json::json;
 
 use zeroize::Zeroizing;

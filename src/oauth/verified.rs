@@ -14,17 +14,17 @@ use crate::caller::{Subject, Verified};
 use crate::roles::Role;
 use crate::scope::ScopeSet;
 
-/// Verified tokens, keyed by their signature (short to hash, unique per token) and checked
-/// against the whole token on a hit. Sharded so that readers rarely meet a writer; a full
-/// shard drops its expired entries, or all of them, which keeps it bounded without bookkeeping
-/// on the read path.
+/// Verified tokens, keyed by their last bytes (part of the signature: cheap to find and to
+/// hash, and as good as unique) and checked against the whole token on a hit. Sharded so that
+/// readers rarely meet a writer; a full shard drops its expired entries, or all of them, which
+/// keeps it bounded without bookkeeping on the read path.
 pub struct VerifiedTokens {
-    shards: Vec<RwLock<HashMap<Box<str>, Cached>>>,
+    shards: Vec<RwLock<HashMap<u64, Cached>>>,
     per_shard: usize,
 }
 
 struct Cached {
-    token: Box<str>,
+    token: Box<[u8]>,
     verified: Arc<Verified>,
 }
 
@@ -39,17 +39,19 @@ impl VerifiedTokens {
     }
 
     /// The token, verified now or found verified before; refused once expired or once its key
-    /// is no longer published.
+    /// is no longer published. It comes as the header's bytes: a token found here is the one
+    /// verified before, byte for byte, so only one not found needs to be checked to be text.
     pub fn verify(
         &self,
         keys: &KeyRing,
-        token: &str,
+        token: &[u8],
         expect: &Expectations,
     ) -> Result<Arc<Verified>, TokenError> {
         let verified = match self.get(token) {
             Some(verified) => verified,
             None => {
-                let (claims, kid) = jwt::decode(keys, token, expect)?;
+                let text = std::str::from_utf8(token).map_err(|_| TokenError::Malformed)?;
+                let (claims, kid) = jwt::decode(keys, text, expect)?;
                 let subject = if claims.sub == claims.client_id {
                     Subject::Client
                 } else {
@@ -78,50 +80,42 @@ impl VerifiedTokens {
         Ok(verified)
     }
 
-    fn shard(&self, signature: &str) -> &RwLock<HashMap<Box<str>, Cached>> {
-        // Its first character: the last of an Ed25519 signature's 86 carries only 2 bits, which
-        // put every token in 4 of the 16 shards.
-        let first = signature.as_bytes().first().copied().unwrap_or(0);
-        &self.shards[usize::from(first) % SHARDS]
+    /// The shard and key of a token: its last 8 bytes, and the shard from the first of them. An
+    /// Ed25519 signature's last characters are far from uniform (its scalar is below the group
+    /// order, so its top bits are zero), which would put most tokens in a few shards.
+    fn place(&self, token: &[u8]) -> (&RwLock<HashMap<u64, Cached>>, u64) {
+        let mut tail = [0u8; 8];
+        let kept = token.len().min(tail.len());
+        tail[..kept].copy_from_slice(&token[token.len() - kept..]);
+        let shard = tail[0];
+        (
+            &self.shards[usize::from(shard) % SHARDS],
+            u64::from_le_bytes(tail),
+        )
     }
 
-    fn get(&self, token: &str) -> Option<Arc<Verified>> {
-        let signature = signature_of(token);
-        let shard = self
-            .shard(signature)
-            .read()
-            .unwrap_or_else(|e| e.into_inner());
+    fn get(&self, token: &[u8]) -> Option<Arc<Verified>> {
+        let (shard, key) = self.place(token);
+        let shard = shard.read().unwrap_or_else(|e| e.into_inner());
         shard
-            .get(signature)
+            .get(&key)
             .filter(|c| *c.token == *token)
             .map(|c| Arc::clone(&c.verified))
     }
 
-    fn insert(&self, token: &str, verified: Arc<Verified>, now: i64) {
-        let signature = signature_of(token);
-        let mut shard = self
-            .shard(signature)
-            .write()
-            .unwrap_or_else(|e| e.into_inner());
+    /// Remembers a verified token; one with the same last bytes (rare) gives way to it.
+    fn insert(&self, token: &[u8], verified: Arc<Verified>, now: i64) {
+        let (shard, key) = self.place(token);
+        let mut shard = shard.write().unwrap_or_else(|e| e.into_inner());
         if shard.len() >= self.per_shard {
             shard.retain(|_, c| c.verified.exp > now);
             if shard.len() >= self.per_shard {
                 shard.clear();
             }
         }
-        shard.insert(
-            signature.into(),
-            Cached {
-                token: token.into(),
-                verified,
-            },
-        );
+        let token = token.into();
+        shard.insert(key, Cached { token, verified });
     }
-}
-
-/// The last dot-separated part of a JWT: its signature.
-fn signature_of(token: &str) -> &str {
-    token.rsplit('.').next().unwrap_or(token)
 }
 
 #[cfg(test)]
@@ -133,14 +127,17 @@ mod tests {
     use crate::oauth::fixtures::{NOW, claims, expect, keys};
     use crate::roles::RoleSet;
 
-    /// A verified token is cached by its signature; a token that reuses the signature with
-    /// another payload is no hit, whatever is in the cache.
+    /// A verified token is cached by its last bytes; a token that ends like it (here: reuses
+    /// its signature) with another payload is no hit, whatever is in the cache, and bytes that
+    /// are not even text are refused as malformed.
     #[test]
     fn the_cache_is_no_way_around_the_signature() {
         let cache = VerifiedTokens::new(1000);
         let keys = keys("k1", 1);
         let genuine = jwt::encode(&keys, &claims("j1", "c1", &["Read"]));
-        let verified = cache.verify(&keys, &genuine, &expect(NOW)).unwrap();
+        let verified = cache
+            .verify(&keys, genuine.as_bytes(), &expect(NOW))
+            .unwrap();
         assert_eq!(verified.roles.names(), ["Read"]);
         assert_eq!(verified.sub(), "c1");
         let (head, rest) = genuine.split_once('.').unwrap();
@@ -152,12 +149,20 @@ mod tests {
             format!("x.y.{signature}"),
         ] {
             assert!(
-                cache.verify(&keys, &forged, &expect(NOW)).is_err(),
+                cache
+                    .verify(&keys, forged.as_bytes(), &expect(NOW))
+                    .is_err(),
                 "{forged}"
             );
         }
         // The genuine one is still fine, from the cache.
-        assert!(cache.verify(&keys, &genuine, &expect(NOW)).is_ok());
+        assert!(
+            cache
+                .verify(&keys, genuine.as_bytes(), &expect(NOW))
+                .is_ok()
+        );
+        let not_text = cache.verify(&keys, b"a.b.\xff", &expect(NOW));
+        assert_eq!(not_text.unwrap_err(), TokenError::Malformed);
     }
 
     /// A cached token is refused once its key is no longer published, and once it expired.
@@ -166,9 +171,12 @@ mod tests {
         let cache = VerifiedTokens::new(1000);
         let first = keys("k1", 1);
         let token = jwt::encode(&first, &claims("j1", "c1", &["Read"]));
-        assert!(cache.verify(&first, &token, &expect(NOW)).is_ok());
-        let unwrap_err =
-            |keys: &KeyRing, now| cache.verify(keys, &token, &expect(now)).unwrap_err();
+        assert!(cache.verify(&first, token.as_bytes(), &expect(NOW)).is_ok());
+        let unwrap_err = |keys: &KeyRing, now| {
+            cache
+                .verify(keys, token.as_bytes(), &expect(now))
+                .unwrap_err()
+        };
         assert_eq!(unwrap_err(&keys("k2", 2), NOW), TokenError::UnknownKey);
         assert_eq!(unwrap_err(&first, NOW + 600), TokenError::Expired);
     }
@@ -179,14 +187,20 @@ mod tests {
         let cache = VerifiedTokens::new(1000);
         let keys = keys("k1", 1);
         let genuine = jwt::encode(&keys, &claims("j1", "c1", &["Read"]));
-        cache.verify(&keys, &genuine, &expect(NOW)).unwrap();
-        assert!(cache.get(&genuine).is_some());
+        cache
+            .verify(&keys, genuine.as_bytes(), &expect(NOW))
+            .unwrap();
+        assert!(cache.get(genuine.as_bytes()).is_some());
         let forged = format!("{}x", genuine);
-        assert!(cache.verify(&keys, &forged, &expect(NOW)).is_err());
-        assert!(cache.get(&forged).is_none());
+        assert!(
+            cache
+                .verify(&keys, forged.as_bytes(), &expect(NOW))
+                .is_err()
+        );
+        assert!(cache.get(forged.as_bytes()).is_none());
         for n in 0..200 {
             let token = jwt::encode(&keys, &claims(&format!("j{n}"), "c1", &["Read"]));
-            cache.verify(&keys, &token, &expect(NOW)).unwrap();
+            cache.verify(&keys, token.as_bytes(), &expect(NOW)).unwrap();
         }
         let used = cache
             .shards
@@ -212,25 +226,25 @@ mod tests {
                 roles: RoleSet::default(),
             })
         };
-        // Same first character of the signature, same shard.
-        let expired: Vec<String> = (0..8).map(|n| format!("h.p.Qexpired{n}")).collect();
-        let live: Vec<String> = (0..8).map(|n| format!("h.p.Qlive{n}")).collect();
+        // The same first byte of the last 8, the same shard.
+        let expired: Vec<String> = (0..8).map(|n| format!("h.p.Qexpire{n}")).collect();
+        let live: Vec<String> = (0..8).map(|n| format!("h.p.Qlivexx{n}")).collect();
         for token in &expired {
-            cache.insert(token, verified(NOW), NOW);
+            cache.insert(token.as_bytes(), verified(NOW), NOW);
         }
         for token in &live {
-            cache.insert(token, verified(NOW + 600), NOW);
+            cache.insert(token.as_bytes(), verified(NOW + 600), NOW);
         }
-        cache.insert("h.p.Qnext", verified(NOW + 600), NOW);
+        cache.insert(b"h.p.Qnextxxx", verified(NOW + 600), NOW);
         assert!(
-            live.iter().all(|t| cache.get(t).is_some()),
+            live.iter().all(|t| cache.get(t.as_bytes()).is_some()),
             "live ones kept"
         );
         assert!(
-            expired.iter().all(|t| cache.get(t).is_none()),
+            expired.iter().all(|t| cache.get(t.as_bytes()).is_none()),
             "expired ones dropped"
         );
-        assert!(cache.get("h.p.Qnext").is_some());
+        assert!(cache.get(b"h.p.Qnextxxx").is_some());
     }
 
     /// However many live tokens arrive, no shard holds more than its share.
@@ -240,7 +254,7 @@ mod tests {
         let keys = keys("k1", 1);
         for n in 0..2_000 {
             let token = jwt::encode(&keys, &claims(&format!("j{n}"), "c1", &["Read"]));
-            assert!(cache.verify(&keys, &token, &expect(NOW)).is_ok());
+            assert!(cache.verify(&keys, token.as_bytes(), &expect(NOW)).is_ok());
         }
         for shard in &cache.shards {
             assert!(shard.read().unwrap().len() <= cache.per_shard);
