@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use bytes::{Bytes, BytesMut};
 use poem::http::header;
 use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use tokio::io::AsyncReadExt;
 
 use crate::answers::framework;
 
@@ -58,9 +60,11 @@ impl<E: Endpoint> Endpoint for BodyLimit<E> {
             req.set_body(body);
             return self.inner.call(req).await.map(IntoResponse::into_response);
         }
-        let bytes = match tokio::time::timeout(self.timeout, body.into_bytes_limit(self.max)).await
+        let bytes = match tokio::time::timeout(self.timeout, read(body, announced, self.max)).await
         {
-            Ok(Ok(bytes)) => bytes,
+            Ok(Ok(Some(bytes))) => bytes,
+            Ok(Ok(None)) => return Ok(framework::too_large()),
+            // A body that broke off (its client is likely gone) is refused, as it was before.
             Ok(Err(_)) => return Ok(framework::too_large()),
             Err(_) => return Ok(framework::timed_out()),
         };
@@ -74,5 +78,25 @@ impl<E: Endpoint> Endpoint for BodyLimit<E> {
         }
         req.set_body(Body::from_bytes(bytes));
         self.inner.call(req).await.map(IntoResponse::into_response)
+    }
+}
+
+/// The whole body, or `None` once it is over `max` bytes. Read straight into the buffer that
+/// keeps it, sized by the announced length when there is one: poem's `into_bytes_limit` zeroes
+/// a 4 KiB buffer at each call and copies each read once more.
+async fn read(body: Body, announced: Option<usize>, max: usize) -> std::io::Result<Option<Bytes>> {
+    // One byte over the announced length: room to find the end without growing.
+    let mut data = BytesMut::with_capacity(announced.map_or(8 * 1024, |n| n + 1).min(max + 1));
+    let mut reader = body.into_async_read();
+    loop {
+        if data.len() == data.capacity() {
+            data.reserve(8 * 1024);
+        }
+        if reader.read_buf(&mut data).await? == 0 {
+            return Ok(Some(data.freeze()));
+        }
+        if data.len() > max {
+            return Ok(None);
+        }
     }
 }
