@@ -81,12 +81,17 @@ impl<E: Endpoint> Endpoint for BodyLimit<E> {
     }
 }
 
+/// The most a body's buffer takes before its bytes arrive: a client may announce more than it
+/// sends.
+const FIRST_BUFFER: usize = 64 * 1024;
+
 /// The whole body, or `None` once it is over `max` bytes. Read straight into the buffer that
 /// keeps it, sized by the announced length when there is one: poem's `into_bytes_limit` zeroes
 /// a 4 KiB buffer at each call and copies each read once more.
 async fn read(body: Body, announced: Option<usize>, max: usize) -> std::io::Result<Option<Bytes>> {
     // One byte over the announced length: room to find the end without growing.
-    let mut data = BytesMut::with_capacity(announced.map_or(8 * 1024, |n| n + 1).min(max + 1));
+    let first = announced.map_or(8 * 1024, |n| n.saturating_add(1));
+    let mut data = BytesMut::with_capacity(first.min(max.saturating_add(1)).min(FIRST_BUFFER));
     let mut reader = body.into_async_read();
     loop {
         if data.len() == data.capacity() {
@@ -98,5 +103,31 @@ async fn read(body: Body, announced: Option<usize>, max: usize) -> std::io::Resu
         if data.len() > max {
             return Ok(None);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A body comes whole, announced or not, however far its buffer must grow; one byte over
+    /// the limit is refused.
+    #[tokio::test]
+    async fn a_body_is_read_whole_or_refused_over_the_limit() {
+        let body = |size: usize| Body::from_vec(vec![b'x'; size]);
+        let limit = 3 * FIRST_BUFFER;
+        for (size, announced) in [
+            (0, None),
+            (10, Some(10)),
+            (10, None),
+            (limit, Some(limit)),
+            (limit, None),
+        ] {
+            let whole = read(body(size), announced, limit).await.unwrap().unwrap();
+            assert_eq!(whole.len(), size, "{size} bytes, announced {announced:?}");
+        }
+        assert!(read(body(limit + 1), None, limit).await.unwrap().is_none());
+        assert!(read(body(11), Some(10), 10).await.unwrap().is_none());
+        assert!(read(body(1), Some(1), usize::MAX).await.unwrap().is_some());
     }
 }
