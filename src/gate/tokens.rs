@@ -4,6 +4,7 @@
 
 use crate::answers::gate::Refusal;
 use crate::caller::Caller;
+use crate::oauth::is_token68;
 use crate::oauth::jwt::Expectations;
 use crate::oauth::verified::VerifiedTokens;
 use crate::services::View;
@@ -41,13 +42,6 @@ fn bearer(authorization: Option<&[u8]>) -> Option<&[u8]> {
 }
 
 const SCHEME: &[u8] = b"Bearer";
-
-/// RFC 6750 §2.1 `b64token`.
-fn is_token68(token: &[u8]) -> bool {
-    token
-        .iter()
-        .all(|b| b.is_ascii_alphanumeric() || b"-._~+/=".contains(b))
-}
 
 #[cfg(test)]
 mod tests {
