@@ -5,7 +5,7 @@ use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use poem::http::HeaderValue;
+use poem::http::{HeaderName, HeaderValue};
 use poem::{Endpoint, IntoResponse, Request, Response};
 use tracing::Instrument;
 use tracing_subscriber::EnvFilter;
@@ -13,6 +13,7 @@ use tracing_subscriber::EnvFilter;
 use crate::config::LogFormat;
 
 mod buffer;
+mod line;
 
 /// Keeps the log writer running; dropping it writes out what is still buffered.
 #[must_use = "lines buffered when this is dropped are written out and later ones are not"]
@@ -31,7 +32,10 @@ pub fn init(format: LogFormat) -> LogGuard {
         .with_ansi(std::io::stderr().is_terminal())
         .with_writer(writer);
     let _ = match format {
-        LogFormat::Human => builder.try_init(),
+        LogFormat::Human => builder
+            .event_format(line::HumanLine::default())
+            .fmt_fields(line::HumanFields)
+            .try_init(),
         LogFormat::Json => builder
             .json()
             .flatten_event(true)
@@ -143,8 +147,17 @@ fn next_request_id() -> String {
     static PREFIX: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
     static SEQUENCE: AtomicU64 = AtomicU64::new(0);
-    format!("{}-{}", *PREFIX, SEQUENCE.fetch_add(1, Ordering::Relaxed))
+    let mut digits = itoa::Buffer::new();
+    let sequence = digits.format(SEQUENCE.fetch_add(1, Ordering::Relaxed));
+    let mut id = String::with_capacity(PREFIX.len() + 1 + sequence.len());
+    id.push_str(&PREFIX);
+    id.push('-');
+    id.push_str(sequence);
+    id
 }
+
+/// The request id's header, named once rather than parsed from text at each use.
+static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
 /// Gives every request an id (kept from `X-Request-Id` when sane), a span, a log line and a
 /// place in the metrics.
@@ -157,7 +170,7 @@ impl<E: Endpoint> Endpoint for RequestLog<E> {
         let started = Instant::now();
         let id = req
             .headers()
-            .get("x-request-id")
+            .get(&X_REQUEST_ID)
             .and_then(|v| v.to_str().ok())
             .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
             .map(str::to_owned)
@@ -180,8 +193,8 @@ impl<E: Endpoint> Endpoint for RequestLog<E> {
         span.in_scope(|| {
             tracing::info!(%method, %path, status, micros = elapsed.as_micros() as u64, "request");
         });
-        if let Ok(value) = HeaderValue::from_str(&id) {
-            response.headers_mut().insert("x-request-id", value);
+        if let Ok(value) = HeaderValue::try_from(id) {
+            response.headers_mut().insert(X_REQUEST_ID.clone(), value);
         }
         Ok(response)
     }

@@ -1,0 +1,264 @@
+//! The human log line, written directly: the same text as tracing-subscriber's default format
+//! with colours off (a test holds them equal), without its styling and formatting machinery.
+//! That format styles every part (nu-ansi-term, even with colours off) and writes each through
+//! `core::fmt`, which was a third of an access-log line's cost, the line itself a sixth of a
+//! gated GET's instructions (BENCHMARKS.md). With colours on (a terminal), and for events that
+//! come from the `log` crate, the default format writes the line as before.
+
+use std::fmt;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use tracing::field::{Field, Visit};
+use tracing::{Event, Level, Subscriber};
+use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
+use tracing_subscriber::fmt::format::{DefaultVisitor, Format, Full, Writer};
+use tracing_subscriber::fmt::time::FormatTime;
+use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields, FormattedFields};
+use tracing_subscriber::registry::LookupSpan;
+
+/// Writes events as `<RFC 3339 time> <LEVEL> <span>{<fields>}:… <target>: <message> <fields>`.
+#[derive(Default)]
+pub struct HumanLine {
+    styled: Format<Full>,
+}
+
+impl<S, N> FormatEvent<S, N> for HumanLine
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+    N: for<'a> FormatFields<'a> + 'static,
+{
+    fn format_event(
+        &self,
+        ctx: &FmtContext<'_, S, N>,
+        mut writer: Writer<'_>,
+        event: &Event<'_>,
+    ) -> fmt::Result {
+        let meta = event.metadata();
+        // A `log` record carries its own target and level as fields, which the default
+        // format puts in their places.
+        if writer.has_ansi_escapes() || meta.fields().field("log.target").is_some() {
+            return self.styled.format_event(ctx, writer, event);
+        }
+        write_time(&mut writer, SystemTime::now())?;
+        writer.write_str(level_name(meta.level()))?;
+        writer.write_char(' ')?;
+        if let Some(scope) = ctx.event_scope() {
+            let mut any = false;
+            for span in scope.from_root() {
+                writer.write_str(span.metadata().name())?;
+                if let Some(fields) = span.extensions().get::<FormattedFields<N>>()
+                    && !fields.is_empty()
+                {
+                    writer.write_char('{')?;
+                    writer.write_str(fields)?;
+                    writer.write_char('}')?;
+                }
+                writer.write_char(':')?;
+                any = true;
+            }
+            if any {
+                writer.write_char(' ')?;
+            }
+        }
+        writer.write_str(meta.target())?;
+        writer.write_str(": ")?;
+        ctx.format_fields(writer.by_ref(), event)?;
+        writer.write_char('\n')
+    }
+}
+
+/// As the default format pads them.
+fn level_name(level: &Level) -> &'static str {
+    match *level {
+        Level::TRACE => "TRACE",
+        Level::DEBUG => "DEBUG",
+        Level::INFO => " INFO",
+        Level::WARN => " WARN",
+        Level::ERROR => "ERROR",
+    }
+}
+
+/// `2026-12-06T21:13:36.123456Z `, as tracing-subscriber's `SystemTime` writes it.
+fn write_time(writer: &mut Writer<'_>, now: SystemTime) -> fmt::Result {
+    let Some(text) = now
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|since| rfc3339_micros(since.as_secs(), since.subsec_micros()))
+    else {
+        // Before 1970 or after 9999: rare enough for the general formatter.
+        if tracing_subscriber::fmt::time::SystemTime
+            .format_time(writer)
+            .is_err()
+        {
+            writer.write_str("<unknown time>")?;
+        }
+        return writer.write_char(' ');
+    };
+    writer.write_str(std::str::from_utf8(&text).map_err(|_| fmt::Error)?)?;
+    writer.write_char(' ')
+}
+
+/// The UTC time `secs` after the epoch, in years 1970–9999.
+fn rfc3339_micros(secs: u64, micros: u32) -> Option<[u8; 27]> {
+    let days = i64::try_from(secs / 86_400).ok()?;
+    let (year, month, day) = civil_from_days(days);
+    if year > 9999 {
+        return None;
+    }
+    let of_day = secs % 86_400;
+    let mut out = *b"0000-00-00T00:00:00.000000Z";
+    put_digits(&mut out[0..4], year as u64);
+    put_digits(&mut out[5..7], u64::from(month));
+    put_digits(&mut out[8..10], u64::from(day));
+    put_digits(&mut out[11..13], of_day / 3600);
+    put_digits(&mut out[14..16], of_day / 60 % 60);
+    put_digits(&mut out[17..19], of_day % 60);
+    put_digits(&mut out[20..26], u64::from(micros));
+    Some(out)
+}
+
+/// `value`'s last `place.len()` decimal digits, zero-padded.
+fn put_digits(place: &mut [u8], mut value: u64) {
+    for digit in place.iter_mut().rev() {
+        *digit = b'0' + (value % 10) as u8;
+        value /= 10;
+    }
+}
+
+/// Year, month and day of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days`).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let day_of_era = z.rem_euclid(146_097);
+    let year_of_era =
+        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
+    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
+    let shifted_month = (5 * day_of_year + 2) / 153;
+    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
+    let month = if shifted_month < 10 {
+        shifted_month + 3
+    } else {
+        shifted_month - 9
+    } as u32;
+    let year = year_of_era + era * 400 + i64::from(month <= 2);
+    (year, month, day)
+}
+
+/// Writes fields as the default format does (`message` bare, then `name=value`, space-separated),
+/// numbers and booleans without `core::fmt`; any other value as the default visitor writes it.
+#[derive(Default)]
+pub struct HumanFields;
+
+impl<'a> MakeVisitor<Writer<'a>> for HumanFields {
+    type Visitor = FieldsVisitor<'a>;
+
+    fn make_visitor(&self, writer: Writer<'a>) -> FieldsVisitor<'a> {
+        FieldsVisitor {
+            styled: writer.has_ansi_escapes(),
+            writer,
+            empty: true,
+            result: Ok(()),
+        }
+    }
+}
+
+pub struct FieldsVisitor<'a> {
+    writer: Writer<'a>,
+    /// Colours on: every field goes to the default visitor, which styles names.
+    styled: bool,
+    empty: bool,
+    result: fmt::Result,
+}
+
+impl FieldsVisitor<'_> {
+    /// The default visitor's rendering of one field, spaced as it would space it.
+    fn as_default(&mut self, record: impl FnOnce(&mut DefaultVisitor<'_>)) {
+        if self.result.is_ok() {
+            let mut visitor = DefaultVisitor::new(self.writer.by_ref(), self.empty);
+            record(&mut visitor);
+            self.result = visitor.finish();
+            self.empty = false;
+        }
+    }
+
+    /// Writes `name=` (after a space if a field came before); false for what it does not write
+    /// itself (the message, raw identifiers, colours).
+    fn name(&mut self, field: &Field) -> bool {
+        let name = field.name();
+        if self.styled || self.result.is_err() || name == "message" || name.starts_with("r#") {
+            return false;
+        }
+        let spaced = if self.empty {
+            Ok(())
+        } else {
+            self.writer.write_char(' ')
+        };
+        self.empty = false;
+        self.result = spaced
+            .and_then(|()| self.writer.write_str(name))
+            .and_then(|()| self.writer.write_char('='));
+        true
+    }
+
+    fn plain(&mut self, field: &Field, text: &str, default: impl FnOnce(&mut DefaultVisitor<'_>)) {
+        if self.name(field) {
+            if self.result.is_ok() {
+                self.result = self.writer.write_str(text);
+            }
+        } else {
+            self.as_default(default);
+        }
+    }
+}
+
+impl Visit for FieldsVisitor<'_> {
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        let mut digits = itoa::Buffer::new();
+        let text = digits.format(value);
+        self.plain(field, text, |v| v.record_u64(field, value));
+    }
+
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        let mut digits = itoa::Buffer::new();
+        let text = digits.format(value);
+        self.plain(field, text, |v| v.record_i64(field, value));
+    }
+
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        let text = if value { "true" } else { "false" };
+        self.plain(field, text, |v| v.record_bool(field, value));
+    }
+
+    fn record_str(&mut self, field: &Field, value: &str) {
+        self.as_default(|v| v.record_str(field, value));
+    }
+
+    fn record_error(&mut self, field: &Field, value: &(dyn std::error::Error + 'static)) {
+        self.as_default(|v| v.record_error(field, value));
+    }
+
+    fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
+        if self.name(field) {
+            if self.result.is_ok() {
+                self.result = write!(self.writer, "{value:?}");
+            }
+        } else {
+            self.as_default(|v| v.record_debug(field, value));
+        }
+    }
+}
+
+impl VisitOutput<fmt::Result> for FieldsVisitor<'_> {
+    fn finish(self) -> fmt::Result {
+        self.result
+    }
+}
+
+impl VisitFmt for FieldsVisitor<'_> {
+    fn writer(&mut self) -> &mut dyn fmt::Write {
+        &mut self.writer
+    }
+}
+
+#[cfg(test)]
+mod tests;
