@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Instructions per request, each server under valgrind's callgrind: flowgate's POST /oauth/token
 # (client_credentials, Basic, SQLite, access log on) against bench/ceiling's minimal token
-# endpoint, and flowgate's gated GET /v1/utils/ping (Bearer) against its ungated
-# GET /health/live. It counts instructions, not seconds, so the figures repeat on a busy or noisy
+# endpoint, flowgate's gated GET /v1/utils/ping (Bearer) against its ungated GET /health/live,
+# and load (e) of bench/peers.sh, GET /v1/processes/:id, over one instance kept on SQLite. It counts instructions, not seconds, so the figures repeat on a busy or noisy
 # machine, where wrk's do not; they leave out what waiting costs (locks, the kernel).
 # Counting starts after a warm-up and covers N requests of each load on one keep-alive
 # connection.
 #
 #   bash bench/callgrind.sh [N]          (default 2000; about two minutes)
+#   FLOWGATE_BIN=path bash bench/callgrind.sh [N]   counts that flowgate binary (another build)
 #
 # Prints instructions and allocations (calls of malloc, calloc and realloc) per request, the
 # ratios, and the top functions (inclusive) of the token runs and the gated GET; the callgrind
@@ -19,9 +20,9 @@ WARM=200
 command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)"; exit 1; }
 TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/flowgate-target}
 CEILING_TARGET_DIR=$HOME/.cache/flowgate-ceiling-target
-CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --locked --quiet
+[ -n "${FLOWGATE_BIN:-}" ] || CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --locked --quiet
 (cd bench/ceiling && CARGO_TARGET_DIR=$CEILING_TARGET_DIR cargo build --release --locked --quiet)
-FLOWGATE=$TARGET_DIR/release/flowgate
+FLOWGATE=${FLOWGATE_BIN:-$TARGET_DIR/release/flowgate}
 CEILING=$CEILING_TARGET_DIR/release/flowgate-ceiling
 OUT=$(mktemp -d /tmp/flowgate-callgrind.XXXXXX)
 PORT=18391
@@ -95,6 +96,8 @@ token=$(curl -sf -H "Authorization: $basic" -d grant_type=client_credentials \
   python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
 count get /v1/utils/ping "Bearer $token"
 count get /health/live
+python3 bench/setup_processes.py "$PORT" "$token" 1 "$work/steps.txt" >/dev/null
+count get "/v1/processes/$(awk '{print $1; exit}' "$work/steps.txt")" "Bearer $token"
 stop
 
 export CEILING_SECRET=ceiling-secret
@@ -102,13 +105,14 @@ start ceiling "http://127.0.0.1:$PORT/hello" "$CEILING" "127.0.0.1:$PORT"
 count token "Basic $(printf 'ceiling:%s' "$CEILING_SECRET" | base64 -w0)"
 stop
 
-echo "per request over $N requests (after $WARM to warm up), $(date -u +%F), $(git rev-parse --short HEAD):"
+echo "per request over $N requests (after $WARM to warm up), $(date -u +%F), ${FLOWGATE_BIN:-$(git rev-parse --short HEAD)}:"
 echo "  POST /oauth/token, flowgate (SQLite, access log on): $(per_request flowgate 1)"
 echo "  POST /oauth/token, ceiling:                          $(per_request ceiling 1)"
 echo "    flowgate / ceiling: $(ratio flowgate 1 ceiling 1)"
 echo "  GET /v1/utils/ping (gated), flowgate:                $(per_request flowgate 2)"
 echo "  GET /health/live (ungated), flowgate:                $(per_request flowgate 3)"
 echo "    gated / ungated: $(ratio flowgate 2 flowgate 3)"
+echo "  GET /v1/processes/:id (e), kept, flowgate:           $(per_request flowgate 4)"
 for run in "flowgate 1" "ceiling 1" "flowgate 2"; do
   echo
   echo "$run, inclusive, top 25:"

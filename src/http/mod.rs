@@ -8,11 +8,13 @@ mod connections;
 mod json_keys;
 
 use std::net::SocketAddr;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use poem::endpoint::{BoxEndpoint, DynEndpoint};
 use poem::middleware::{CatchPanic, SetHeader};
-use poem::{Endpoint, EndpointExt, Response};
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Request, Response};
 use poem_openapi::OpenApi;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
@@ -191,6 +193,36 @@ fn document_endpoint(
     })
 }
 
+/// The pages, the documents and the stylesheet at their paths, and the API at every other path,
+/// as a router would choose with the API nested at `/` under them. A nest cost every API
+/// request a second router, two more boxed futures and a rewritten URI (BENCHMARKS.md).
+struct PagesOrApi {
+    pages: poem::Route,
+    api: BoxEndpoint<'static>,
+    page_paths: RouteTable,
+}
+
+type Answering<'a> = Pin<Box<dyn Future<Output = poem::Result<Response>> + Send + 'a>>;
+
+impl Endpoint for PagesOrApi {
+    type Output = Response;
+
+    /// Not an `async fn`: it hands over the boxed future of the one it calls, so it adds no
+    /// state of its own (which would hold the request) to every request's future, which the
+    /// layers above copy as they go.
+    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
+        let path = req.uri().path();
+        let page =
+            path == "/docs" || path.starts_with("/docs/") || self.page_paths.find(path).is_some();
+        let answering: Answering<'_> = if page {
+            Box::pin(self.pages.call(req))
+        } else {
+            DynEndpoint::call(self.api.as_ref(), req)
+        };
+        answering
+    }
+}
+
 /// The whole HTTP application.
 pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
     let api = api::openapi(api::services(app), &app.public_url);
@@ -198,7 +230,7 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
     let max_body = app.config.max_body_bytes;
     let body_timeout = Duration::from_millis(app.config.body_timeout_ms);
     let (pages, page_methods) = pages::mount(poem::Route::new());
-    let routes = pages
+    let pages = pages
         .at("/openapi.json", document_endpoint("application/json", json))
         .at(
             "/openapi.yaml",
@@ -213,9 +245,15 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
                     .header("cache-control", "public, max-age=3600")
                     .body(STYLESHEET)
             }),
-        )
-        .nest("/", api)
-        .data(Arc::clone(app));
+        );
+    let own_paths = ["/openapi.json", "/openapi.yaml", "/assets/flowgate.css"]
+        .map(|path| (path.to_owned(), vec![poem::http::Method::GET]));
+    let routes = PagesOrApi {
+        page_paths: RouteTable::from_templates(page_methods.iter().cloned().chain(own_paths)),
+        pages,
+        api: api.into_endpoint(),
+    }
+    .data(Arc::clone(app));
     let gated = Gate::new(routes, Arc::clone(app));
     let limited = BodyLimit::new(gated, max_body, body_timeout);
     let documented = crate::authz::routes::templates(&Services::meta(), "/");
