@@ -2,8 +2,9 @@
 # Instructions per request, each server under valgrind's callgrind: flowgate's POST /oauth/token
 # (client_credentials, Basic, SQLite, access log on) against bench/ceiling's minimal token
 # endpoint, flowgate's gated GET /v1/utils/ping (Bearer) against its ungated GET /health/live,
-# and load (e) of bench/peers.sh, GET /v1/processes/:id, over one instance kept on SQLite. It counts instructions, not seconds, so the figures repeat on a busy or noisy
-# machine, where wrk's do not; they leave out what waiting costs (locks, the kernel).
+# and load (e) of bench/peers.sh, GET /v1/processes/:id, over one instance kept on SQLite. It
+# counts instructions, not seconds, so the figures repeat on a busy or noisy machine, where wrk's
+# do not; they leave out what waiting costs (locks, the kernel).
 # Counting starts after a warm-up and covers N requests of each load on one keep-alive
 # connection.
 #

@@ -165,6 +165,9 @@ fn spawn_timer_scheduler(app: Arc<App>, mut stop: watch::Receiver<bool>) {
     });
 }
 
+/// Where Swagger UI is nested.
+const DOCS: &str = "/docs";
+
 const STYLESHEET: &str = include_str!("../../static/flowgate.css");
 
 /// Swagger UI is one page with its script and style inline: those may run, nothing else is
@@ -212,8 +215,10 @@ impl Endpoint for PagesOrApi {
     /// layers above copy as they go.
     fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
         let path = req.uri().path();
-        let page =
-            path == "/docs" || path.starts_with("/docs/") || self.page_paths.find(path).is_some();
+        let docs = path
+            .strip_prefix(DOCS)
+            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
+        let page = docs || self.page_paths.find(path).is_some();
         let answering: Answering<'_> = if page {
             Box::pin(self.pages.call(req))
         } else {
@@ -230,26 +235,33 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
     let max_body = app.config.max_body_bytes;
     let body_timeout = Duration::from_millis(app.config.body_timeout_ms);
     let (pages, page_methods) = pages::mount(poem::Route::new());
-    let pages = pages
-        .at("/openapi.json", document_endpoint("application/json", json))
-        .at(
+    let stylesheet = poem::endpoint::make_sync(|_| {
+        Response::builder()
+            .content_type("text/css; charset=utf-8")
+            .header("cache-control", "public, max-age=3600")
+            .body(STYLESHEET)
+    });
+    let own: [(&str, BoxEndpoint<'static>); 3] = [
+        (
+            "/openapi.json",
+            document_endpoint("application/json", json).boxed(),
+        ),
+        (
             "/openapi.yaml",
-            document_endpoint("application/x-yaml", yaml),
-        )
-        .nest("/docs", api.swagger_ui().with(docs_headers()))
-        .at(
-            "/assets/flowgate.css",
-            poem::endpoint::make_sync(|_| {
-                Response::builder()
-                    .content_type("text/css; charset=utf-8")
-                    .header("cache-control", "public, max-age=3600")
-                    .body(STYLESHEET)
-            }),
-        );
-    let own_paths = ["/openapi.json", "/openapi.yaml", "/assets/flowgate.css"]
-        .map(|path| (path.to_owned(), vec![poem::http::Method::GET]));
+            document_endpoint("application/x-yaml", yaml).boxed(),
+        ),
+        ("/assets/flowgate.css", stylesheet.boxed()),
+    ];
+    let own_paths = own
+        .iter()
+        .map(|(path, _)| ((*path).to_owned(), vec![poem::http::Method::GET]));
+    let page_paths = RouteTable::from_templates(page_methods.iter().cloned().chain(own_paths));
+    let pages = own
+        .into_iter()
+        .fold(pages, |pages, (path, endpoint)| pages.at(path, endpoint))
+        .nest(DOCS, api.swagger_ui().with(docs_headers()));
     let routes = PagesOrApi {
-        page_paths: RouteTable::from_templates(page_methods.iter().cloned().chain(own_paths)),
+        page_paths,
         pages,
         api: api.into_endpoint(),
     }

@@ -8,6 +8,8 @@
 use std::fmt;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use chrono::{Datelike, Timelike};
+
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
 use tracing_subscriber::field::{MakeVisitor, VisitFmt, VisitOutput};
@@ -98,21 +100,20 @@ fn write_time(writer: &mut Writer<'_>, now: SystemTime) -> fmt::Result {
     writer.write_char(' ')
 }
 
-/// The UTC time `secs` after the epoch, in years 1970–9999.
+/// The UTC time `secs` after the epoch, in years 1970–9999 (chrono works out the date; the
+/// digits are placed here, without `core::fmt`).
 fn rfc3339_micros(secs: u64, micros: u32) -> Option<[u8; 27]> {
-    let days = i64::try_from(secs / 86_400).ok()?;
-    let (year, month, day) = civil_from_days(days);
-    if year > 9999 {
-        return None;
-    }
-    let of_day = secs % 86_400;
+    let time = chrono::DateTime::from_timestamp(i64::try_from(secs).ok()?, 0)?;
+    let year = u64::try_from(time.year())
+        .ok()
+        .filter(|year| *year <= 9999)?;
     let mut out = *b"0000-00-00T00:00:00.000000Z";
-    put_digits(&mut out[0..4], year as u64);
-    put_digits(&mut out[5..7], u64::from(month));
-    put_digits(&mut out[8..10], u64::from(day));
-    put_digits(&mut out[11..13], of_day / 3600);
-    put_digits(&mut out[14..16], of_day / 60 % 60);
-    put_digits(&mut out[17..19], of_day % 60);
+    put_digits(&mut out[0..4], year);
+    put_digits(&mut out[5..7], u64::from(time.month()));
+    put_digits(&mut out[8..10], u64::from(time.day()));
+    put_digits(&mut out[11..13], u64::from(time.hour()));
+    put_digits(&mut out[14..16], u64::from(time.minute()));
+    put_digits(&mut out[17..19], u64::from(time.second()));
     put_digits(&mut out[20..26], u64::from(micros));
     Some(out)
 }
@@ -123,25 +124,6 @@ fn put_digits(place: &mut [u8], mut value: u64) {
         *digit = b'0' + (value % 10) as u8;
         value /= 10;
     }
-}
-
-/// Year, month and day of a day counted from 1970-01-01 (Howard Hinnant's `civil_from_days`).
-fn civil_from_days(days: i64) -> (i64, u32, u32) {
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let day_of_era = z.rem_euclid(146_097);
-    let year_of_era =
-        (day_of_era - day_of_era / 1460 + day_of_era / 36_524 - day_of_era / 146_096) / 365;
-    let day_of_year = day_of_era - (365 * year_of_era + year_of_era / 4 - year_of_era / 100);
-    let shifted_month = (5 * day_of_year + 2) / 153;
-    let day = (day_of_year - (153 * shifted_month + 2) / 5 + 1) as u32;
-    let month = if shifted_month < 10 {
-        shifted_month + 3
-    } else {
-        shifted_month - 9
-    } as u32;
-    let year = year_of_era + era * 400 + i64::from(month <= 2);
-    (year, month, day)
 }
 
 /// Writes fields as the default format does (`message` bare, then `name=value`, space-separated),
