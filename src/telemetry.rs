@@ -1,13 +1,14 @@
 //! Logs, request ids and Prometheus metrics. Request lines carry method, path (never the query,
 //! which may hold credentials), status and latency; headers and bodies are never logged.
 
+use std::cell::Cell;
 use std::fmt::Write;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 
-use poem::http::{HeaderName, HeaderValue};
-use poem::{Endpoint, IntoResponse, Request, Response};
-use tracing::Instrument;
+use poem::http::{HeaderName, HeaderValue, Method};
+use poem::{Request, Response};
+use tracing::Span;
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
@@ -143,12 +144,28 @@ impl Metrics {
 }
 
 /// `<random per process>-<sequence>`: unique, and cheaper than a random id per request.
+/// Each thread takes its sequence numbers in blocks: one counter for every request would move
+/// its cache line between the cores at each request.
 fn next_request_id() -> String {
     static PREFIX: std::sync::LazyLock<String> =
         std::sync::LazyLock::new(|| uuid::Uuid::new_v4().simple().to_string()[..12].to_owned());
-    static SEQUENCE: AtomicU64 = AtomicU64::new(0);
+    static NEXT_BLOCK: AtomicU64 = AtomicU64::new(0);
+    const BLOCK: u64 = 1024;
+    thread_local! {
+        /// The next number of this thread's block, and the block's end.
+        static BLOCK_LEFT: Cell<(u64, u64)> = const { Cell::new((0, 0)) };
+    }
+    let sequence = BLOCK_LEFT.with(|left| {
+        let (mut next, mut end) = left.get();
+        if next == end {
+            next = NEXT_BLOCK.fetch_add(BLOCK, Ordering::Relaxed);
+            end = next + BLOCK;
+        }
+        left.set((next + 1, end));
+        next
+    });
     let mut digits = itoa::Buffer::new();
-    let sequence = digits.format(SEQUENCE.fetch_add(1, Ordering::Relaxed));
+    let sequence = digits.format(sequence);
     let mut id = String::with_capacity(PREFIX.len() + 1 + sequence.len());
     id.push_str(&PREFIX);
     id.push('-');
@@ -159,15 +176,20 @@ fn next_request_id() -> String {
 /// The request id's header, named once rather than parsed from text at each use.
 static X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
-/// Gives every request an id (kept from `X-Request-Id` when sane), a span, a log line and a
-/// place in the metrics.
-pub struct RequestLog<E>(pub E);
+/// A request's id, span and start, from its arrival until its answer is logged: every request
+/// gets an id (kept from `X-Request-Id` when sane), a span, a log line and a place in the
+/// metrics. Its two ends are called by the HTTP front ([`crate::http`]), which runs everything
+/// else inside [`RequestLog::span`].
+pub struct RequestLog {
+    started: Instant,
+    id: String,
+    method: Method,
+    path: String,
+    span: Span,
+}
 
-impl<E: Endpoint> Endpoint for RequestLog<E> {
-    type Output = Response;
-
-    async fn call(&self, req: Request) -> poem::Result<Response> {
-        let started = Instant::now();
+impl RequestLog {
+    pub fn begin(req: &Request) -> RequestLog {
         let id = req
             .headers()
             .get(&X_REQUEST_ID)
@@ -175,27 +197,57 @@ impl<E: Endpoint> Endpoint for RequestLog<E> {
             .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
             .map(str::to_owned)
             .unwrap_or_else(next_request_id);
-        let method = req.method().clone();
-        let path = req.uri().path().to_owned();
         let span = tracing::info_span!("request", request_id = %id);
-        let result = self.0.call(req).instrument(span.clone()).await;
-        let mut response = match result {
-            Ok(response) => response.into_response(),
-            Err(err) => err.into_response(),
-        };
+        RequestLog {
+            started: Instant::now(),
+            method: req.method().clone(),
+            path: req.uri().path().to_owned(),
+            id,
+            span,
+        }
+    }
+
+    /// What runs inside this span logs with the request's id.
+    pub fn span(&self) -> &Span {
+        &self.span
+    }
+
+    /// Counts and logs the answer, and gives it the request's id.
+    pub fn end(self, mut response: Response) -> Response {
         let status = response.status().as_u16();
-        let elapsed = started.elapsed();
+        let elapsed = self.started.elapsed();
         METRICS.responses[usize::from(status / 100).min(5)].inc();
         METRICS
             .request_seconds_sum_micros
             .0
             .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
-        span.in_scope(|| {
+        let (method, path) = (&self.method, &self.path);
+        self.span.in_scope(|| {
             tracing::info!(%method, %path, status, micros = elapsed.as_micros() as u64, "request");
         });
-        if let Ok(value) = HeaderValue::try_from(id) {
+        if let Ok(value) = HeaderValue::try_from(self.id) {
             response.headers_mut().insert(X_REQUEST_ID.clone(), value);
         }
-        Ok(response)
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// Threads drawing ids at once, each through several blocks, never draw the same one.
+    #[test]
+    fn request_ids_are_unique_across_threads() {
+        let ids: Vec<String> = std::thread::scope(|scope| {
+            let drawing: Vec<_> = (0..4)
+                .map(|_| scope.spawn(|| (0..3000).map(|_| super::next_request_id()).collect()))
+                .collect();
+            drawing
+                .into_iter()
+                .flat_map(|thread| thread.join().unwrap_or_else(|_| Vec::new()))
+                .collect()
+        });
+        let unique: std::collections::HashSet<&String> = ids.iter().collect();
+        assert_eq!(ids.len(), 12_000);
+        assert_eq!(unique.len(), ids.len());
     }
 }

@@ -146,8 +146,9 @@ pub fn documents(service: &OpenApiService<Services, ()>) -> (String, String) {
     (json, yaml)
 }
 
-/// A Bearer access token. The gate has already checked it and left its caller in the request;
-/// this documents the scheme and hands the caller over without parsing the header again.
+/// A Bearer access token. The gate has already checked it and admitted its caller
+/// ([`Caller::current`]); this documents the scheme and hands the caller over without parsing
+/// the header again.
 pub struct BearerAuth(pub Caller);
 
 impl<'a> ApiExtractor<'a> for BearerAuth {
@@ -210,19 +211,15 @@ impl<'a> ApiExtractor<'a> for BearerAuth {
     }
 
     async fn from_request(
-        req: &'a Request,
+        _req: &'a Request,
         _body: &mut RequestBody,
         _param_opts: ExtractParamOptions<Self::ParamType>,
     ) -> poem::Result<Self> {
         // Only reachable without a caller if the gate was bypassed: refuse like the gate would.
-        req.extensions()
-            .get::<Caller>()
-            .cloned()
-            .map(BearerAuth)
-            .ok_or_else(|| {
-                let refused =
-                    crate::answers::gate::unauthorized(crate::answers::gate::Refusal::Missing);
-                poem::Error::from_response(refused)
-            })
+        Caller::current().map(BearerAuth).ok_or_else(|| {
+            let refused =
+                crate::answers::gate::unauthorized(crate::answers::gate::Refusal::Missing);
+            poem::Error::from_response(refused)
+        })
     }
 }

@@ -10,30 +10,30 @@ pub mod tokens;
 use std::sync::Arc;
 
 use poem::http::{Method, header};
-use poem::{Endpoint, IntoResponse, Request, Response};
+use poem::{Request, Response};
 
 use crate::answers::gate::{self as answer, Refusal};
+use crate::caller::Caller;
 use crate::services::App;
 use crate::telemetry::METRICS;
 
-pub struct Gate<E> {
-    inner: E,
+pub struct Gate {
     app: Arc<App>,
 }
 
-impl<E> Gate<E> {
-    pub fn new(inner: E, app: Arc<App>) -> Self {
-        Gate { inner, app }
+impl Gate {
+    pub fn new(app: Arc<App>) -> Self {
+        Gate { app }
     }
-}
 
-impl<E: Endpoint> Endpoint for Gate<E> {
-    type Output = Response;
-
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+    /// The caller if the request may reach its handler, `None` for paths outside `/v1/`
+    /// (which pass as they are); otherwise the answer.
+    // The answer goes straight out to the client, not up through callers that would carry it.
+    #[allow(clippy::result_large_err)]
+    pub fn admit(&self, req: &Request) -> Result<Option<Caller>, Response> {
         let path = req.uri().path();
         if !crate::authz::is_gated(path) {
-            return self.inner.call(req).await.map(IntoResponse::into_response);
+            return Ok(None);
         }
         let view = self.app.view();
         let authorization = req
@@ -58,25 +58,23 @@ impl<E: Endpoint> Endpoint for Gate<E> {
                     let actor = crate::caller::remote_actor(req.remote_addr());
                     self.app.failures.report(actor.0, "auth.bearer", reason);
                 }
-                return Ok(answer::unauthorized(refusal));
+                return Err(answer::unauthorized(refusal));
             }
         };
         let routes = &self.app.routes;
         let Some(route) = routes.find(path) else {
-            return Ok(answer::no_route());
+            return Err(answer::no_route());
         };
         let Some(grant) = view.decisions.grant(routes, route, req.method()) else {
-            return Ok(answer::method_not_allowed(&routes.route(route).methods));
+            return Err(answer::method_not_allowed(&routes.route(route).methods));
         };
         if !grant.allows(caller.roles) {
             METRICS.gate_denied.inc();
-            return Ok(match *req.method() {
-                Method::GET | Method::HEAD => answer::empty_collection(&self.app.public_url, &req),
+            return Err(match *req.method() {
+                Method::GET | Method::HEAD => answer::empty_collection(&self.app.public_url, req),
                 _ => answer::forbidden(),
             });
         }
-        drop(view);
-        req.extensions_mut().insert(caller);
-        self.inner.call(req).await.map(IntoResponse::into_response)
+        Ok(Some(caller))
     }
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 use poem::http::header;
-use poem::{Body, Endpoint, IntoResponse, Request, Response};
+use poem::{Body, Request, Response};
 use tokio::io::AsyncReadExt;
 
 use crate::answers::framework;
@@ -14,26 +14,18 @@ use crate::answers::framework;
 /// Bodies up to this many times the limit are drained before the 413 answer.
 const DRAIN_FACTOR: usize = 16;
 
-pub struct BodyLimit<E> {
-    inner: E,
+pub struct BodyLimit {
     max: usize,
     timeout: Duration,
 }
 
-impl<E> BodyLimit<E> {
-    pub fn new(inner: E, max: usize, timeout: Duration) -> Self {
-        BodyLimit {
-            inner,
-            max,
-            timeout,
-        }
+impl BodyLimit {
+    pub fn new(max: usize, timeout: Duration) -> Self {
+        BodyLimit { max, timeout }
     }
-}
 
-impl<E: Endpoint> Endpoint for BodyLimit<E> {
-    type Output = Response;
-
-    async fn call(&self, mut req: Request) -> poem::Result<Response> {
+    /// Reads the request's body whole, or answers why not.
+    pub async fn admit(&self, req: &mut Request) -> Result<(), Response> {
         let announced = req
             .headers()
             .get(header::CONTENT_LENGTH)
@@ -50,7 +42,7 @@ impl<E: Endpoint> Endpoint for BodyLimit<E> {
                 let drain = tokio::io::copy(&mut body, &mut sink);
                 let _ = tokio::time::timeout(self.timeout, drain).await;
             }
-            return Ok(framework::too_large());
+            return Err(framework::too_large());
         }
         let body = req.take_body();
         if body.is_empty() {
@@ -58,15 +50,15 @@ impl<E: Endpoint> Endpoint for BodyLimit<E> {
             // with the headers on HTTP/2): nothing to read, so no 4 KiB buffer to zero for it,
             // which poem's reading does at every call (a sixteenth of a GET's instructions).
             req.set_body(body);
-            return self.inner.call(req).await.map(IntoResponse::into_response);
+            return Ok(());
         }
         let bytes = match tokio::time::timeout(self.timeout, read(body, announced, self.max)).await
         {
             Ok(Ok(Some(bytes))) => bytes,
-            Ok(Ok(None)) => return Ok(framework::too_large()),
+            Ok(Ok(None)) => return Err(framework::too_large()),
             // A body that broke off (its client is likely gone) is refused, as it was before.
-            Ok(Err(_)) => return Ok(framework::too_large()),
-            Err(_) => return Ok(framework::timed_out()),
+            Ok(Err(_)) => return Err(framework::too_large()),
+            Err(_) => return Err(framework::timed_out()),
         };
         let is_json = req.content_type().is_some_and(|ct| {
             ct.trim_start()
@@ -74,10 +66,10 @@ impl<E: Endpoint> Endpoint for BodyLimit<E> {
                 .starts_with("application/json")
         });
         if is_json && let Some(key) = super::json_keys::first_duplicate_key(&bytes) {
-            return Ok(framework::duplicate_key(&key));
+            return Err(framework::duplicate_key(&key));
         }
         req.set_body(Body::from_bytes(bytes));
-        self.inner.call(req).await.map(IntoResponse::into_response)
+        Ok(())
     }
 }
 

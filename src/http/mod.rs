@@ -1,25 +1,25 @@
-//! The HTTP surface, outermost first: request log and id → panic catcher → framework-error
-//! answers → body limit → the gate → the API, the documents and the pages. Also starting and
-//! stopping the server, and the timer scheduler that runs beside it.
+//! The HTTP surface: the endpoint every request goes through ([`front`]: request log and id →
+//! panic catcher → framework-error answers → `Allow` → body limit → the gate → the API, the
+//! documents and the pages), starting and stopping the server, and the timer scheduler that
+//! runs beside it.
 
 mod allow;
 mod body_limit;
 mod connections;
+mod front;
 mod json_keys;
 
 use std::net::SocketAddr;
-use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use poem::endpoint::{BoxEndpoint, DynEndpoint};
-use poem::middleware::{CatchPanic, SetHeader};
-use poem::{Endpoint, EndpointExt, IntoEndpoint, Request, Response};
+use poem::endpoint::BoxEndpoint;
+use poem::middleware::SetHeader;
+use poem::{Endpoint, EndpointExt, IntoEndpoint, Response};
 use poem_openapi::OpenApi;
 use tokio::net::TcpListener;
 use tokio::sync::watch;
 
-use crate::answers::framework::{self, PanicAnswer};
 use crate::api::{self, Services};
 use crate::authz::RouteTable;
 use crate::config::Config;
@@ -27,11 +27,11 @@ use crate::gate::Gate;
 use crate::pages;
 use crate::services::setup::{self, Bootstrap, Opened};
 use crate::services::{self, App};
-use crate::telemetry::RequestLog;
 use crate::{Error, Result};
 
 use allow::Allow;
 use body_limit::BodyLimit;
+use front::{Front, PagesOrApi};
 
 /// A server running in this process.
 pub struct Running {
@@ -196,38 +196,6 @@ fn document_endpoint(
     })
 }
 
-/// The pages, the documents and the stylesheet at their paths, and the API at every other path,
-/// as a router would choose with the API nested at `/` under them. A nest cost every API
-/// request a second router, two more boxed futures and a rewritten URI (BENCHMARKS.md).
-struct PagesOrApi {
-    pages: poem::Route,
-    api: BoxEndpoint<'static>,
-    page_paths: RouteTable,
-}
-
-type Answering<'a> = Pin<Box<dyn Future<Output = poem::Result<Response>> + Send + 'a>>;
-
-impl Endpoint for PagesOrApi {
-    type Output = Response;
-
-    /// Not an `async fn`: it hands over the boxed future of the one it calls, so it adds no
-    /// state of its own (which would hold the request) to every request's future, which the
-    /// layers above copy as they go.
-    fn call(&self, req: Request) -> impl Future<Output = poem::Result<Response>> + Send {
-        let path = req.uri().path();
-        let docs = path
-            .strip_prefix(DOCS)
-            .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
-        let page = docs || self.page_paths.find(path).is_some();
-        let answering: Answering<'_> = if page {
-            Box::pin(self.pages.call(req))
-        } else {
-            DynEndpoint::call(self.api.as_ref(), req)
-        };
-        answering
-    }
-}
-
 /// The whole HTTP application.
 pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
     let api = api::openapi(api::services(app), &app.public_url);
@@ -262,18 +230,16 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
         .nest(DOCS, api.swagger_ui().with(docs_headers()));
     let routes = PagesOrApi {
         page_paths,
-        pages,
+        pages: pages.data(Arc::clone(app)).boxed(),
         api: api.into_endpoint(),
-    }
-    .data(Arc::clone(app));
-    let gated = Gate::new(routes, Arc::clone(app));
-    let limited = BodyLimit::new(gated, max_body, body_timeout);
+        docs: DOCS,
+    };
     let documented = crate::authz::routes::templates(&Services::meta(), "/");
     let every_route = RouteTable::from_templates(documented.into_iter().chain(page_methods));
-    let limited = Allow::new(limited, every_route);
-    RequestLog(
-        limited
-            .catch_all_error(|err: poem::Error| async move { framework::answer(err) })
-            .with(CatchPanic::new().with_handler(PanicAnswer)),
-    )
+    Front {
+        routes,
+        gate: Gate::new(Arc::clone(app)),
+        bodies: BodyLimit::new(max_body, body_timeout),
+        allow: Allow::new(every_route),
+    }
 }
