@@ -3,15 +3,17 @@
 
 use std::cell::Cell;
 use std::fmt::Write;
+use std::sync::OnceLock;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Instant;
+use std::time::{Instant, SystemTime};
 
-use poem::http::{HeaderName, HeaderValue, Method};
+use poem::http::{HeaderName, HeaderValue, Method, Uri};
 use poem::{Request, Response};
-use tracing::Span;
+use tracing::{Level, Span};
 use tracing_subscriber::EnvFilter;
 
 use crate::config::LogFormat;
+use buffer::LogBuffer;
 
 mod buffer;
 mod line;
@@ -28,11 +30,12 @@ pub fn init(format: LogFormat) -> LogGuard {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("info,sqlx=warn,sea_orm_migration=warn"));
     let (writer, guard) = buffer::start();
+    let colours = std::io::stderr().is_terminal();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(writer);
-    let _ = match format {
+        .with_ansi(colours)
+        .with_writer(writer.clone());
+    let started = match format {
         LogFormat::Human => builder
             .event_format(line::HumanLine::default())
             .fmt_fields(line::HumanFields)
@@ -43,6 +46,9 @@ pub fn init(format: LogFormat) -> LogGuard {
             .with_current_span(true)
             .try_init(),
     };
+    if started.is_ok() && format == LogFormat::Human && !colours {
+        let _ = ACCESS_LINES.set(writer);
+    }
     LogGuard(guard)
 }
 
@@ -184,7 +190,8 @@ pub struct RequestLog {
     started: Instant,
     id: String,
     method: Method,
-    path: String,
+    /// The path is logged, never the query, which may hold credentials.
+    uri: Uri,
     span: Span,
 }
 
@@ -197,11 +204,11 @@ impl RequestLog {
             .filter(|v| !v.is_empty() && v.len() <= 64 && v.bytes().all(|b| b.is_ascii_graphic()))
             .map(str::to_owned)
             .unwrap_or_else(next_request_id);
-        let span = tracing::info_span!("request", request_id = %id);
+        let span = request_span(&id);
         RequestLog {
             started: Instant::now(),
             method: req.method().clone(),
-            path: req.uri().path().to_owned(),
+            uri: req.uri().clone(),
             id,
             span,
         }
@@ -215,21 +222,51 @@ impl RequestLog {
     /// Counts and logs the answer, and gives it the request's id.
     pub fn end(self, mut response: Response) -> Response {
         let status = response.status().as_u16();
-        let elapsed = self.started.elapsed();
+        let micros = self.started.elapsed().as_micros() as u64;
         METRICS.responses[usize::from(status / 100).min(5)].inc();
-        METRICS
-            .request_seconds_sum_micros
-            .0
-            .fetch_add(elapsed.as_micros() as u64, Ordering::Relaxed);
-        let (method, path) = (&self.method, &self.path);
-        self.span.in_scope(|| {
-            tracing::info!(%method, %path, status, micros = elapsed.as_micros() as u64, "request");
-        });
+        METRICS.request_seconds_sum_micros.add(micros);
+        let access = line::Access {
+            request_id: &self.id,
+            method: self.method.as_str(),
+            path: self.uri.path(),
+            status,
+            micros,
+        };
+        log_access(&self.span, &access, ACCESS_LINES.get());
         if let Ok(value) = HeaderValue::try_from(self.id) {
             response.headers_mut().insert(X_REQUEST_ID.clone(), value);
         }
         response
     }
+}
+
+/// A root span: the access line written straight names no span around it.
+fn request_span(id: &str) -> Span {
+    tracing::info_span!(parent: None, "request", request_id = %id)
+}
+
+/// Where access lines are written straight, once the log is the human format without colours.
+static ACCESS_LINES: OnceLock<LogBuffer> = OnceLock::new();
+
+/// Logs the access line in the request's span: as an event, or, when the log is the human
+/// format without colours, written straight into the log's buffer with the text that event
+/// would have (a test holds them equal). The event went through the subscriber's filter, span
+/// lookup and field visitors: 4,200 of a GET's 36,300 instructions (BENCHMARKS.md).
+fn log_access(span: &Span, access: &line::Access<'_>, straight: Option<&LogBuffer>) {
+    span.in_scope(|| match straight {
+        Some(lines) => {
+            if tracing::enabled!(Level::INFO) {
+                lines.append_with(|out| line::write_access(out, SystemTime::now(), access));
+            }
+        }
+        None => tracing::info!(
+            method = %access.method,
+            path = %access.path,
+            status = access.status,
+            micros = access.micros,
+            "request"
+        ),
+    });
 }
 
 #[cfg(test)]

@@ -83,13 +83,24 @@ impl Drop for Flusher {
     }
 }
 
-impl Write for LogBuffer {
-    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+impl LogBuffer {
+    /// Adds what `write` puts at the end of the buffer, under its lock.
+    pub fn append_with(&self, write: impl FnOnce(&mut Vec<u8>)) {
         let mut lines = self.0.lines();
-        lines.extend_from_slice(line);
+        write(&mut lines);
         if lines.len() >= LIMIT {
-            write_taken(lines)?;
+            let _ = write_taken(lines);
         }
+    }
+}
+
+/// One line's writer: the buffer borrowed, not its `Arc` cloned (a reference count that every
+/// thread's lines would move between the cores).
+pub struct LineWriter<'a>(&'a LogBuffer);
+
+impl Write for LineWriter<'_> {
+    fn write(&mut self, line: &[u8]) -> std::io::Result<usize> {
+        self.0.append_with(|lines| lines.extend_from_slice(line));
         Ok(line.len())
     }
 
@@ -99,10 +110,10 @@ impl Write for LogBuffer {
 }
 
 impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for LogBuffer {
-    type Writer = LogBuffer;
+    type Writer = LineWriter<'a>;
 
     fn make_writer(&'a self) -> Self::Writer {
-        self.clone()
+        LineWriter(self)
     }
 }
 
@@ -112,9 +123,9 @@ mod tests {
 
     #[test]
     fn lines_wait_in_the_buffer_until_written_out() {
-        let (mut buffer, flusher) = start();
-        buffer.write_all(b"one\n").expect("buffered");
-        buffer.write_all(b"two\n").expect("buffered");
+        let (buffer, flusher) = start();
+        LineWriter(&buffer).write_all(b"one\n").expect("buffered");
+        buffer.append_with(|lines| lines.extend_from_slice(b"two\n"));
         assert_eq!(buffer.0.lines().as_slice(), b"one\ntwo\n".as_slice());
         drop(flusher);
         assert!(
@@ -125,8 +136,10 @@ mod tests {
 
     #[test]
     fn a_full_buffer_is_written_out_by_its_logger() {
-        let (mut buffer, _flusher) = start();
-        buffer.write_all(&vec![b'x'; LIMIT]).expect("written");
+        let (buffer, _flusher) = start();
+        LineWriter(&buffer)
+            .write_all(&vec![b'x'; LIMIT])
+            .expect("written");
         assert!(buffer.0.lines().len() < LIMIT);
     }
 }

@@ -69,6 +69,46 @@ where
     }
 }
 
+/// What a request's access line says.
+pub struct Access<'a> {
+    pub request_id: &'a str,
+    pub method: &'a str,
+    pub path: &'a str,
+    pub status: u16,
+    pub micros: u64,
+}
+
+/// The access line as [`HumanLine`] writes the event `telemetry::log_access` logs in the
+/// request's span (a root span: nothing encloses it):
+/// `<time>  INFO request{request_id=…}: flowgate::telemetry: request method=… path=… status=…
+/// micros=…`.
+pub fn write_access(out: &mut Vec<u8>, now: SystemTime, access: &Access<'_>) {
+    let time = now
+        .duration_since(UNIX_EPOCH)
+        .ok()
+        .and_then(|since| rfc3339_micros(since.as_secs(), since.subsec_micros()));
+    match time {
+        Some(time) => out.extend_from_slice(&time),
+        // Before 1970 or after 9999.
+        None => out.extend_from_slice(
+            chrono::DateTime::<chrono::Utc>::from(now)
+                .to_rfc3339_opts(chrono::SecondsFormat::Micros, true)
+                .as_bytes(),
+        ),
+    }
+    out.extend_from_slice(b"  INFO request{request_id=");
+    out.extend_from_slice(access.request_id.as_bytes());
+    out.extend_from_slice(b"}: flowgate::telemetry: request method=");
+    out.extend_from_slice(access.method.as_bytes());
+    out.extend_from_slice(b" path=");
+    out.extend_from_slice(access.path.as_bytes());
+    out.extend_from_slice(b" status=");
+    out.extend_from_slice(itoa::Buffer::new().format(access.status).as_bytes());
+    out.extend_from_slice(b" micros=");
+    out.extend_from_slice(itoa::Buffer::new().format(access.micros).as_bytes());
+    out.push(b'\n');
+}
+
 /// As the default format pads them.
 fn level_name(level: &Level) -> &'static str {
     match *level {

@@ -111,6 +111,41 @@ fn lines_are_the_default_formats_own() {
     );
 }
 
+/// The access line written straight is the one its event would write, in the request's span.
+#[test]
+fn access_lines_are_their_events_own() {
+    let access = Access {
+        request_id: "84d418da9ec8-12",
+        method: "DELETE",
+        path: "/v1/processes/42/{odd}%20path",
+        status: 404,
+        micros: 98_765,
+    };
+    let captured = Captured::default();
+    let writer = captured.clone();
+    let subscriber = tracing_subscriber::fmt()
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .event_format(HumanLine::default())
+        .fmt_fields(HumanFields)
+        .finish();
+    tracing::subscriber::with_default(subscriber, || {
+        let span = crate::telemetry::request_span(access.request_id);
+        crate::telemetry::log_access(&span, &access, None);
+    });
+    let mut straight = Vec::new();
+    write_access(&mut straight, SystemTime::now(), &access);
+    let straight = Captured(Arc::new(Mutex::new(straight)));
+    assert_eq!(straight.lines_without_time(), captured.lines_without_time());
+    assert_eq!(
+        straight.lines_without_time(),
+        [
+            " INFO request{request_id=84d418da9ec8-12}: flowgate::telemetry: request method=DELETE \
+          path=/v1/processes/42/{odd}%20path status=404 micros=98765"
+        ]
+    );
+}
+
 #[test]
 fn times_are_rfc_3339_in_microseconds() {
     for (secs, micros) in [
