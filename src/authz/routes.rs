@@ -47,6 +47,18 @@ pub struct RouteTable {
     routes: Vec<Route>,
     /// Templates without parameters, found by one hash lookup.
     literal: hashbrown::HashMap<String, RouteId>,
+    /// The templates of each number of segments: a path is tried only against those of its
+    /// own length that could match its first segment.
+    by_length: Vec<SameLength>,
+}
+
+/// Templates of one length that begin with each literal segment, in the table's order, and
+/// those that begin with a parameter. (The table's order puts every template of the first kind
+/// before any of the second.)
+#[derive(Clone, Debug, Default)]
+struct SameLength {
+    by_first: hashbrown::HashMap<String, Vec<RouteId>>,
+    param_first: Vec<RouteId>,
 }
 
 impl RouteTable {
@@ -84,7 +96,21 @@ impl RouteTable {
             .filter(|(_, route)| !route.segments.contains(&Segment::Param))
             .map(|(id, route)| (route.template.clone(), id))
             .collect();
-        RouteTable { routes, literal }
+        let mut by_length = vec![SameLength::default(); MOST_SEGMENTS + 1];
+        for (id, route) in routes.iter().enumerate() {
+            let same = &mut by_length[route.segments.len()];
+            match route.segments.first() {
+                Some(Segment::Literal(first)) => {
+                    same.by_first.entry(first.clone()).or_default().push(id)
+                }
+                _ => same.param_first.push(id),
+            }
+        }
+        RouteTable {
+            routes,
+            literal,
+            by_length,
+        }
     }
 
     pub fn routes(&self) -> &[Route] {
@@ -101,29 +127,36 @@ impl RouteTable {
             return Some(*id);
         }
         let rest = path.strip_prefix('/')?;
-        // The path is split once, not once for each template tried.
+        // The path is split once, not once for each template tried, by a loop over its bytes
+        // (`str::split`'s searcher cost about a hundred instructions a segment).
         let mut parts = [""; MOST_SEGMENTS];
         let mut count = 0;
-        for part in rest.split('/') {
-            let slot = parts.get_mut(count)?;
-            *slot = part;
+        let mut start = 0;
+        for end in (0..rest.len())
+            .filter(|&at| rest.as_bytes()[at] == b'/')
+            .chain([rest.len()])
+        {
+            *parts.get_mut(count)? = rest.get(start..end)?;
             count += 1;
+            start = end + 1;
         }
         let parts = &parts[..count];
         let last = count - 1;
-        self.routes.iter().position(|route| {
+        let same = self.by_length.get(count)?;
+        let literal_first = same.by_first.get(parts[0]).map_or(&[][..], Vec::as_slice);
+        let mut candidates = literal_first.iter().chain(&same.param_first).copied();
+        candidates.find(|&id| {
             // A parameter takes any segment, even an empty one, except an empty last segment:
             // there the router has run out of path before it tries parameters.
-            route.segments.len() == count
-                && route
-                    .segments
-                    .iter()
-                    .zip(parts)
-                    .enumerate()
-                    .all(|(at, (segment, part))| match segment {
-                        Segment::Literal(lit) => lit == part,
-                        Segment::Param => at < last || !part.is_empty(),
-                    })
+            self.routes[id]
+                .segments
+                .iter()
+                .zip(parts)
+                .enumerate()
+                .all(|(at, (segment, part))| match segment {
+                    Segment::Literal(lit) => lit == part,
+                    Segment::Param => at < last || !part.is_empty(),
+                })
         })
     }
 }
