@@ -204,33 +204,66 @@ impl FieldsVisitor<'_> {
         }
     }
 
-    /// Writes `name=` (after a space if a field came before); false for what it does not write
-    /// itself (the message, raw identifiers, colours).
-    fn name(&mut self, field: &Field) -> bool {
+    /// Writes ` name=value` (no space before the first field), at once when it fits in
+    /// [`Staged`]: a span's fields are written into a `String`, which grew at each of the three
+    /// writes of `request_id=…` (840 of a GET's instructions, BENCHMARKS.md). False for what it
+    /// does not write itself (the message, raw identifiers, colours).
+    fn field(&mut self, field: &Field, value: impl Fn(&mut dyn fmt::Write) -> fmt::Result) -> bool {
         let name = field.name();
         if self.styled || self.result.is_err() || name == "message" || name.starts_with("r#") {
             return false;
         }
-        let spaced = if self.empty {
-            Ok(())
-        } else {
-            self.writer.write_char(' ')
-        };
+        let separator = if self.empty { "" } else { " " };
         self.empty = false;
-        self.result = spaced
-            .and_then(|()| self.writer.write_str(name))
-            .and_then(|()| self.writer.write_char('='));
+        let mut staged = Staged::new();
+        let written = |to: &mut dyn fmt::Write| {
+            to.write_str(separator)?;
+            to.write_str(name)?;
+            to.write_char('=')?;
+            value(to)
+        };
+        self.result = match written(&mut staged) {
+            Ok(()) => self.writer.write_str(staged.as_str()),
+            // Longer than the stage: written piece by piece.
+            Err(_) => written(&mut self.writer),
+        };
         true
     }
 
     fn plain(&mut self, field: &Field, text: &str, default: impl FnOnce(&mut DefaultVisitor<'_>)) {
-        if self.name(field) {
-            if self.result.is_ok() {
-                self.result = self.writer.write_str(text);
-            }
-        } else {
+        if !self.field(field, |to| to.write_str(text)) {
             self.as_default(default);
         }
+    }
+}
+
+/// Where a field is put together before it is written.
+struct Staged {
+    bytes: [u8; 128],
+    len: usize,
+}
+
+impl Staged {
+    fn new() -> Staged {
+        Staged {
+            bytes: [0; 128],
+            len: 0,
+        }
+    }
+
+    fn as_str(&self) -> &str {
+        // Only whole `str`s were put in.
+        std::str::from_utf8(&self.bytes[..self.len]).unwrap_or_default()
+    }
+}
+
+impl fmt::Write for Staged {
+    fn write_str(&mut self, text: &str) -> fmt::Result {
+        let end = self.len + text.len();
+        let room = self.bytes.get_mut(self.len..end).ok_or(fmt::Error)?;
+        room.copy_from_slice(text.as_bytes());
+        self.len = end;
+        Ok(())
     }
 }
 
@@ -261,11 +294,7 @@ impl Visit for FieldsVisitor<'_> {
     }
 
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        if self.name(field) {
-            if self.result.is_ok() {
-                self.result = write!(self.writer, "{value:?}");
-            }
-        } else {
+        if !self.field(field, |to| write!(to, "{value:?}")) {
             self.as_default(|v| v.record_debug(field, value));
         }
     }

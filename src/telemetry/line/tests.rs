@@ -73,6 +73,7 @@ fn log_a_bit_of_everything() {
         trace!(count = u64::MAX, least = i64::MIN);
         info!("escapes: \x1b[31mred\x07 bell \u{9b} C1, and plain é");
         info!(message = "a message as a string field", after = 1u64);
+        info!(short = %"s", long = %"long ".repeat(40), "a field longer than its stage");
     });
 }
 
@@ -99,7 +100,7 @@ fn capture(ours: bool) -> Vec<String> {
 fn lines_are_the_default_formats_own() {
     let ours = capture(true);
     let default = capture(false);
-    assert_eq!(ours.len(), 9, "{ours:#?}");
+    assert_eq!(ours.len(), 10, "{ours:#?}");
     for (ours, default) in ours.iter().zip(&default) {
         assert_eq!(ours, default);
     }
