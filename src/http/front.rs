@@ -71,8 +71,6 @@ pub struct PagesOrApi {
     pub pages: BoxEndpoint<'static>,
     pub api: BoxEndpoint<'static>,
     pub page_paths: RouteTable,
-    /// Where Swagger UI is nested: all paths under it are pages.
-    pub docs: &'static str,
 }
 
 type Answering<'a> = Pin<Box<dyn Future<Output = poem::Result<Response>> + Send + 'a>>;
@@ -81,8 +79,9 @@ impl PagesOrApi {
     /// Not an `async fn`: it hands over the boxed future of the one it calls.
     fn call(&self, req: Request) -> Answering<'_> {
         let path = req.uri().path();
+        // Swagger UI's own paths, all under its nest, are pages too.
         let docs = path
-            .strip_prefix(self.docs)
+            .strip_prefix(super::DOCS)
             .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'));
         let page = docs || self.page_paths.find(path).is_some();
         let endpoint = if page { &self.pages } else { &self.api };

@@ -232,7 +232,6 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
         page_paths,
         pages: pages.data(Arc::clone(app)).boxed(),
         api: api.into_endpoint(),
-        docs: DOCS,
     };
     let documented = crate::authz::routes::templates(&Services::meta(), "/");
     let every_route = RouteTable::from_templates(documented.into_iter().chain(page_methods));

@@ -237,16 +237,19 @@ impl FieldsVisitor<'_> {
     }
 }
 
+/// The longest field written at once.
+const STAGED: usize = 128;
+
 /// Where a field is put together before it is written.
 struct Staged {
-    bytes: [u8; 128],
+    bytes: [u8; STAGED],
     len: usize,
 }
 
 impl Staged {
     fn new() -> Staged {
         Staged {
-            bytes: [0; 128],
+            bytes: [0; STAGED],
             len: 0,
         }
     }

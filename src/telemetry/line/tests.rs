@@ -77,7 +77,8 @@ fn log_a_bit_of_everything() {
     });
 }
 
-fn capture(ours: bool) -> Vec<String> {
+/// The lines `log` writes through our format (or the default one), each without its time.
+fn capture(ours: bool, log: impl Fn()) -> Vec<String> {
     let captured = Captured::default();
     let writer = captured.clone();
     let builder = tracing_subscriber::fmt()
@@ -89,17 +90,17 @@ fn capture(ours: bool) -> Vec<String> {
             .event_format(HumanLine::default())
             .fmt_fields(HumanFields)
             .finish();
-        tracing::subscriber::with_default(subscriber, log_a_bit_of_everything);
+        tracing::subscriber::with_default(subscriber, log);
     } else {
-        tracing::subscriber::with_default(builder.finish(), log_a_bit_of_everything);
+        tracing::subscriber::with_default(builder.finish(), log);
     }
     captured.lines_without_time()
 }
 
 #[test]
 fn lines_are_the_default_formats_own() {
-    let ours = capture(true);
-    let default = capture(false);
+    let ours = capture(true, log_a_bit_of_everything);
+    let default = capture(false, log_a_bit_of_everything);
     assert_eq!(ours.len(), 10, "{ours:#?}");
     for (ours, default) in ours.iter().zip(&default) {
         assert_eq!(ours, default);
@@ -122,22 +123,14 @@ fn access_lines_are_their_events_own() {
         status: 404,
         micros: 98_765,
     };
-    let captured = Captured::default();
-    let writer = captured.clone();
-    let subscriber = tracing_subscriber::fmt()
-        .with_ansi(false)
-        .with_writer(move || writer.clone())
-        .event_format(HumanLine::default())
-        .fmt_fields(HumanFields)
-        .finish();
-    tracing::subscriber::with_default(subscriber, || {
+    let traced = capture(true, || {
         let span = crate::telemetry::request_span(access.request_id);
         crate::telemetry::log_access(&span, &access, None);
     });
     let mut straight = Vec::new();
     write_access(&mut straight, SystemTime::now(), &access);
     let straight = Captured(Arc::new(Mutex::new(straight)));
-    assert_eq!(straight.lines_without_time(), captured.lines_without_time());
+    assert_eq!(straight.lines_without_time(), traced);
     assert_eq!(
         straight.lines_without_time(),
         [
