@@ -1,7 +1,8 @@
 //! Statements that run alone, each its own transaction, on connections held out of sqlx's
 //! pool: the read of a process instance, the lookup of a step's instance, the read of a code
 //! or refresh token with its person before a redemption or rotation, and on PostgreSQL the one
-//! write of a group of those (`store::spends`).
+//! write of a group of those (`store::spends`) and the check of a group of kept instances'
+//! versions (`store::versions`).
 //!
 //! sqlx pings a pooled connection each time it goes back to the pool: a Sync and its
 //! ReadyForQuery on PostgreSQL, a trip to the worker thread on SQLite. The ping flushes what a
@@ -17,7 +18,7 @@
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use sea_orm::sqlx::postgres::PgConnectOptions;
+use sea_orm::sqlx::postgres::{PgArguments, PgConnectOptions};
 use sea_orm::sqlx::sqlite::SqliteConnectOptions;
 use sea_orm::sqlx::{
     self, AssertSqlSafe, ConnectOptions, Executor, PgConnection, SqliteConnection,
@@ -107,6 +108,15 @@ struct All<'a>(&'a Statement);
 struct Execute<'a>(&'a Statement);
 struct Unprepared<'a>(&'a str);
 
+/// A PostgreSQL query of one `int8[]` parameter whose rows are pairs of `int8`s, bound and
+/// read by sqlx itself: a group of checks asks about many ids at once, and sea-query's values
+/// (one per id) and sea-orm's rows (columns found by name) cost more than the statement's own
+/// work.
+struct Pairs<'a> {
+    sql: &'a str,
+    ids: &'a [i64],
+}
+
 impl Autocommit {
     /// `held` connections to the database of `db`, each opened when first needed; with none,
     /// statements go to `db`'s pool.
@@ -133,6 +143,12 @@ impl Autocommit {
             }),
             None => Inner::Pool(db.clone()),
         }))
+    }
+
+    /// Runs `sql`, a PostgreSQL query of one `int8[]` parameter (`ids`) whose rows are pairs
+    /// of `int8`s.
+    pub async fn int8_pairs(&self, sql: &str, ids: &[i64]) -> Result<Vec<(i64, i64)>, DbErr> {
+        self.run(Pairs { sql, ids }).await
     }
 
     async fn run<A: Alone>(&self, op: A) -> Result<A::Answer, DbErr> {
@@ -252,6 +268,40 @@ impl Alone for All<'_> {
 
     async fn on_pool(&self, db: &DatabaseConnection) -> Result<Self::Answer, DbErr> {
         db.query_all_raw(self.0.clone()).await
+    }
+}
+
+impl Pairs<'_> {
+    fn query(&self) -> sqlx::query::QueryAs<'_, sqlx::Postgres, (i64, i64), PgArguments> {
+        sqlx::query_as(AssertSqlSafe(self.sql)).bind(self.ids)
+    }
+
+    fn not_postgres() -> sqlx::Error {
+        sqlx::Error::Configuration("an int8[] query needs PostgreSQL".into())
+    }
+}
+
+impl Alone for Pairs<'_> {
+    const QUERY: bool = true;
+    type Answer = Vec<(i64, i64)>;
+
+    async fn on(&self, conn: &mut Conn) -> Result<Self::Answer, sqlx::Error> {
+        match conn {
+            Conn::Postgres(c) => self.query().fetch_all(c).await,
+            Conn::Sqlite(_) => Err(Self::not_postgres()),
+        }
+    }
+
+    async fn on_pool(&self, db: &DatabaseConnection) -> Result<Self::Answer, DbErr> {
+        let outcome = match db.get_database_backend() {
+            DbBackend::Postgres => {
+                self.query()
+                    .fetch_all(db.get_postgres_connection_pool())
+                    .await
+            }
+            _ => Err(Self::not_postgres()),
+        };
+        outcome.map_err(Self::error)
     }
 }
 

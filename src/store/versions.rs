@@ -4,10 +4,9 @@
 //! its cost is the statement's own (its round trip, the wake-ups on both sides), which a group
 //! shares.
 
-use std::collections::HashMap;
 use std::sync::LazyLock;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement};
+use sea_orm::DbErr;
 
 use super::Autocommit;
 use super::group::{Grouping, Queue};
@@ -42,7 +41,8 @@ pub(super) struct ById;
 
 impl Grouping for ById {
     type Item = i64;
-    type Found = HashMap<i64, i64>;
+    /// (id, version) of each row found, by id.
+    type Found = Vec<(i64, i64)>;
     type Answer = Option<i64>;
     /// How many ids the group has.
     type Making = usize;
@@ -53,22 +53,20 @@ impl Grouping for ById {
         *ids <= MAX_IDS
     }
 
-    async fn send(db: &Autocommit, ids: &[&i64]) -> Result<HashMap<i64, i64>, DbErr> {
+    async fn send(db: &Autocommit, ids: &[&i64]) -> Result<Vec<(i64, i64)>, DbErr> {
         static SQL: LazyLock<String> = LazyLock::new(|| {
-            format!("SELECT id, {VERSION_COLUMN} AS version FROM processes WHERE id = ANY($1)")
+            format!("SELECT id, {VERSION_COLUMN} FROM processes WHERE id = ANY($1)")
         });
         let ids: Vec<i64> = ids.iter().map(|id| **id).collect();
-        let statement =
-            Statement::from_sql_and_values(DbBackend::Postgres, SQL.as_str(), vec![ids.into()]);
-        db.query_all_raw(statement)
-            .await?
-            .iter()
-            .map(|row| Ok((row.try_get("", "id")?, row.try_get("", "version")?)))
-            .collect()
+        let mut found = db.int8_pairs(SQL.as_str(), &ids).await?;
+        // Sorted here rather than by PostgreSQL, which serves every server's checks.
+        found.sort_unstable();
+        Ok(found)
     }
 
-    fn answer(versions: &mut HashMap<i64, i64>, prcs_id: &i64) -> Option<i64> {
-        versions.get(prcs_id).copied()
+    fn answer(found: &mut Vec<(i64, i64)>, prcs_id: &i64) -> Option<i64> {
+        let at = found.binary_search_by_key(prcs_id, |(id, _)| *id).ok()?;
+        Some(found[at].1)
     }
 }
 
@@ -83,5 +81,16 @@ mod tests {
             .filter(|_| ById::admits(&mut ids, &1))
             .count();
         assert_eq!(admitted, MAX_IDS);
+    }
+
+    /// Each id gets its own row's version, and one not found none.
+    #[test]
+    fn each_id_is_answered_from_its_row() {
+        let mut found = vec![(3, 30), (7, 70), (9, 90)];
+        let answers: Vec<_> = [7, 3, 9, 4, 10, 1]
+            .iter()
+            .map(|id| ById::answer(&mut found, id))
+            .collect();
+        assert_eq!(answers, [Some(70), Some(30), Some(90), None, None, None]);
     }
 }
