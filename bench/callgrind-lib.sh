@@ -36,6 +36,25 @@ dump() { # name number
   ls "$OUT/$1".*."$2"
 }
 
+# Calls, in a dump, of the functions whose whole name matches a Python regular expression.
+calls() { # name number pattern
+  python3 - "$(dump "$1" "$2")" "$3" <<'EOF'
+import re, sys
+# callgrind's format: "fn=(id) name" or "cfn=(id) name" names a function the first time, "(id)"
+# alone after; a "calls=N ..." line after "cfn=" counts calls of that function.
+names, calls, callee = {}, 0, None
+for line in open(sys.argv[1]):
+    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
+    if m:
+        if m.group(3):
+            names[m.group(2)] = m.group(3).strip()
+        callee = names.get(m.group(2)) if m.group(1) == "cfn" else None
+    elif line.startswith("calls=") and callee and re.fullmatch(sys.argv[2], callee):
+        calls += int(line.split()[0][6:])
+print(calls)
+EOF
+}
+
 instructions() { # name number
   callgrind_annotate "$(dump "$1" "$2")" 2>/dev/null | awk '/PROGRAM TOTALS/ && !done {gsub(",", "", $1); print $1; done = 1}'
 }

@@ -62,31 +62,13 @@ callgrind_control --dump "$SERVER" >/dev/null 2>&1
 stop
 if grep -q Non-2xx "$OUT/wrk.txt"; then cat "$OUT/wrk.txt"; exit 1; fi
 
-# Calls of the functions whose names match a pattern, in the dump (callgrind's format: "fn=(id)
-# name" or "cfn=(id) name" names a function the first time, "(id)" alone after; a "calls=N"
-# line after "cfn=" counts calls of that function).
-calls() { # pattern
-  python3 - "$(dump flowgate 1)" "$1" <<'EOF'
-import re, sys
-names, calls, callee = {}, 0, None
-for line in open(sys.argv[1]):
-    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
-    if m:
-        if m.group(3):
-            names[m.group(2)] = m.group(3).strip()
-        callee = names.get(m.group(2)) if m.group(1) == "cfn" else None
-    elif line.startswith("calls=") and callee and re.fullmatch(sys.argv[2], callee):
-        calls += int(line.split()[0][6:])
-print(calls)
-EOF
-}
 # Each answer is one writev: the reads counted, whatever wrk had in flight at either end.
-answered=$(calls writev)
+answered=$(calls flowgate 1 writev)
 echo "(e) GET /v1/processes/:id over 100 instances, $BACKEND, wrk -t1 -c$CONNECTIONS under callgrind, $(date -u +%F), ${FLOWGATE_BIN:-$(git rev-parse --short HEAD)}:"
 python3 -c 'import sys; i, a, n = map(int, sys.argv[1:]); print(f"  {i // n} instructions, {a / n:.1f} allocations a read ({n} reads)")' \
-  "$(instructions flowgate 1)" "$(calls '(malloc|calloc|realloc)')" "$answered"
+  "$(instructions flowgate 1)" "$(calls flowgate 1 '(malloc|calloc|realloc)')" "$answered"
 if [ "$BACKEND" = postgres ]; then
-  statements=$(calls 'flowgate::store::autocommit::Held::lease::\{\{closure\}\}')
+  statements=$(calls flowgate 1 'flowgate::store::autocommit::Held::lease::\{\{closure\}\}')
   python3 -c 'import sys; n, s = map(int, sys.argv[1:]); print(f"  {s} statements: {n / s:.1f} reads a statement")' \
     "$answered" "$statements"
 fi

@@ -56,21 +56,7 @@ count() { # load...
 
 # Calls of malloc, calloc and realloc in a dump.
 allocations() { # name number
-  python3 - "$(dump "$1" "$2")" <<'EOF'
-import re, sys
-# callgrind's format: "fn=(id) name" or "cfn=(id) name" names a function the first time, "(id)"
-# alone after; a "calls=N ..." line after "cfn=" counts calls of that function.
-names, calls, callee = {}, 0, None
-for line in open(sys.argv[1]):
-    m = re.match(r"(c?fn)=\((\d+)\)(?: (.*))?", line)
-    if m:
-        if m.group(3):
-            names[m.group(2)] = m.group(3).strip()
-        callee = names.get(m.group(2)) if m.group(1) == "cfn" else None
-    elif line.startswith("calls=") and callee in ("malloc", "calloc", "realloc"):
-        calls += int(line.split()[0][6:])
-print(calls)
-EOF
+  calls "$1" "$2" '(malloc|calloc|realloc)'
 }
 
 per_request() { # name number
