@@ -11,7 +11,10 @@ use sea_orm::{ConnectionTrait, DbBackend, Statement};
 use crate::kit::{Backend, Kit};
 use crate::on_both_backends;
 
-on_both_backends!(a_cancelled_statement_leaves_its_connection_usable);
+on_both_backends!(
+    a_cancelled_statement_leaves_its_connection_usable,
+    int8_pairs_are_read_on_postgres_and_refused_elsewhere,
+);
 
 async fn number(alone: &Autocommit, sql: &str) -> i64 {
     let stmt = Statement::from_string(alone.get_database_backend(), sql);
@@ -43,6 +46,22 @@ async fn a_cancelled_statement_leaves_its_connection_usable(kit: &Kit) {
             pid,
             "still the one held connection"
         );
+    }
+}
+
+/// A query of an `int8[]` answering pairs (the checks of kept instances' versions) reads its
+/// rows on a held connection and on the pool alike; SQLite, which has no arrays, refuses it
+/// with an error.
+async fn int8_pairs_are_read_on_postgres_and_refused_elsewhere(kit: &Kit) {
+    const PAIRS: &str = "SELECT id, id * 10 FROM unnest($1::int8[]) AS t(id) WHERE id > 1";
+    for held in [1, 0] {
+        let alone = Autocommit::new(&kit.server.app.db, held);
+        let pairs = alone.int8_pairs(PAIRS, &[3, 1, 2]).await;
+        if alone.get_database_backend() == DbBackend::Postgres {
+            assert_eq!(pairs.unwrap(), [(3, 30), (2, 20)], "held: {held}");
+        } else {
+            assert!(pairs.is_err(), "held: {held}");
+        }
     }
 }
 
