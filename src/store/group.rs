@@ -105,7 +105,9 @@ async fn serve<G: Grouping>(
     groups: Arc<AtomicU64>,
     mut queue: mpsc::UnboundedReceiver<Waiting<G>>,
 ) {
+    // Both kept from group to group, so that their buffers are not grown again for each.
     let mut waiting = Vec::new();
+    let mut group = Vec::new();
     loop {
         if waiting.is_empty() {
             match queue.recv().await {
@@ -116,11 +118,11 @@ async fn serve<G: Grouping>(
         while let Ok(next) = queue.try_recv() {
             waiting.push(next);
         }
-        let group = next_group(&mut waiting);
+        next_group(&mut waiting, &mut group);
         let items: Vec<&G::Item> = group.iter().map(|w| &w.item).collect();
         let mut found = G::send(&alone, &items).await;
         groups.fetch_add(1, Ordering::Relaxed);
-        for each in group {
+        for each in group.drain(..) {
             let answer = match &mut found {
                 Ok(found) => Ok(G::answer(found, &each.item)),
                 Err(err) => Err(err.clone()),
@@ -128,15 +130,70 @@ async fn serve<G: Grouping>(
             // Its request may be gone (the client hung up): the statement stands all the same.
             let _ = each.answer.send(answer);
         }
+        // What a burst grew beyond a usual group is given back.
+        waiting.shrink_to(KEPT);
+        group.shrink_to(KEPT);
     }
 }
 
-/// Takes the next group out of `waiting`, in order: each item the group admits.
-fn next_group<G: Grouping>(waiting: &mut Vec<Waiting<G>>) -> Vec<Waiting<G>> {
+/// Room for this many requests stays with the queue's buffers between groups.
+const KEPT: usize = 256;
+
+/// Moves the next group out of `waiting` into `group` (empty), in order: each item the group
+/// admits; the others stay waiting, in their order.
+fn next_group<G: Grouping>(waiting: &mut Vec<Waiting<G>>, group: &mut Vec<Waiting<G>>) {
     let mut making = G::Making::default();
-    let (group, later) = std::mem::take(waiting)
-        .into_iter()
-        .partition(|w| G::admits(&mut making, &w.item));
-    *waiting = later;
-    group
+    group.extend(waiting.extract_if(.., |w| G::admits(&mut making, &w.item)));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Groups of distinct items.
+    struct Distinct;
+
+    impl Grouping for Distinct {
+        type Item = u32;
+        type Found = ();
+        type Answer = ();
+        type Making = Vec<u32>;
+
+        fn admits(making: &mut Vec<u32>, next: &u32) -> bool {
+            let new = !making.contains(next);
+            if new {
+                making.push(*next);
+            }
+            new
+        }
+
+        async fn send(_: &Autocommit, _: &[&u32]) -> Result<(), DbErr> {
+            Ok(())
+        }
+
+        fn answer(_: &mut (), _: &u32) {}
+    }
+
+    fn items(waiting: &[Waiting<Distinct>]) -> Vec<u32> {
+        waiting.iter().map(|w| w.item).collect()
+    }
+
+    /// A group takes what it admits, in order, and the rest waits for the next, in order.
+    #[test]
+    fn a_group_takes_what_it_admits_and_the_rest_waits_in_order() {
+        let wait = |item| Waiting::<Distinct> {
+            item,
+            answer: oneshot::channel().0,
+        };
+        let mut waiting: Vec<_> = [1, 2, 1, 3, 2, 1].into_iter().map(wait).collect();
+        let mut group = Vec::new();
+        next_group(&mut waiting, &mut group);
+        assert_eq!(
+            (items(&group), items(&waiting)),
+            (vec![1, 2, 3], vec![1, 2, 1])
+        );
+        group.clear();
+        next_group(&mut waiting, &mut group);
+        assert_eq!((items(&group), items(&waiting)), (vec![1, 2], vec![1]));
+    }
 }
