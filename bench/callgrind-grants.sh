@@ -18,16 +18,9 @@ N=${2:-1000}
 WARM=200
 PORT=18392
 case $MODE in codes | refresh) ;; *) echo "usage: $0 [codes|refresh] [N]" >&2; exit 2 ;; esac
-command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)"; exit 1; }
-if [ -n "${FLOWGATE_BIN:-}" ]; then
-  FLOWGATE=$FLOWGATE_BIN
-else
-  TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/flowgate-target}
-  CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --locked --quiet
-  FLOWGATE=$TARGET_DIR/release/flowgate
-fi
 OUT=$(mktemp -d /tmp/flowgate-callgrind-grants.XXXXXX)
 source bench/callgrind-lib.sh
+flowgate_binary
 # REDIRECT_URI, PERSON_PASSWORD and make_app_and_person, as bench/peers.sh makes them.
 source bench/peers/flowgate.sh
 

@@ -1,7 +1,24 @@
-# Shared by bench/callgrind.sh and bench/callgrind-grants.sh (sourced): one server at a time
-# under valgrind's callgrind, counting off until asked, and requests sent to it one after
-# another. Expects OUT (the folder for the callgrind files and the server's output) and PORT.
+# Shared by bench/callgrind.sh, bench/callgrind-grants.sh and bench/callgrind-reads.sh
+# (sourced): one server at a time under valgrind's callgrind, counting off until asked, and
+# requests sent to it one after another. Expects OUT (the folder for the callgrind files and the
+# server's output) and PORT.
 SERVER=
+
+# Sets FLOWGATE: FLOWGATE_BIN when given (another build), else a release build of this
+# checkout; fails first when a tool the script needs (valgrind, and those named) is missing.
+flowgate_binary() { # [tool...]
+  local tool
+  for tool in valgrind "$@"; do
+    command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install $tool)"; exit 1; }
+  done
+  if [ -n "${FLOWGATE_BIN:-}" ]; then
+    FLOWGATE=$FLOWGATE_BIN
+  else
+    local target_dir=${CARGO_TARGET_DIR:-$HOME/.cache/flowgate-target}
+    CARGO_TARGET_DIR=$target_dir cargo build --release --locked --quiet
+    FLOWGATE=$target_dir/release/flowgate
+  fi
+}
 
 stop() {
   if [ -n "$SERVER" ] && kill -0 "$SERVER" 2>/dev/null; then

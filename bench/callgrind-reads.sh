@@ -18,18 +18,9 @@ BACKEND=${1:-postgres}
 CONNECTIONS=${2:-16}
 PORT=18394
 case $BACKEND in sqlite | postgres) ;; *) echo "usage: $0 [sqlite|postgres] [connections]" >&2; exit 2 ;; esac
-for tool in valgrind wrk; do
-  command -v $tool >/dev/null || { echo "$tool is needed (apt-get install $tool)"; exit 1; }
-done
-if [ -n "${FLOWGATE_BIN:-}" ]; then
-  FLOWGATE=$FLOWGATE_BIN
-else
-  TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/flowgate-target}
-  CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --locked --quiet
-  FLOWGATE=$TARGET_DIR/release/flowgate
-fi
 OUT=$(mktemp -d /tmp/flowgate-callgrind-reads.XXXXXX)
 source bench/callgrind-lib.sh
+flowgate_binary wrk
 
 export FLOWGATE_KEY_FILE=$OUT/flowgate.key
 if [ "$BACKEND" = postgres ]; then

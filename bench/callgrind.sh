@@ -18,16 +18,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 N=${1:-2000}
 WARM=200
-command -v valgrind >/dev/null || { echo "valgrind is needed (apt-get install valgrind)"; exit 1; }
-TARGET_DIR=${CARGO_TARGET_DIR:-$HOME/.cache/flowgate-target}
 CEILING_TARGET_DIR=$HOME/.cache/flowgate-ceiling-target
-[ -n "${FLOWGATE_BIN:-}" ] || CARGO_TARGET_DIR=$TARGET_DIR cargo build --release --locked --quiet
-(cd bench/ceiling && CARGO_TARGET_DIR=$CEILING_TARGET_DIR cargo build --release --locked --quiet)
-FLOWGATE=${FLOWGATE_BIN:-$TARGET_DIR/release/flowgate}
-CEILING=$CEILING_TARGET_DIR/release/flowgate-ceiling
 OUT=$(mktemp -d /tmp/flowgate-callgrind.XXXXXX)
 PORT=18391
 source bench/callgrind-lib.sh
+flowgate_binary
+(cd bench/ceiling && CARGO_TARGET_DIR=$CEILING_TARGET_DIR cargo build --release --locked --quiet)
+CEILING=$CEILING_TARGET_DIR/release/flowgate-ceiling
 
 # Sends count requests on one connection; fails on any non-200. A load is "token BASIC" (a
 # client_credentials POST with that Authorization) or "get PATH [AUTHORIZATION]".
