@@ -1,10 +1,10 @@
 //! The key ring: the active Ed25519 signing key kept parsed (re-parsing per token halves the
-//! token rate), the verifying keys by `kid`, and the JWKS document, built once per reload.
+//! token rate), the verifying keys with their `kid`s, and the JWKS document, built once per
+//! reload.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use ed25519_dalek::{SigningKey, VerifyingKey};
-use hashbrown::HashMap;
 use serde_json::json;
 
 use zeroize::Zeroizing;
@@ -71,7 +71,10 @@ pub struct ActiveKey {
 
 pub struct KeyRing {
     pub active: ActiveKey,
-    verifying: HashMap<String, VerifyingKey>,
+    /// Newest first, so the active key is found first. A ring holds a few keys (the active one
+    /// and those still published after a rotation), and every gated request looks its token's
+    /// key up: a scan compares a few short strings where a map hashed the `kid` first.
+    verifying: Vec<(String, VerifyingKey)>,
     jwks: serde_json::Value,
 }
 
@@ -91,7 +94,7 @@ impl KeyRing {
             header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
             signing,
         };
-        let verifying: HashMap<String, VerifyingKey> = keys
+        let verifying: Vec<(String, VerifyingKey)> = keys
             .iter()
             .map(|k| {
                 (
@@ -101,9 +104,9 @@ impl KeyRing {
             })
             .collect();
         let jwks = json!({
-            "keys": keys
+            "keys": verifying
                 .iter()
-                .filter_map(|k| verifying.get(&k.kid).map(|public| jwk(&k.kid, public)))
+                .map(|(kid, public)| jwk(kid, public))
                 .collect::<Vec<_>>()
         });
         Ok(KeyRing {
@@ -120,7 +123,7 @@ impl KeyRing {
         let header = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid});
         KeyRing {
             jwks: json!({"keys": [jwk(&key.kid, &verifying)]}),
-            verifying: HashMap::from([(key.kid.clone(), verifying)]),
+            verifying: vec![(key.kid.clone(), verifying)],
             active: ActiveKey {
                 kid: key.kid.clone(),
                 header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
@@ -130,7 +133,8 @@ impl KeyRing {
     }
 
     pub fn verifying_key(&self, kid: &str) -> Option<&VerifyingKey> {
-        self.verifying.get(kid)
+        let (_, key) = self.verifying.iter().find(|(known, _)| known == kid)?;
+        Some(key)
     }
 
     pub fn jwks(&self) -> &serde_json::Value {
