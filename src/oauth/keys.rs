@@ -1,11 +1,13 @@
-//! The key ring: the active Ed25519 signing key kept parsed (re-parsing per token halves the
-//! token rate), the verifying keys with their `kid`s, and the JWKS document, built once per
-//! reload.
+//! The key ring: the active Ed25519 signing key kept parsed and expanded (re-parsing per token
+//! halves the token rate), the verifying keys with their `kid`s, and the JWKS document, built
+//! once per reload.
 
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use ed25519_dalek::{SigningKey, VerifyingKey};
+use ed25519_dalek::hazmat::{self, ExpandedSecretKey};
+use ed25519_dalek::{Signature, SigningKey, VerifyingKey};
 use serde_json::json;
+use sha2::Sha512;
 
 use zeroize::Zeroizing;
 
@@ -64,9 +66,38 @@ impl StoredKey {
 
 pub struct ActiveKey {
     pub kid: String,
-    pub signing: SigningKey,
+    signing: SigningKey,
+    /// The signing key's SHA-512 expansion (RFC 8032 §5.1.5), which `SigningKey::sign` computes
+    /// again for every signature: a SHA-512 block and a scalar reduction per token.
+    expanded: ExpandedSecretKey,
     /// base64url of the JOSE header `{"alg":"EdDSA","typ":"at+jwt","kid":…}`.
     pub header_b64: String,
+}
+
+impl ActiveKey {
+    /// The key of a stored seed; its expansion is derived here from the same seed, so the two
+    /// always belong together (signing with a mismatched pair would leak the key).
+    fn new(key: &StoredKey) -> ActiveKey {
+        let signing = SigningKey::from_bytes(&key.seed);
+        let expanded = ExpandedSecretKey::from(&*key.seed);
+        let header = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid});
+        ActiveKey {
+            kid: key.kid.clone(),
+            header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
+            signing,
+            expanded,
+        }
+    }
+
+    /// The Ed25519 signature of `message`: the same bytes as `SigningKey::sign`, without
+    /// expanding the key again.
+    pub fn sign(&self, message: &[u8]) -> Signature {
+        hazmat::raw_sign::<Sha512>(&self.expanded, message, self.signing.as_ref())
+    }
+
+    pub fn verifying_key(&self) -> VerifyingKey {
+        self.signing.verifying_key()
+    }
 }
 
 pub struct KeyRing {
@@ -87,13 +118,7 @@ impl KeyRing {
             .ok_or_else(|| {
                 Error::Internal("no active signing key; run `flowgate keys rotate`".into())
             })?;
-        let signing = SigningKey::from_bytes(&active.seed);
-        let header = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": active.kid});
-        let active = ActiveKey {
-            kid: active.kid.clone(),
-            header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
-            signing,
-        };
+        let active = ActiveKey::new(active);
         let verifying: Vec<(String, VerifyingKey)> = keys
             .iter()
             .map(|k| {
@@ -118,17 +143,12 @@ impl KeyRing {
 
     /// A ring of one key, which signs.
     pub fn single(key: &StoredKey) -> KeyRing {
-        let signing = SigningKey::from_bytes(&key.seed);
-        let verifying = signing.verifying_key();
-        let header = json!({"alg": "EdDSA", "typ": "at+jwt", "kid": key.kid});
+        let active = ActiveKey::new(key);
+        let verifying = active.verifying_key();
         KeyRing {
             jwks: json!({"keys": [jwk(&key.kid, &verifying)]}),
             verifying: vec![(key.kid.clone(), verifying)],
-            active: ActiveKey {
-                kid: key.kid.clone(),
-                header_b64: URL_SAFE_NO_PAD.encode(header.to_string()),
-                signing,
-            },
+            active,
         }
     }
 
@@ -158,6 +178,7 @@ fn jwk(kid: &str, public: &VerifyingKey) -> serde_json::Value {
 mod tests {
     use super::*;
     use crate::oauth::fixtures::keys;
+    use ed25519_dalek::Signer;
 
     #[test]
     fn the_jwks_publishes_each_public_key_as_an_okp_jwk() {
@@ -175,6 +196,21 @@ mod tests {
                 "x": URL_SAFE_NO_PAD.encode(public.as_bytes()),
             }])
         );
-        assert_eq!(public, &ring.active.signing.verifying_key());
+        assert_eq!(public, &ring.active.verifying_key());
+    }
+
+    /// Deterministic Ed25519 (RFC 8032): the kept expansion signs exactly as the key itself,
+    /// and the signature verifies.
+    #[test]
+    fn the_active_key_signs_as_ed25519_does() {
+        let key = StoredKey::generate(0);
+        let ring = KeyRing::single(&key);
+        let signing = SigningKey::from_bytes(&key.seed);
+        for message in [&b""[..], b"a", &[7u8; 1000]] {
+            let signature = ring.active.sign(message);
+            assert_eq!(signature, signing.sign(message));
+            let public = ring.verifying_key(&key.kid).unwrap();
+            assert!(public.verify_strict(message, &signature).is_ok());
+        }
     }
 }
