@@ -3,6 +3,7 @@
 if ! command -v wrk >/dev/null; then
   (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
 fi
+source bench/label.sh
 # FLOWGATE_BIN runs a given binary (bench/compare.sh compares two builds in one run).
 if [ -z "${FLOWGATE_BIN:-}" ]; then
   cargo build --release --quiet

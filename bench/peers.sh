@@ -67,6 +67,7 @@ PG_CREATED=
 
 source "$BENCH_DIR/peers/lib.sh"
 source "$BENCH_DIR/peers/flowgate.sh"
+source "$BENCH_DIR/label.sh"
 
 wants() { [[ " $TARGETS " == *" $1 "* ]]; }
 
@@ -118,7 +119,7 @@ if wants ceiling; then
 fi
 
 {
-  echo "flowgate $(git rev-parse --short HEAD 2>/dev/null || echo '?')$(git diff --quiet HEAD -- src 2>/dev/null || echo ' (with uncommitted changes under src/)')"
+  echo "flowgate $(flowgate_label)"
   echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"
   echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, warm-up ${WARMUP}s, $RUNS runs, medians"
   echo "node $(node --version 2>/dev/null || echo '?'), oidc-provider $(node -p "require('$SCRATCH/node/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo '?')"

@@ -66,7 +66,7 @@ run() { # key, label, seconds, script, path
     "$(awk '$1=="50%" {print $2}' "$WORK/$1.txt")" "$(awk '$1=="99%" {print $2}' "$WORK/$1.txt")" \
     "$(awk '/Non-2xx/ {print "non-2xx: " $NF}' "$WORK/$1.txt")"
 }
-echo "flowgate $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, $COUNT instances, wrk -t2 -c16"
+echo "flowgate $(flowgate_label), $(nproc) cores, $COUNT instances, wrk -t2 -c16"
 run get "(d) GET /v1/processes/:prcs_id" 10 "$WORK/get.lua" /
 CONNECTIONS_GET=1 run get1 "(d1) the same, one connection" 5 "$WORK/get.lua" /
 run complete "(e) PUT /v1/steps/:sbfl_id/complete" 4 "$WORK/complete.lua" /

@@ -12,6 +12,7 @@
 # FLOWGATE_BIN and CEILING_BIN run those binaries instead of building the two (to compare builds).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+source bench/label.sh
 DURATION=${1:-10} ROUNDS=${2:-5} CONNECTIONS=${3:-64}
 FLOWGATE_PORT=18281 CEILING_PORT=18290
 command -v wrk >/dev/null || (apt-get update -qq && apt-get install -y -qq wrk) >/dev/null
@@ -58,7 +59,7 @@ token_rate() { # port basic-credentials
 FLOWGATE_BASIC=$(printf '%s:%s' "$ID" "$SECRET" | base64 -w0)
 CEILING_BASIC=$(printf 'ceiling:ratio-ceiling-secret' | base64 -w0)
 
-echo "flowgate $(git rev-parse --short HEAD)$(git diff --quiet HEAD -- src || echo ' (uncommitted changes)'), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, access log on"
+echo "flowgate $(flowgate_label), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s, $ROUNDS rounds, access log on"
 # A short warm-up of each server, not counted.
 DURATION=2 token_rate "$FLOWGATE_PORT" "$FLOWGATE_BASIC" >/dev/null
 DURATION=2 token_rate "$CEILING_PORT" "$CEILING_BASIC" >/dev/null

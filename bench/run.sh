@@ -25,7 +25,7 @@ run() { # key, label, extra wrk args...
   echo "$rps" >"$WORK/$name.rps"
 }
 
-echo "flowgate $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
+echo "flowgate $(flowgate_label), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DURATION}s"
 # The token request, byte for byte as bench/peers.sh sends it to every target.
 BENCH_METHOD=POST BENCH_AUTH="Basic $BASIC" BENCH_BODY=grant_type=client_credentials \
   run token "(a) POST /oauth/token" -s bench/peers/request.lua "http://127.0.0.1:$PORT/oauth/token"

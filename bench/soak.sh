@@ -49,7 +49,7 @@ end
 LUA
 
 rss_kib() { awk '/^VmRSS:/ {print $2}' "/proc/$SERVER/status"; }
-echo "flowgate $(git rev-parse --short HEAD 2>/dev/null || echo '?'), $(nproc) cores, soak ${DURATION}s, wrk -t2 -c$CONNECTIONS"
+echo "flowgate $(flowgate_label), $(nproc) cores, soak ${DURATION}s, wrk -t2 -c$CONNECTIONS"
 wrk -t2 -c"$CONNECTIONS" -d"${DURATION}s" --latency -s "$WORK/mix.lua" "http://127.0.0.1:$PORT" >"$WORK/wrk.txt" &
 WRK=$!
 : >"$WORK/rss.txt"
