@@ -54,7 +54,7 @@ callgrind_control --dump "$SERVER" >/dev/null 2>&1
 stop
 
 label=$([ "$MODE" = codes ] && echo "code redemption (h)" || echo "refresh rotation (i)")
-echo "$label, over $N requests after $WARM, $(date -u +%F), $(git rev-parse --short HEAD):"
+echo "$label, over $N requests after $WARM, $(date -u +%F), $(flowgate_label):"
 echo "  $(($(instructions flowgate 1) / N)) instructions per request"
 echo
 echo "inclusive, top 30:"

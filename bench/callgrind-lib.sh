@@ -3,6 +3,7 @@
 # requests sent to it one after another. Expects OUT (the folder for the callgrind files and the
 # server's output) and PORT.
 SERVER=
+source bench/label.sh
 
 # Sets FLOWGATE: FLOWGATE_BIN when given (another build), else a release build of this
 # checkout; fails first when a tool the script needs (valgrind, and those named) is missing.

@@ -55,7 +55,7 @@ if grep -q Non-2xx "$OUT/wrk.txt"; then cat "$OUT/wrk.txt"; exit 1; fi
 
 # Each answer is one writev: the reads counted, whatever wrk had in flight at either end.
 answered=$(calls flowgate 1 writev)
-echo "(e) GET /v1/processes/:id over 100 instances, $BACKEND, wrk -t1 -c$CONNECTIONS under callgrind, $(date -u +%F), ${FLOWGATE_BIN:-$(git rev-parse --short HEAD)}:"
+echo "(e) GET /v1/processes/:id over 100 instances, $BACKEND, wrk -t1 -c$CONNECTIONS under callgrind, $(date -u +%F), $(flowgate_label):"
 python3 -c 'import sys; i, a, n = map(int, sys.argv[1:]); print(f"  {i // n} instructions, {a / n:.1f} allocations a read ({n} reads)")' \
   "$(instructions flowgate 1)" "$(calls flowgate 1 '(malloc|calloc|realloc)')" "$answered"
 if [ "$BACKEND" = postgres ]; then

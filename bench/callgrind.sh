@@ -89,7 +89,7 @@ start ceiling "http://127.0.0.1:$PORT/hello" "$CEILING" "127.0.0.1:$PORT"
 count token "Basic $(printf 'ceiling:%s' "$CEILING_SECRET" | base64 -w0)"
 stop
 
-echo "per request over $N requests (after $WARM to warm up), $(date -u +%F), ${FLOWGATE_BIN:-$(git rev-parse --short HEAD)}:"
+echo "per request over $N requests (after $WARM to warm up), $(date -u +%F), $(flowgate_label):"
 echo "  POST /oauth/token, flowgate (SQLite, access log on): $(per_request flowgate 1)"
 echo "  POST /oauth/token, ceiling:                          $(per_request ceiling 1)"
 echo "    flowgate / ceiling: $(ratio flowgate 1 ceiling 1)"
