@@ -10,6 +10,9 @@ mod m20261201_000004_flow_requests;
 mod m20261215_000005_diagram_version_text;
 mod m20261216_000006_revocation_feed;
 mod m20261217_000007_process_paging;
+mod m20261218_000008_sole_server;
+
+pub use m20261218_000008_sole_server::{SERVER_SETTING, SOLE_SERVER_LOCK};
 
 pub struct Migrator;
 
@@ -24,6 +27,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261215_000005_diagram_version_text::Migration),
             Box::new(m20261216_000006_revocation_feed::Migration),
             Box::new(m20261217_000007_process_paging::Migration),
+            Box::new(m20261218_000008_sole_server::Migration),
         ]
     }
 }

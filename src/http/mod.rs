@@ -53,6 +53,7 @@ impl Running {
     pub async fn stop(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;
+        self.app.runtime.instances.stopped().await;
         services::setup::close(&self.app).await;
     }
 
@@ -131,9 +132,11 @@ pub async fn serve(config: Config, listener: TcpListener, opened: Opened) -> Res
     let public_url = config.public_url(addr);
     let routes = RouteTable::from_meta(&Services::meta(), crate::authz::GATED_PREFIX);
     let app = App::new(config, db, kek, public_url, routes).await?;
-    // Before it answers or moves anything: from now on other servers know of this one.
-    app.runtime.instances.serve(&app.db, &app.config)?;
     let (stop, stopped) = watch::channel(false);
+    // Before it answers or moves anything: from now on other servers know of this one.
+    app.runtime
+        .instances
+        .serve(&app.db, &app.config, stopped.clone())?;
     app.spawn_sync(stopped.clone());
     spawn_timer_scheduler(Arc::clone(&app), stopped.clone());
     let endpoint = endpoint(&app);

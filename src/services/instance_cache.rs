@@ -13,15 +13,20 @@
 //! - **PostgreSQL** ([`Trust::Checked`]), which other servers write too: an instance is kept
 //!   with the version of the row it was read from (`xmin`, read in the same statement), and
 //!   served only when a statement at the time of the request finds the row at that version.
-//!   So what it serves is what a read would have found then.
+//!   So what it serves is what a read would have found then. Except while this server is sole
+//!   ([`SoleServer`]): then no other writer can change a row, this server's own writers forget
+//!   what they change and are counted as on SQLite, and what was read (or found unchanged)
+//!   within the term is served as kept until the term ends.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
 
 use hashbrown::HashMap;
 use sea_orm::{DatabaseConnection, DbBackend};
+use tokio::sync::watch;
 
 use super::processes::ProcessView;
+use super::sole::SoleServer;
 use crate::Result;
 use crate::config::Config;
 use crate::store::{ServerClaim, WriteCount, WriteCounters};
@@ -31,12 +36,21 @@ use crate::store::{ServerClaim, WriteCount, WriteCounters};
 pub struct InstanceCache {
     on: OnceLock<Cached>,
     hits: AtomicU64,
+    /// The task that takes part in the sole-server lease (PostgreSQL).
+    holder: Mutex<Option<tokio::task::JoinHandle<()>>>,
 }
 
 struct Cached {
-    entries: Mutex<HashMap<i64, Arc<ProcessView>>>,
+    entries: Mutex<HashMap<i64, Entry>>,
     capacity: usize,
     trust: Trust,
+}
+
+#[derive(Clone)]
+struct Entry {
+    view: Arc<ProcessView>,
+    /// The sole-server term it is current in, if any (PostgreSQL).
+    term: Option<u64>,
 }
 
 /// When a kept instance may be served.
@@ -46,8 +60,12 @@ enum Trust {
         writes: Arc<WriteCounters>,
         claim: ServerClaim,
     },
-    /// Once its row's version is found unchanged (PostgreSQL).
-    Checked,
+    /// Once its row's version is found unchanged, or as kept within the term it was kept in
+    /// while this server is sole (PostgreSQL).
+    Checked {
+        sole: Arc<SoleServer>,
+        writes: Arc<WriteCounters>,
+    },
 }
 
 /// A kept instance, and what serving it needs.
@@ -61,24 +79,63 @@ pub enum Kept {
 
 /// Where a read began; see [`InstanceCache::keep`].
 #[derive(Clone, Copy)]
-pub struct ReadStart(Option<WriteCount>);
+pub struct ReadStart {
+    writes: Option<WriteCount>,
+    /// The sole-server term it began in (PostgreSQL).
+    term: Option<u64>,
+}
 
 impl InstanceCache {
     /// Called by a server (a CLI command keeps nothing): keeps instances as last read when the
-    /// database is a SQLite file and this server the only one on it, or PostgreSQL.
-    pub fn serve(&self, db: &DatabaseConnection, config: &Config) -> Result<()> {
+    /// database is a SQLite file and this server the only one on it, or PostgreSQL, where it
+    /// takes part in the sole-server lease until `stop` changes.
+    pub fn serve(
+        &self,
+        db: &DatabaseConnection,
+        config: &Config,
+        stop: watch::Receiver<bool>,
+    ) -> Result<()> {
         let capacity = usize::try_from(config.instance_cache_capacity).unwrap_or(usize::MAX);
+        if capacity == 0 {
+            return Ok(());
+        }
+        let writes = WriteCounters::of(db);
         match db.get_database_backend() {
             DbBackend::Sqlite => {
                 if let Some(claim) = ServerClaim::take(&config.database_url)? {
-                    let writes = WriteCounters::of(db);
                     self.turn_on(capacity, Trust::Alone { writes, claim });
                 }
             }
-            DbBackend::Postgres => self.turn_on(capacity, Trust::Checked),
+            DbBackend::Postgres => {
+                let sole = Arc::new(SoleServer::default());
+                let holder = Arc::clone(&sole);
+                let db = db.clone();
+                let task = tokio::spawn(async move { holder.hold(db, stop).await });
+                *self.holder.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+                self.turn_on(capacity, Trust::Checked { sole, writes });
+            }
             _ => {}
         }
         Ok(())
+    }
+
+    /// Once the server's stop was signalled: waits until it stepped down (if it was sole), so
+    /// that the next writer need not wait out its lease.
+    pub async fn stopped(&self) {
+        let task = self.holder.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if let Some(task) = task {
+            let _ = task.await;
+        }
+    }
+
+    /// Whether kept instances are served as kept now, without a check (on PostgreSQL while
+    /// this server is sole; on SQLite while it is alone on its file).
+    pub fn unchecked(&self) -> bool {
+        match &self.on.get().map(|on| &on.trust) {
+            Some(Trust::Checked { sole, .. }) => sole.term().is_some(),
+            Some(Trust::Alone { claim, .. }) => claim.alone(),
+            None => false,
+        }
     }
 
     /// Keeps up to `capacity` instances, served as `trust` says. Once only; later calls change
@@ -95,12 +152,15 @@ impl InstanceCache {
 
     pub fn get(&self, prcs_id: i64) -> Option<Kept> {
         let found = self.lock()?.get(&prcs_id).cloned()?;
-        match self.on.get()?.trust {
-            Trust::Alone { .. } => {
-                self.count_hit();
-                Some(Kept::Current(found))
-            }
-            Trust::Checked => Some(Kept::IfUnchanged(found)),
+        let current = match &self.on.get()?.trust {
+            Trust::Alone { .. } => true,
+            Trust::Checked { sole, .. } => found.term.is_some() && found.term == sole.term(),
+        };
+        if current {
+            self.count_hit();
+            Some(Kept::Current(found.view))
+        } else {
+            Some(Kept::IfUnchanged(found.view))
         }
     }
 
@@ -116,10 +176,34 @@ impl InstanceCache {
 
     /// Call before reading an instance from the database.
     pub fn read_start(&self) -> ReadStart {
-        ReadStart(self.on.get().and_then(|on| match &on.trust {
-            Trust::Alone { writes, .. } => Some(writes.now()),
-            Trust::Checked => None,
-        }))
+        let Some(on) = self.on.get() else {
+            return ReadStart {
+                writes: None,
+                term: None,
+            };
+        };
+        match &on.trust {
+            Trust::Alone { writes, .. } => ReadStart {
+                writes: Some(writes.now()),
+                term: None,
+            },
+            Trust::Checked { sole, writes } => {
+                // The term first: writes counted from within it.
+                let term = sole.term();
+                ReadStart {
+                    writes: term.map(|_| writes.now()),
+                    term,
+                }
+            }
+        }
+    }
+
+    /// Keeps a kept instance whose row was just found unchanged, by a check that began at
+    /// `start`, as current for the rest of the term that check began in (if one did).
+    pub fn confirm(&self, start: ReadStart, view: &Arc<ProcessView>) {
+        if start.term.is_some() {
+            self.keep(start, view);
+        }
     }
 
     /// Keeps what a read that began at `start` found, unless a write may have changed it
@@ -132,24 +216,36 @@ impl InstanceCache {
         let Some(mut entries) = self.lock() else {
             return;
         };
-        let current = match (&on.trust, start.0) {
-            // Checked under the lock that `forget` takes too: a writer that began after this
-            // check forgets the entry once its transaction is open, after this insert.
-            (Trust::Alone { writes, .. }, Some(start)) => writes.unchanged_since(start),
-            (Trust::Alone { .. }, None) => false,
-            // Whatever it is, it is checked before it is served.
-            (Trust::Checked, _) => view.version.is_some(),
+        // Checked under the lock that `forget` takes too: a writer that began after this check
+        // forgets the entry once its transaction is open, after this insert.
+        let unwritten =
+            |writes: &WriteCounters| start.writes.is_some_and(|w| writes.unchanged_since(w));
+        let term = match &on.trust {
+            Trust::Alone { writes, .. } => {
+                if !unwritten(writes) {
+                    return;
+                }
+                None
+            }
+            // Whatever it is, it is checked before it is served, unless it was read within
+            // the term still running, with none of this server's writes open or made meanwhile.
+            Trust::Checked { sole, writes } => {
+                if view.version.is_none() {
+                    return;
+                }
+                start
+                    .term
+                    .filter(|&term| sole.term() == Some(term) && unwritten(writes))
+            }
         };
-        if !current {
-            return;
-        }
         if entries.len() >= on.capacity && !entries.contains_key(&view.prcs_id) {
             let first = entries.keys().next().copied();
             if let Some(first) = first {
                 entries.remove(&first);
             }
         }
-        entries.insert(view.prcs_id, Arc::clone(view));
+        let view = Arc::clone(view);
+        entries.insert(view.prcs_id, Entry { view, term });
     }
 
     /// Call inside a write transaction that may change or delete the instance, before
@@ -162,7 +258,7 @@ impl InstanceCache {
 
     /// The entries, while the cache is on (and, on SQLite, this server still alone on its
     /// database; once it is not, they are dropped, and the cache stays empty).
-    fn lock(&self) -> Option<std::sync::MutexGuard<'_, HashMap<i64, Arc<ProcessView>>>> {
+    fn lock(&self) -> Option<std::sync::MutexGuard<'_, HashMap<i64, Entry>>> {
         let on = self.on.get()?;
         let mut entries = on.entries.lock().unwrap_or_else(|e| e.into_inner());
         if let Trust::Alone { claim, .. } = &on.trust
@@ -355,16 +451,33 @@ mod tests {
         );
     }
 
+    fn versioned(prcs_id: i64, version: Option<i64>) -> Arc<ProcessView> {
+        Arc::new(ProcessView {
+            version,
+            ..(*view(prcs_id, "kept")).clone()
+        })
+    }
+
+    /// A cache as a PostgreSQL server turns it on, with its sole-server state.
+    fn on_postgres() -> (InstanceCache, Arc<SoleServer>) {
+        let cache = InstanceCache::default();
+        let sole = Arc::new(SoleServer::default());
+        let writes = Arc::new(WriteCounters::default());
+        let trust = Trust::Checked {
+            sole: Arc::clone(&sole),
+            writes,
+        };
+        cache.turn_on(10, trust);
+        (cache, sole)
+    }
+
+    fn is_current(cache: &InstanceCache, prcs_id: i64) -> bool {
+        matches!(cache.get(prcs_id), Some(Kept::Current(_)))
+    }
+
     #[test]
     fn on_postgres_keeps_what_has_a_version_to_be_checked() {
-        let cache = InstanceCache::default();
-        cache.turn_on(10, Trust::Checked);
-        let versioned = |prcs_id, version| {
-            Arc::new(ProcessView {
-                version,
-                ..(*view(prcs_id, "kept")).clone()
-            })
-        };
+        let (cache, _) = on_postgres();
         cache.keep(cache.read_start(), &versioned(1, Some(7)));
         cache.keep(cache.read_start(), &versioned(2, None));
         let Some(Kept::IfUnchanged(kept)) = cache.get(1) else {
@@ -376,5 +489,39 @@ mod tests {
         assert_eq!(cache.hits(), 0);
         cache.forget(1);
         assert!(cache.get(1).is_none());
+    }
+
+    #[test]
+    fn a_sole_server_serves_what_it_read_within_the_term() {
+        let (cache, sole) = on_postgres();
+        let long = || std::time::Instant::now() + std::time::Duration::from_secs(60);
+        cache.keep(cache.read_start(), &versioned(1, Some(7)));
+        sole.begin(long());
+        assert!(cache.unchecked());
+        assert!(!is_current(&cache, 1), "read before the term: checked");
+        // Found unchanged by a check that began within the term: current from then on.
+        let check = cache.read_start();
+        cache.confirm(check, &versioned(1, Some(7)));
+        assert!(is_current(&cache, 1));
+        assert_eq!(cache.hits(), 1);
+        cache.keep(cache.read_start(), &versioned(2, Some(8)));
+        assert!(is_current(&cache, 2), "read within the term");
+
+        let read = cache.read_start();
+        sole.end();
+        assert!(!cache.unchecked());
+        assert!(!is_current(&cache, 1), "the term ended");
+        sole.begin(long());
+        cache.keep(read, &versioned(3, Some(9)));
+        assert!(
+            !is_current(&cache, 3),
+            "begun in a term that ended: another server may have written it"
+        );
+        assert!(!is_current(&cache, 2), "kept in the earlier term");
+        sole.end();
+        let outside = cache.read_start();
+        cache.confirm(outside, &versioned(2, Some(8)));
+        sole.begin(long());
+        assert!(!is_current(&cache, 2), "confirmed outside any term");
     }
 }

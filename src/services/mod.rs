@@ -29,6 +29,7 @@ pub mod processes;
 pub mod revocations;
 pub mod sessions;
 pub mod setup;
+mod sole;
 pub mod tokens;
 pub mod users;
 pub mod variables;

@@ -208,6 +208,7 @@ pub async fn show(app: &App, prcs_id: i64) -> Result<Arc<ProcessView>> {
     match cache.get(prcs_id) {
         Some(Kept::Current(kept)) => return Ok(kept),
         Some(Kept::IfUnchanged(kept)) => {
+            let start = cache.read_start();
             match app.versions.of(prcs_id).await? {
                 None => {
                     cache.forget(prcs_id);
@@ -215,6 +216,7 @@ pub async fn show(app: &App, prcs_id: i64) -> Result<Arc<ProcessView>> {
                 }
                 Some(version) if kept.version == Some(version) => {
                     cache.count_hit();
+                    cache.confirm(start, &kept);
                     return Ok(kept);
                 }
                 // Changed since: read anew.

@@ -82,8 +82,7 @@ enum Mode {
     Own {
         txn: DatabaseTransaction,
         _lane: Option<OwnedMutexGuard<Lane>>,
-        /// SQLite's.
-        open: Option<OpenWrite>,
+        open: OpenWrite,
     },
     /// `None` once committed or rolled back.
     Batched(Option<OwnedMutexGuard<Lane>>),
@@ -101,7 +100,7 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
         DbBackend::Sqlite => Some(settled(enter().await).await?),
         _ => None,
     };
-    let open = lane.as_ref().map(|_| OpenWrite::count(db));
+    let open = OpenWrite::count(db);
     Ok(WriteTxn::new(Mode::Own {
         txn: begin_immediate(db).await?,
         _lane: lane,
@@ -165,15 +164,20 @@ pub(super) async fn begin_immediate(
     db.begin_with_options(options).await
 }
 
-/// What tells one SQLite database of the process from another: its pool's options, which
-/// the pool (and so any batch writing to it) keeps alive.
+/// What tells one database of the process from another: its pool's options, which the pool
+/// (and so any batch writing to it) keeps alive.
 fn database_key(db: &DatabaseConnection) -> usize {
-    Arc::as_ptr(&db.get_sqlite_connection_pool().connect_options()) as usize
+    match db.get_database_backend() {
+        DbBackend::Postgres => {
+            Arc::as_ptr(&db.get_postgres_connection_pool().connect_options()) as usize
+        }
+        _ => Arc::as_ptr(&db.get_sqlite_connection_pool().connect_options()) as usize,
+    }
 }
 
-/// The write transactions of one SQLite database: how many are open, and how often one
-/// opened or ended. This process is a SQLite database's only writer, and all its writers open
-/// their transactions here, so a reader that finds the counts unchanged after its read, with
+/// The write transactions of this process on one database: how many are open, and how often
+/// one opened or ended. While this process is the database's only writer (always on SQLite,
+/// while sole on PostgreSQL), a reader that finds the counts unchanged after its read, with
 /// none open, read what is committed now: what it may remember.
 #[derive(Default)]
 pub struct WriteCounters {
@@ -186,7 +190,7 @@ pub struct WriteCounters {
 pub struct WriteCount(u64);
 
 impl WriteCounters {
-    /// The counters of a SQLite database.
+    /// The counters of a database.
     pub fn of(db: &DatabaseConnection) -> Arc<WriteCounters> {
         let mut all = COUNTERS.lock().unwrap_or_else(|e| e.into_inner());
         Arc::clone(all.entry(database_key(db)).or_default())
@@ -203,7 +207,7 @@ impl WriteCounters {
     }
 }
 
-/// A SQLite write transaction, counted open from before its BEGIN until after its COMMIT or
+/// A write transaction, counted open from before its BEGIN until after its COMMIT or
 /// rollback.
 struct OpenWrite(Arc<WriteCounters>);
 

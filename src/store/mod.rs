@@ -16,6 +16,7 @@ pub mod policy;
 pub mod processes;
 pub mod revocations;
 pub mod sessions;
+mod sole;
 mod spends;
 mod sql_once;
 pub mod users;
@@ -36,6 +37,7 @@ pub use claim::ServerClaim;
 pub(crate) use lane::TEST_TURNS;
 use lane::begin_immediate;
 pub use lane::{WriteCount, WriteCounters, WriteTxn, begin_batched, begin_single, begin_write};
+pub use sole::LeaseConnection;
 pub use spends::Spends;
 pub use versions::Versions;
 
@@ -54,6 +56,7 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
         diagnose::check_sqlite_folder(url, path)?;
     }
     let mut options = ConnectOptions::new(config.database_url.clone());
+    let server = sole::server_setting();
     options
         .max_connections(pooled_connections(config))
         .min_connections(1)
@@ -68,7 +71,10 @@ pub async fn connect(config: &Config) -> Result<DatabaseConnection> {
                 // 1 MiB of page cache per connection (SQLite's default is 2 MiB): 8 MiB for
                 // the pool at most; the operating system caches the file as well.
                 .pragma("cache_size", "-1024")
-        });
+        })
+        // Names the server on each connection, so that the database tells its writes from
+        // other servers' (the sole-server fence, `store::sole`).
+        .map_sqlx_postgres_opts(move |opts| opts.options([server.clone()]));
     if is_sqlite(url) {
         // A pooled SQLite connection is a file handle and cannot be lost the way a network
         // connection can: pinging it on every checkout would cost one more round trip to its

@@ -1,7 +1,7 @@
 //! Reads of an instance while it is written: every acknowledged write is seen by the next
 //! read, and no reader sees a value go back. An instance is read from the cache of instances
 //! once it was read (on PostgreSQL after a check of its row's version); these are what keep
-//! that cache exact.
+//! that cache exact (and `sole_server`, for a server alone on PostgreSQL).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 
@@ -18,7 +18,7 @@ on_both_backends!(
 );
 
 /// The variable `n` of an instance as `GET /v1/processes/:prcs_id` shows it (0 while unset).
-async fn read_n(kit: &Kit, token: &str, prcs_id: i64) -> i64 {
+pub async fn read_n(kit: &Kit, token: &str, prcs_id: i64) -> i64 {
     let path = format!("/v1/processes/{prcs_id}");
     let (status, body) = kit.call(Method::GET, &path, Some(token), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -102,54 +102,6 @@ async fn moves_and_deletion_are_seen_at_once(kit: &Kit) {
     assert_eq!(status, StatusCode::OK, "{gone}");
     assert_eq!(gone["count"], 0, "{gone}");
     assert_eq!(open_steps(kit, &token, prcs_id).await, Vec::<Value>::new());
-}
-
-/// Two servers on one PostgreSQL database: each keeps what it read, and serves it only while
-/// its row is unchanged, so the other's writes and deletions are read at once.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn another_server_s_writes_are_read_at_once_on_postgres() {
-    let Some(kit) = Kit::start(crate::kit::Backend::Postgres).await else {
-        return;
-    };
-    let token = token(&kit).await;
-    let dgrm = dgrm_id(&kit, &token, "Document").await;
-    let prcs_id = start(&kit, &token, dgrm, Value::Null).await;
-    let app = &kit.server.app;
-    let hits = || app.runtime.instances.hits();
-    assert_eq!(read_n(&kit, &token, prcs_id).await, 0);
-    let before = (hits(), app.versions.groups());
-    assert_eq!(
-        read_n(&kit, &token, prcs_id).await,
-        0,
-        "read again, as kept"
-    );
-    assert_eq!(
-        hits(),
-        before.0 + 1,
-        "an unchanged row serves what was kept"
-    );
-    assert_eq!(app.versions.groups(), before.1 + 1, "after one check");
-
-    let other = kit.another_instance().await;
-    let api = crate::binary::Api::new(&other.base_url());
-    let vars = format!("/v1/processes/{prcs_id}/process_vars");
-    let set = json!({"name": "n", "type": "varchar", "value": "2"});
-    let (status, body) = api.call(Method::PUT, &vars, Some(&token), Some(set)).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let after = hits();
-    assert_eq!(read_n(&kit, &token, prcs_id).await, 2, "the other's write");
-    assert_eq!(hits(), after, "a changed row is read anew");
-    assert_eq!(read_n(&kit, &token, prcs_id).await, 2);
-    assert_eq!(hits(), after + 1, "and kept again");
-
-    let path = format!("/v1/processes/{prcs_id}");
-    let (status, body) = api.call(Method::DELETE, &path, Some(&token), None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let (status, gone) = kit.call(Method::GET, &path, Some(&token), None).await;
-    assert_eq!(status, StatusCode::OK, "{gone}");
-    assert_eq!(gone["count"], 0, "the other's deletion: {gone}");
-    other.stop().await;
-    kit.finish().await;
 }
 
 /// A second server on the same SQLite file: what it writes, the first reads at once (the first

@@ -40,5 +40,6 @@ mod process_errors;
 mod revocation;
 mod sessions;
 mod shutdown;
+mod sole_server;
 mod tutorials;
 mod tutorials_calls;
