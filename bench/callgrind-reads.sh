@@ -6,7 +6,9 @@
 # statement (src/store/versions.rs): one connection would make a statement of every read, so
 # this counts what a read costs with the statement shared, as under load. Under callgrind the
 # server runs one thread at a time, so its groups are smaller than at full speed; the script
-# prints how many reads a statement served. The access log is on.
+# prints how many reads a statement served. The access log is on. The server here is alone on
+# its database, so it becomes sole within a heartbeat and then checks nothing (BENCHMARKS.md,
+# "A server alone on PostgreSQL"): its figures are those of an unchecked read.
 #
 #   bash bench/callgrind-reads.sh [sqlite|postgres] [C]      (defaults: postgres, 16; ~1 min)
 #
@@ -60,7 +62,8 @@ python3 -c 'import sys; i, a, n = map(int, sys.argv[1:]); print(f"  {i // n} ins
   "$(instructions flowgate 1)" "$(calls flowgate 1 '(malloc|calloc|realloc)')" "$answered"
 if [ "$BACKEND" = postgres ]; then
   statements=$(calls flowgate 1 'flowgate::store::autocommit::Held::lease::\{\{closure\}\}')
-  python3 -c 'import sys; n, s = map(int, sys.argv[1:]); print(f"  {s} statements: {n / s:.1f} reads a statement")' \
+  # None while the server is sole on its database (kept instances need no check then).
+  python3 -c 'import sys; n, s = map(int, sys.argv[1:]); print(f"  {s} statements: " + (f"{n / s:.1f} reads a statement" if s else "kept instances served unchecked (the server is sole)"))' \
     "$answered" "$statements"
 fi
 echo "callgrind file: $(dump flowgate 1)"

@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # cargo-mutants over the code that decides who gets in: the gate and its caller, OAuth (tokens,
 # PKCE, client authentication, sealing) and sessions; over the SQLite write lane, whose batches
-# decide what is committed and when a request is answered; and over the cache of instances and
-# the servers' claim on a SQLite file, which decide whether a read may skip the database. Not
+# decide what is committed and when a request is answered; and over the cache of instances, the
+# servers' claim on a SQLite file and the sole-server lease on PostgreSQL, which decide whether a
+# read may skip the database. Not
 # part of every CI run: a mutant costs a build and a test run, which is hours for the set on two
 # cores. Run it before a release, or on one file while working on it:
 #   bench/mutants.sh [-f src/gate/tokens.rs ...]
@@ -22,13 +23,14 @@ FILES=("$@")
 if [ ${#FILES[@]} -eq 0 ]; then
   FILES=(-f 'src/gate/*.rs' -f 'src/caller.rs' -f 'src/oauth/*.rs' -f 'src/services/sessions.rs'
          -f 'src/services/tokens.rs' -f 'src/services/delegation.rs' -f 'src/store/lane.rs'
-         -f 'src/services/instance_cache.rs' -f 'src/store/claim.rs')
+         -f 'src/services/instance_cache.rs' -f 'src/store/claim.rs'
+         -f 'src/services/sole.rs' -f 'src/store/sole.rs')
 fi
 OUT=${MUTANTS_OUT:-$(mktemp -d)}
 mkdir -p "$OUT"
 # The integration tests' modules that reach the mutated code (MUTANTS_TESTS narrows them for one
 # file, e.g. MUTANTS_TESTS='oauth|revocation' for src/services/tokens.rs).
-DEFAULT_TESTS='cli|gate|gate_matrix|oauth|delegated|authorize|revocation|hardening|log_secrets|people|audit_log|sessions|limits|multi|console|instance_reads|process'
+DEFAULT_TESTS='cli|gate|gate_matrix|oauth|delegated|authorize|revocation|hardening|log_secrets|people|audit_log|sessions|limits|multi|console|instance_reads|sole_server|process'
 if [ -n "${MUTANTS_UNIT_ONLY:-}" ]; then
   # A first pass: the library's unit tests alone (no integration binary is built or run), about
   # ten seconds a mutant instead of minutes. What it misses, the full run then judges. One job:
