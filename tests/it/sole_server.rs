@@ -167,8 +167,9 @@ async fn a_cut_lease_connection_is_waited_out() {
     let began = Instant::now();
     db.execute_unprepared(&cut).await.expect("terminates");
     rename(&db, prcs_id, "renamed after the cut").await;
+    // Most of the two seconds from the last renewal, 100 ms ago unless the machine is busy.
     assert!(
-        began.elapsed() >= Duration::from_secs(1),
+        began.elapsed() >= Duration::from_millis(500),
         "waited out the lease: {:?}",
         began.elapsed()
     );
