@@ -133,7 +133,9 @@ pub async fn serve(config: Config, listener: TcpListener, opened: Opened) -> Res
     let routes = RouteTable::from_meta(&Services::meta(), crate::authz::GATED_PREFIX);
     let app = App::new(config, db, kek, public_url, routes).await?;
     let (stop, stopped) = watch::channel(false);
-    // Before it answers or moves anything: from now on other servers know of this one.
+    // Before it answers or moves anything: from now on other servers know of this one (on
+    // PostgreSQL once its lease connection is open; its writes wait in the database until then
+    // should another server be sole).
     app.runtime
         .instances
         .serve(&app.db, &app.config, stopped.clone())?;

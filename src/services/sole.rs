@@ -136,10 +136,15 @@ impl SoleServer {
                     self.end();
                     sole = false;
                     bounded(conn.give_up()).await?;
+                    tracing::info!(
+                        "stepped down as sole server: another writer of instances waits (or \
+                         this session lost the lock)"
+                    );
                 }
             } else if bounded(conn.try_take(LEASE)).await? {
                 self.begin(sent + SERVED);
                 sole = true;
+                tracing::info!("sole server on the database: kept instances are served unchecked");
             }
         }
     }
