@@ -3,6 +3,7 @@
 //! the database until it has stepped down (or, had its lease's connection been cut, until its
 //! lease ran out). What it serves must still be what a read would find.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use migration::SOLE_SERVER_LOCK;
@@ -131,6 +132,67 @@ async fn a_second_server_ends_the_term_and_its_writes_are_read_at_once() {
     kit.finish().await;
 }
 
+/// Readers on the sole server while a second server starts and the two take turns writing:
+/// every acknowledged write is read at once on both, and no reader sees a value go back,
+/// across the handover and back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn reads_follow_both_servers_writes_across_the_handover() {
+    let Some((kit, token, prcs_id)) = sole_server().await else {
+        return;
+    };
+    assert_eq!(read_n(&kit, &token, prcs_id).await, 0);
+    let vars = format!("/v1/processes/{prcs_id}/process_vars");
+    let done = AtomicBool::new(false);
+    let writer = async {
+        let other = kit.another_instance().await;
+        let api = crate::binary::Api::new(&other.base_url());
+        for n in 1..=30 {
+            let set = json!({"name": "n", "type": "varchar", "value": n.to_string()});
+            let (status, body) = if n % 2 == 1 {
+                api.call(Method::PUT, &vars, Some(&token), Some(set)).await
+            } else {
+                kit.call(Method::PUT, &vars, Some(&token), Some(set)).await
+            };
+            assert_eq!(status, StatusCode::OK, "{body}");
+            assert_eq!(
+                read_n(&kit, &token, prcs_id).await,
+                n,
+                "the first, after {n}"
+            );
+            let path = format!("/v1/processes/{prcs_id}");
+            let (status, body) = api.call(Method::GET, &path, Some(&token), None).await;
+            assert_eq!(status, StatusCode::OK, "{body}");
+            let seen = body["items"][0]["process_vars"].to_string();
+            assert!(
+                seen.contains(&format!("\"value\":\"{n}\"")),
+                "the second, after {n}: {seen}"
+            );
+        }
+        done.store(true, Ordering::Release);
+        other.stop().await;
+    };
+    let reader = || async {
+        let mut last = 0;
+        while !done.load(Ordering::Acquire) {
+            let n = read_n(&kit, &token, prcs_id).await;
+            assert!(n >= last, "a reader saw n go back from {last} to {n}");
+            last = n;
+        }
+    };
+    tokio::join!(writer, reader(), reader());
+    let app = &kit.server.app;
+    until("sole again", || app.runtime.instances.unchecked()).await;
+    assert_eq!(read_n(&kit, &token, prcs_id).await, 30);
+    let hits = app.runtime.instances.hits();
+    assert_eq!(read_n(&kit, &token, prcs_id).await, 30);
+    assert_eq!(
+        app.runtime.instances.hits(),
+        hits + 1,
+        "kept again, in the new term"
+    );
+    kit.finish().await;
+}
+
 /// A write from outside any server (an administrator's `UPDATE`) waits in the database until
 /// the sole server stepped down, and is read at once.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -141,12 +203,13 @@ async fn a_write_from_outside_waits_for_the_step_down() {
     kept_name(&kit, &token, prcs_id).await;
     let db = outsider(&kit).await;
     rename(&db, prcs_id, "renamed outside").await;
-    assert_eq!(name(&kit, &token, prcs_id).await, "renamed outside");
-    // The outsider is no server: once its write is done, the server is sole again.
+    // The outsider is no server: once its write is done, the server is sole again, in a new
+    // term, and what it kept in the last one is checked before it is served.
     until("sole again", || {
         kit.server.app.runtime.instances.unchecked()
     })
     .await;
+    assert_eq!(name(&kit, &token, prcs_id).await, "renamed outside");
     assert_eq!(name(&kit, &token, prcs_id).await, "renamed outside");
     kit.finish().await;
 }
