@@ -169,6 +169,9 @@ async fn reads_follow_both_servers_writes_across_the_handover() {
             );
         }
         done.store(true, Ordering::Release);
+        // Its client's idle connection would hold the second server's stop up for ten seconds,
+        // long enough for the first to close the readers' idle connections under their feet.
+        drop(api);
         other.stop().await;
     };
     let reader = || async {
