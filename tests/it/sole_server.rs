@@ -169,8 +169,10 @@ async fn reads_follow_both_servers_writes_across_the_handover() {
             );
         }
         done.store(true, Ordering::Release);
-        // Its client's idle connection would hold the second server's stop up for ten seconds,
-        // long enough for the first to close the readers' idle connections under their feet.
+        // Its client may hold a spare connection that never sent a request, whose request a
+        // stopping server waits for up to its header timeout (ten seconds, as the shutdown
+        // contract wants): long enough for the first server to close the readers' idle
+        // connections under their feet.
         drop(api);
         other.stop().await;
     };
