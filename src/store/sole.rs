@@ -11,7 +11,7 @@ use sea_orm::sqlx::{self, ConnectOptions, PgConnection};
 use sea_orm::{DatabaseConnection, DbErr, RuntimeErr};
 
 /// A fresh name for a server's pooled connections, as the `options` of their start-up.
-pub fn server_setting() -> (&'static str, String) {
+pub(super) fn server_setting() -> (&'static str, String) {
     (SERVER_SETTING, uuid::Uuid::new_v4().simple().to_string())
 }
 
@@ -93,10 +93,11 @@ impl LeaseConnection {
         static SQL: LazyLock<String> = LazyLock::new(|| {
             format!(
                 "UPDATE sole_server SET until = clock_timestamp() + $2 * interval '1 millisecond' \
-                 WHERE id = 1 AND holder = $1 AND NOT EXISTS ({waiting}) AND EXISTS ({held})",
+                 WHERE id = 1 AND holder = $1 AND NOT EXISTS ({waiting}) AND EXISTS ({held}) \
+                 RETURNING 1",
                 waiting = lock_rows("NOT granted"),
                 held = held_here(),
-            ) + " RETURNING 1"
+            )
         });
         self.lease_statement(&SQL, lease).await
     }

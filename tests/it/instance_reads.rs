@@ -17,12 +17,17 @@ on_both_backends!(
     moves_and_deletion_are_seen_at_once
 );
 
+/// An instance as `GET /v1/processes/:prcs_id` shows it.
+pub async fn shown(kit: &Kit, token: &str, prcs_id: i64) -> Value {
+    let path = format!("/v1/processes/{prcs_id}");
+    let (status, mut body) = kit.call(Method::GET, &path, Some(token), None).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    body["items"][0].take()
+}
+
 /// The variable `n` of an instance as `GET /v1/processes/:prcs_id` shows it (0 while unset).
 pub async fn read_n(kit: &Kit, token: &str, prcs_id: i64) -> i64 {
-    let path = format!("/v1/processes/{prcs_id}");
-    let (status, body) = kit.call(Method::GET, &path, Some(token), None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["items"][0]["process_vars"]
+    shown(kit, token, prcs_id).await["process_vars"]
         .as_array()
         .expect("process_vars")
         .iter()

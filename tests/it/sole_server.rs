@@ -11,7 +11,7 @@ use reqwest::{Method, StatusCode};
 use sea_orm::{ConnectionTrait, Database, DatabaseConnection};
 use serde_json::{Value, json};
 
-use crate::instance_reads::read_n;
+use crate::instance_reads::{read_n, shown};
 use crate::kit::{Backend, Kit};
 use crate::process::{dgrm_id, start, token};
 
@@ -45,13 +45,8 @@ async fn rename(db: &DatabaseConnection, prcs_id: i64, name: &str) {
 }
 
 async fn name(kit: &Kit, token: &str, prcs_id: i64) -> String {
-    let path = format!("/v1/processes/{prcs_id}");
-    let (status, body) = kit.call(Method::GET, &path, Some(token), None).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    body["items"][0]["name"]
-        .as_str()
-        .expect("a name")
-        .to_owned()
+    let item = shown(kit, token, prcs_id).await;
+    item["name"].as_str().expect("a name").to_owned()
 }
 
 /// The name of an instance, read twice: kept by the first read.
@@ -254,13 +249,9 @@ async fn a_cut_lease_connection_is_waited_out() {
 /// seconds the writer ends its session, and waits out the lease it had.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_stopped_server_steps_down_and_a_stuck_holder_is_ended() {
-    let Some(kit) = Kit::start(Backend::Postgres).await else {
+    let Some((kit, _, prcs_id)) = sole_server().await else {
         return;
     };
-    let token = token(&kit).await;
-    let dgrm = dgrm_id(&kit, &token, "Document").await;
-    let prcs_id = start(&kit, &token, dgrm, Value::Null).await;
-    until("sole", || kit.server.app.runtime.instances.unchecked()).await;
     let Kit { server, db, .. } = kit;
     server.stop().await;
     let writer = Database::connect(&db.url).await.expect("connects");
