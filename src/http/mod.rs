@@ -229,6 +229,14 @@ pub fn endpoint(app: &Arc<App>) -> impl Endpoint<Output = Response> + use<> {
         .iter()
         .map(|(path, _)| ((*path).to_owned(), vec![poem::http::Method::GET]));
     let page_paths = RouteTable::from_templates(page_methods.iter().cloned().chain(own_paths));
+    // The front sends what the gate admitted straight to the API.
+    for route in page_paths.routes() {
+        assert!(
+            !crate::authz::is_gated(&route.template),
+            "{}: a page under the gated prefix",
+            route.template
+        );
+    }
     let pages = own
         .into_iter()
         .fold(pages, |pages, (path, endpoint)| pages.at(path, endpoint))

@@ -2,7 +2,10 @@
 //! UTF-8, every value must decode to UTF-8, and no parameter may appear twice (RFC 6749 §3.2).
 
 use std::borrow::Cow;
-use std::collections::HashMap;
+
+// hashbrown's hasher: std's SipHash cost the token endpoint about a thousand instructions a
+// request for three names.
+use hashbrown::HashMap;
 
 use percent_encoding::percent_decode;
 
