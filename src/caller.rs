@@ -44,7 +44,7 @@ impl Verified {
 /// The caller of a gated request, after the gate checked its token.
 #[derive(Clone, Debug)]
 pub struct Caller {
-    /// The token as verified, shared with the cache of verified tokens rather than copied.
+    /// The token as verified, shared with the thread's copy in the cache of verified tokens.
     token: Arc<Verified>,
     /// Roles in force: those the token carries that the client (and the person) still hold.
     pub roles: RoleSet,

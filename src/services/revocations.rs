@@ -3,8 +3,9 @@
 //! last number it saw. Revoking a token therefore costs every instance one small read, not a
 //! reload of its whole view. Expired revocations are dropped once a minute.
 
-use std::sync::RwLock;
 use std::sync::atomic::{AtomicI64, Ordering};
+
+use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard};
 
 use hashbrown::HashMap;
 use sea_orm::ConnectionTrait;
@@ -17,7 +18,10 @@ const PRUNE_EVERY: i64 = 60;
 
 /// The revoked tokens still alive (`jti` → expiry) and how far this instance has read.
 pub struct Revocations {
-    revoked: RwLock<HashMap<String, i64>>,
+    /// Read by every gated request, written rarely: a reader locks its thread's shard only, so
+    /// readers on different cores write no common cache line (one `RwLock`'s line went from core
+    /// to core on each request; BENCHMARKS.md).
+    revoked: ShardedLock<HashMap<String, i64>>,
     /// The last revocation number read; -1 before the first read, which reads them all.
     seen: AtomicI64,
     /// When expired entries were last dropped (Unix seconds).
@@ -28,7 +32,7 @@ pub struct Revocations {
 impl Default for Revocations {
     fn default() -> Self {
         Revocations {
-            revoked: RwLock::new(HashMap::new()),
+            revoked: ShardedLock::new(HashMap::new()),
             seen: AtomicI64::new(-1),
             pruned_at: AtomicI64::new(0),
             catching_up: Mutex::new(()),
@@ -56,7 +60,7 @@ impl Revocations {
         self.seen.load(Ordering::Acquire)
     }
 
-    fn read(&self) -> std::sync::RwLockReadGuard<'_, HashMap<String, i64>> {
+    fn read(&self) -> ShardedLockReadGuard<'_, HashMap<String, i64>> {
         self.revoked.read().unwrap_or_else(|e| e.into_inner())
     }
 
