@@ -11,7 +11,8 @@
 #   (c) introspection (RFC 7662), client auth  (d) an ungated GET (flowgate, ceiling)
 #   flowgate only: (e) GET /v1/processes/:id over INSTANCES stored, (f) step completion,
 #   (g) message correlation, (h) authorization-code redemption (PKCE), (i) refresh rotation.
-# Each load: a warm-up, then RUNS runs; the table shows medians. Loads (f)-(i) consume single-use
+# Each load: a warm-up, then RUNS runs; the table shows medians. flowgate's (b) and (d), whose
+# ratio is a target, take turns run by run. Loads (f)-(i) consume single-use
 # work prepared beforehand: their runs are shorter and end when the work does (the table notes
 # the items per run; the rate is over the time the work lasted).
 #

@@ -96,10 +96,10 @@ run_flowgate() { # target database-url
 
   measure_request "$TARGET" a "POST /oauth/token (client_credentials, Basic)" "$base/oauth/token" \
     POST "$basic" grant_type=client_credentials
-  measure_request "$TARGET" b "GET /v1/utils/ping (Bearer)" "$base/v1/utils/ping" GET "Bearer $token"
   measure_request "$TARGET" c "POST /oauth/introspect (Basic)" "$base/oauth/introspect" \
     POST "$basic" "token=$token"
-  measure_request "$TARGET" d "GET /health/live (ungated)" "$base/health/live" GET ""
+  measure_get_pair "$TARGET" b "GET /v1/utils/ping (Bearer)" "$base/v1/utils/ping" "Bearer $token" \
+    d "GET /health/live (ungated)" "$base/health/live" ""
 
   # (e): reads over the stored instances. setup_processes.py uploads bench.bpmn and creates,
   # gives a variable to and starts each instance (its user task then waits).

@@ -122,6 +122,32 @@ measure_request() { # target key label url method auth [body]
   BENCH_METHOD=$5 BENCH_AUTH=$6 BENCH_BODY=${7:-} measure "$1" "$2" "$3" "$4" -s "$LUA/request.lua"
 }
 
+# Two GET loads whose ratio is a target ((b)/(d): the gated route against the ungated one): a
+# warm-up of each, then their runs in turn (b, d, b, d, ...), so that a machine whose speed
+# drifts during the loads weighs on both alike, as bench/ratio.sh does. Memory is sampled over
+# both, and each is given that peak.
+measure_get_pair() { # target key label url auth key label url auth
+  local target=$1 dir=$RESULTS/raw/$1 run seconds i
+  local keys=("$2" "$6") labels=("$3" "$7") urls=("$4" "$8") auths=("$5" "$9") wanted=()
+  for i in 0 1; do load_wanted "${keys[$i]}" && wanted+=("$i"); done
+  [ ${#wanted[@]} -gt 0 ] || return 0
+  sampler_start "$dir/pair.peak.samples"
+  for run in warm $(seq 1 "$RUNS"); do
+    seconds=$DURATION
+    [ "$run" = warm ] && seconds=$WARMUP
+    for i in "${wanted[@]}"; do
+      BENCH_METHOD=GET BENCH_AUTH=${auths[$i]} BENCH_BODY= \
+        wrk_run "$dir/${keys[$i]}.$run.txt" "$seconds" "${urls[$i]}" -s "$LUA/request.lua"
+    done
+  done
+  sampler_stop "$dir/pair.peak"
+  for i in "${wanted[@]}"; do
+    cp "$dir/pair.peak" "$dir/${keys[$i]}.peak"
+    record "$target" "${keys[$i]}" "${labels[$i]}"
+    python3 "$LUA/report.py" line "$RESULTS" "$target" "${keys[$i]}"
+  done
+}
+
 # A single-use load: each run consumes items that a preparation made for it. PREPARE (a
 # function: `prepare N FILE` makes N items; `prepare size` says how many a run gets: its share
 # of what a pool has left, or what can be made while codes live) and WORK_AUTH and WORK_CTYPE

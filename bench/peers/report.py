@@ -115,7 +115,9 @@ def loads(results):
         for line in f:
             target, key, label, note = (line.rstrip("\n").split("\t") + [""] * 4)[:4]
             rows.append((target, key, label, note))
-    return rows
+    # Each target's loads in the order of their keys, whichever ran first ((b) and (d) alternate).
+    first = {target: at for at, (target, *_) in reversed(list(enumerate(rows)))}
+    return sorted(rows, key=lambda row: (first[row[0]], row[1]))
 
 
 def line(results, target, key):
@@ -167,6 +169,11 @@ def table(results):
                 else:
                     cells.append("n/a")
             out.append(f"| {TARGETS[flowgate]} | {TARGETS[peer]} | " + " | ".join(cells) + " |")
+    own = [f"{TARGETS[t]} {b['rps'] / d['rps']:.3f}" for t in FLOWGATES
+           if (b := seen.get((t, "b"))) and (d := seen.get((t, "d"))) and b["rps"] and d["rps"]]
+    if own:
+        out += ["", "flowgate's gated GET against its ungated one, (b)/(d) (their runs alternate): "
+                + "; ".join(own) + "."]
     hwm = [f"{TARGETS.get(t, t)} {mib(seen_hwm)} MiB" for t in dict.fromkeys(r[0] for r in rows)
            if (seen_hwm := kib(os.path.join(results, "raw", t, "hwm"))) is not None]
     out += ["", "VmHWM at the end of each target's runs (its high-water mark since start-up): "
