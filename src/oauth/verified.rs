@@ -47,8 +47,10 @@ struct Near {
 
 const SHARDS: usize = 16;
 
-/// Tokens a thread keeps copies of; a full set is cleared.
-const NEAR_CAPACITY: usize = 64;
+/// Tokens a thread keeps copies of; a full set is cleared. A thread that meets more tokens than
+/// this in turn copies each from the shards again (a few allocations a request), so it is sized
+/// for a fleet of clients, at under a kilobyte a copy.
+const NEAR_CAPACITY: usize = 256;
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
