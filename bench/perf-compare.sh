@@ -15,47 +15,36 @@ cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { sed -n 2,11p "$0"; exit 1; }
 A=$1 B=$2 LOAD=${3:-gated} SECONDS_SAMPLED=${4:-6}
 PORT=18395
-for tool in perf wrk; do
-  command -v "$tool" >/dev/null || { echo "$tool is needed (apt-get install linux-perf wrk)"; exit 1; }
-done
-WORK=$(mktemp -d /tmp/flowgate-perf.XXXXXX)
-SERVER=
-trap '[ -n "$SERVER" ] && kill "$SERVER" 2>/dev/null; wait 2>/dev/null || true' EXIT
-cat >"$WORK/token.lua" <<'LUA'
+command -v perf >/dev/null || { echo "perf is needed (apt-get install linux-perf)"; exit 1; }
+OUT=$(mktemp -d /tmp/flowgate-perf.XXXXXX)
+cat >"$OUT/token.lua" <<'LUA'
 wrk.method = "POST"
 wrk.body = "grant_type=client_credentials"
 wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 LUA
 
+# Samples one build: bench/common.sh starts it (access log on) and stops it as the subshell ends.
 sample() { # name binary
-  local name=$1 binary=$2 dir=$WORK/$1
+  local dir=$OUT/$1
   mkdir -p "$dir"
-  export DATABASE_URL="sqlite://$dir/flowgate.db?mode=rwc" FLOWGATE_KEY_FILE=$dir/flowgate.key
-  "$binary" migrate >"$dir/migrate.out" 2>&1
-  "$binary" serve --listen "127.0.0.1:$PORT" >/dev/null 2>&1 &
-  SERVER=$!
-  for _ in $(seq 100); do curl -sf -o /dev/null "http://127.0.0.1:$PORT/health/live" && break; sleep 0.1; done
-  local id secret basic base=http://127.0.0.1:$PORT
-  id=$(awk '/client_id:/ {print $2}' "$dir/migrate.out")
-  secret=$(awk '/client_secret:/ {print $2}' "$dir/migrate.out")
-  basic="Basic $(printf '%s:%s' "$id" "$secret" | base64 -w0)"
-  local load=()
-  case $LOAD in
-    gated)
-      local token
-      token=$(curl -sf -H "Authorization: $basic" -d grant_type=client_credentials "$base/oauth/token" |
-        python3 -c 'import json, sys; print(json.load(sys.stdin)["access_token"])')
-      load=(-H "Authorization: Bearer $token" "$base/v1/utils/ping") ;;
-    ungated) load=("$base/health/live") ;;
-    token) load=(-s "$WORK/token.lua" -H "Authorization: $basic" "$base/oauth/token") ;;
-    *) echo "unknown load $LOAD"; exit 1 ;;
-  esac
-  wrk -t2 -c64 -d$((SECONDS_SAMPLED + 4))s "${load[@]}" >"$dir/wrk.txt" &
-  local wrk=$!
-  sleep 2
-  perf record -q -e cpu-clock -F 4000 -p "$SERVER" -o "$dir/perf.data" -- sleep "$SECONDS_SAMPLED" >/dev/null 2>&1
-  wait "$wrk"
-  kill "$SERVER"; wait "$SERVER" 2>/dev/null || true; SERVER=
+  (
+    FLOWGATE_BIN=$2 BENCH_RUST_LOG=info
+    source bench/common.sh
+    base=http://127.0.0.1:$PORT
+    case $LOAD in
+      gated) load=(-H "Authorization: Bearer $TOKEN" "$base/v1/utils/ping") ;;
+      ungated) load=("$base/health/live") ;;
+      token)
+        basic=$(printf '%s:%s' "$ID" "$SECRET" | base64 -w0)
+        load=(-s "$OUT/token.lua" -H "Authorization: Basic $basic" "$base/oauth/token") ;;
+      *) echo "unknown load $LOAD"; exit 1 ;;
+    esac
+    wrk -t2 -c64 -d$((SECONDS_SAMPLED + 4))s "${load[@]}" >"$dir/wrk.txt" &
+    wrk=$!
+    sleep 2
+    perf record -q -e cpu-clock -F 4000 -p "$SERVER" -o "$dir/perf.data" -- sleep "$SECONDS_SAMPLED" >/dev/null 2>&1
+    wait "$wrk"
+  )
   perf report -i "$dir/perf.data" --no-children --sort sym --stdio -F overhead,sample,sym 2>/dev/null |
     grep -v '^#' | grep -v '^$' >"$dir/report.txt"
 }
@@ -63,7 +52,7 @@ sample() { # name binary
 sample a "$A"
 sample b "$B"
 echo "$LOAD, wrk -t2 -c64, perf's cpu-clock at 4 kHz for ${SECONDS_SAMPLED}s; A = $A, B = $B"
-python3 - "$WORK" "$SECONDS_SAMPLED" <<'PY'
+python3 - "$OUT" "$SECONDS_SAMPLED" <<'PY'
 import re, sys
 work, seconds = sys.argv[1], float(sys.argv[2])
 def load(name):
@@ -83,4 +72,4 @@ rows = sorted(((b.get(k, 0) - a.get(k, 0), a.get(k, 0), b.get(k, 0), k) for k in
 for row in rows[:25]:
     print("%+7.1f %7.1f %7.1f  %s" % row)
 PY
-echo "perf data and reports: $WORK"
+echo "perf data and reports: $OUT"
