@@ -19,6 +19,8 @@
 # Usage: bench/peers.sh   (settings from the environment, defaults in brackets)
 #   BENCH_WRK_THREADS [2]  BENCH_CONNECTIONS [64]  BENCH_DURATION seconds [10]
 #   BENCH_WARMUP seconds [2]  BENCH_RUNS [3]  BENCH_INSTANCES [10000] stored for (e)
+#   BENCH_TIMEOUT seconds [30] before wrk gives up on an answer (its own 2 s would count a slow
+#   peer's every answer as lost, and its rate as 0)
 #   BENCH_POOL [10000] more instances for (f)/(g)  BENCH_SINGLE_DURATION [5] s at most for (f)-(i)
 #   BENCH_CODES [8000] and BENCH_REFRESH_TOKENS [4000] prepared per run of (h) and (i)
 #   BENCH_TARGETS [all six, space-separated]  BENCH_LOADS [a b c d e f g h i] which loads run
@@ -37,6 +39,7 @@ CONNECTIONS=${BENCH_CONNECTIONS:-64}
 DURATION=${BENCH_DURATION:-10}
 WARMUP=${BENCH_WARMUP:-2}
 RUNS=${BENCH_RUNS:-3}
+TIMEOUT=${BENCH_TIMEOUT:-30}
 INSTANCES=${BENCH_INSTANCES:-10000}
 POOL=${BENCH_POOL:-10000}
 SINGLE_DURATION=${BENCH_SINGLE_DURATION:-5}
@@ -122,7 +125,7 @@ fi
 {
   echo "flowgate $(flowgate_label)"
   echo "$(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2 / 1048576}' /proc/meminfo), $(date -u +%Y-%m-%d)"
-  echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s, warm-up ${WARMUP}s, $RUNS runs, medians"
+  echo "wrk -t$WRK_THREADS -c$CONNECTIONS -d${DURATION}s --timeout ${TIMEOUT}s, warm-up ${WARMUP}s, $RUNS runs, medians"
   echo "node $(node --version 2>/dev/null || echo '?'), oidc-provider $(node -p "require('$SCRATCH/node/node_modules/oidc-provider/package.json').version" 2>/dev/null || echo '?')"
   echo "$("$SCRATCH/venv/bin/pip" list 2>/dev/null | awk '/^(Django|django-oauth-toolkit|gunicorn) / {printf "%s %s, ", $1, $2}')python $(python3 -c 'import platform; print(platform.python_version())')"
 } | tee "$RESULTS/machine.txt"

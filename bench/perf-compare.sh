@@ -8,12 +8,16 @@
 #
 #   bash bench/perf-compare.sh BIN_A BIN_B [gated|ungated|token] [seconds sampled, default 6]
 #
+# A load of the form LOAD_A:LOAD_B (e.g. `gated:ungated`, with the same build twice) puts each
+# build under its own load: where one route's request costs more than another's.
+#
 # Sampling costs the server a tenth or so of its rate; compare the two builds, not the rates with
 # bench/peers.sh's.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 [ $# -ge 2 ] || { sed -n 2,11p "$0"; exit 1; }
-A=$1 B=$2 LOAD=${3:-gated} SECONDS_SAMPLED=${4:-6}
+A=$1 B=$2 LOADS=${3:-gated} SECONDS_SAMPLED=${4:-6}
+LOAD_A=${LOADS%%:*} LOAD_B=${LOADS#*:}
 PORT=18395
 command -v perf >/dev/null || { echo "perf is needed (apt-get install linux-perf)"; exit 1; }
 OUT=$(mktemp -d /tmp/flowgate-perf.XXXXXX)
@@ -24,8 +28,8 @@ wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
 LUA
 
 # Samples one build: bench/common.sh starts it (access log on) and stops it as the subshell ends.
-sample() { # name binary
-  local dir=$OUT/$1
+sample() { # name binary load
+  local dir=$OUT/$1 LOAD=$3
   mkdir -p "$dir"
   (
     FLOWGATE_BIN=$2 BENCH_RUST_LOG=info
@@ -49,9 +53,9 @@ sample() { # name binary
     grep -v '^#' | grep -v '^$' >"$dir/report.txt"
 }
 
-sample a "$A"
-sample b "$B"
-echo "$LOAD, wrk -t2 -c64, perf's cpu-clock at 4 kHz for ${SECONDS_SAMPLED}s; A = $A, B = $B"
+sample a "$A" "$LOAD_A"
+sample b "$B" "$LOAD_B"
+echo "$LOADS, wrk -t2 -c64, perf's cpu-clock at 4 kHz for ${SECONDS_SAMPLED}s; A = $A, B = $B"
 python3 - "$OUT" "$SECONDS_SAMPLED" <<'PY'
 import re, sys
 work, seconds = sys.argv[1], float(sys.argv[2])

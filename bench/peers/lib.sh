@@ -98,7 +98,7 @@ record() { # target key label note
 wrk_run() { # output seconds url [wrk args...]
   local out=$1 seconds=$2 url=$3
   shift 3
-  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --latency "$@" "$url" >"$out" 2>&1 || true
+  wrk -t"$WRK_THREADS" -c"$CONNECTIONS" -d"${seconds}s" --timeout "${TIMEOUT}s" --latency "$@" "$url" >"$out" 2>&1 || true
 }
 
 # A repeatable load: a warm-up, then RUNS runs of DURATION seconds, all sampled for memory.

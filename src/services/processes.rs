@@ -19,7 +19,7 @@ use super::paging::Paging;
 use crate::caller::Actor;
 use crate::engine::{self, Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
 use crate::store::processes::{
-    NewProcess, OpenSubscription, ProcessRow, SavedState, StoredProcess,
+    MoveWrites, NewProcess, OpenSubscription, ProcessRow, SavedState, StoredProcess, Subscriptions,
 };
 use crate::{Error, Result, now, store};
 
@@ -376,58 +376,105 @@ pub async fn correlate(
     let txn = store::begin_batched(&app.db)
         .await
         .map_err(ElementFailed::whole)?;
-    // A call may fail after it wrote (its second message meets no subscription): in a batch of
-    // moves its writes go into a savepoint, undone alone, so the batch does not fail with it.
-    // Should closing the savepoint fail, dropping `txn` takes the batch down.
-    let delivered = match txn.savepoint().await.map_err(whole)? {
-        Some(part) => match deliver(&part, app, name, messages).await {
-            Ok(moved) => part.commit().await.map(|()| moved).map_err(whole),
-            Err(failed) => {
-                txn.undo(part).await.map_err(whole)?;
-                Err(failed)
-            }
-        },
-        None => deliver(&txn, app, name, messages).await,
+    let first = match messages.first() {
+        Some(message) => awaiting(&txn, name, message)
+            .await
+            .map_err(ElementFailed::at(0))?,
+        None => Vec::new(),
+    };
+    // One message that at most one instance awaits fails, if at all, before it writes (its
+    // move is refused before writing, also when it would meet no subscription): no savepoint
+    // is needed, two trips to the database fewer for a move that holds the write lane.
+    let delivered = if let ([message], [_] | []) = (messages, first.as_slice()) {
+        deliver_one(&txn, app, name, message, first, true)
+            .await
+            .map_err(ElementFailed::at(0))
+    } else {
+        // Otherwise a call may fail after it wrote (its second message meets no subscription):
+        // in a batch of moves its writes go into a savepoint, undone alone, so the batch does
+        // not fail with it. Should closing the savepoint fail, dropping `txn` takes the batch
+        // down.
+        match txn.savepoint().await.map_err(whole)? {
+            Some(part) => match deliver(&part, app, name, messages, first).await {
+                Ok(moved) => part.commit().await.map(|()| moved).map_err(whole),
+                Err(failed) => {
+                    txn.undo(part).await.map_err(whole)?;
+                    Err(failed)
+                }
+            },
+            None => deliver(&txn, app, name, messages, first).await,
+        }
     };
     let moved = delivered?;
     txn.commit().await.map_err(whole)?;
     Ok(moved)
 }
 
+/// The instances that may await a message (the engine decides which do).
+async fn awaiting(txn: &impl ConnectionTrait, name: &str, message: &Message) -> Result<Vec<i64>> {
+    let (key, value) = (message.key.as_deref(), message.value.as_deref());
+    store::processes::awaiting(txn, name, key, value).await
+}
+
+/// Delivers every message; `first` are the candidates of the first, already read.
 async fn deliver(
     txn: &impl ConnectionTrait,
     app: &App,
     name: &str,
     messages: &[Message],
+    first: Vec<i64>,
 ) -> Result<usize, ElementFailed> {
     let mut moved = 0;
+    let mut candidates = Some(first);
     for (index, message) in messages.iter().enumerate() {
         let fail = ElementFailed::at(index);
-        let candidates =
-            store::processes::awaiting(txn, name, message.key.as_deref(), message.value.as_deref())
-                .await
-                .map_err(&fail)?;
-        let mut matched = 0;
-        for prcs_id in candidates {
-            let outcome = apply_in(txn, &app.runtime, prcs_id, |instance, ctx| {
-                instance.correlate_message(
+        let candidates = match candidates.take() {
+            Some(first) => first,
+            None => awaiting(txn, name, message).await.map_err(&fail)?,
+        };
+        moved += deliver_one(txn, app, name, message, candidates, false)
+            .await
+            .map_err(&fail)?;
+    }
+    Ok(moved)
+}
+
+/// Delivers one message to the instances that may await it: how many subscriptions it met,
+/// none being a conflict. `sole` (one candidate): a move that would meet none is refused
+/// before it writes, rather than written and then failed.
+async fn deliver_one(
+    txn: &impl ConnectionTrait,
+    app: &App,
+    name: &str,
+    message: &Message,
+    candidates: Vec<i64>,
+    sole: bool,
+) -> Result<usize> {
+    let not_correlated = || Error::conflict("Message could not be correlated");
+    let mut matched = 0;
+    for prcs_id in candidates {
+        let outcome = apply_in(txn, &app.runtime, prcs_id, |instance, ctx| {
+            let outcome = instance
+                .correlate_message(
                     ctx,
                     name,
                     message.key.as_deref(),
                     message.value.as_deref(),
                     message.payload.as_ref(),
                 )
-            })
-            .await
-            .map_err(&fail)?;
-            matched += outcome.correlated.len();
-        }
-        if matched == 0 {
-            return Err(fail(Error::conflict("Message could not be correlated")));
-        }
-        moved += matched;
+                .map_err(refused)?;
+            if sole && outcome.correlated.is_empty() {
+                return Err(not_correlated());
+            }
+            Ok(outcome)
+        })
+        .await?;
+        matched += outcome.correlated.len();
     }
-    Ok(moved)
+    if matched == 0 {
+        return Err(not_correlated());
+    }
+    Ok(matched)
 }
 
 /// Fires every timer due now. Several instances may race for one process: the row lock
@@ -448,12 +495,16 @@ where
 {
     // A move writes only after it succeeded in memory (see apply_in): it may share a batch.
     let txn = store::begin_batched(&app.db).await?;
-    let outcome = apply_in(&txn, &app.runtime, prcs_id, op).await?;
+    let outcome = apply_in(&txn, &app.runtime, prcs_id, |instance, ctx| {
+        op(instance, ctx).map_err(refused)
+    })
+    .await?;
     txn.commit().await?;
     Ok(outcome)
 }
 
-/// Applies an engine operation inside the caller's (open) write transaction.
+/// Applies an engine operation inside the caller's (open) write transaction; an operation
+/// that fails has written nothing.
 async fn apply_in<F>(
     txn: &impl ConnectionTrait,
     runtime: &Runtime,
@@ -461,7 +512,7 @@ async fn apply_in<F>(
     op: F,
 ) -> Result<Outcome>
 where
-    F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
+    F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome> + Send,
 {
     runtime.instances.forget(prcs_id);
     let cache = &runtime.diagrams;
@@ -482,7 +533,7 @@ where
         for (dgrm_id, called) in &called {
             ctx = ctx.with_called(*dgrm_id, called);
         }
-        op(&mut instance, &mut ctx).map_err(refused)?
+        op(&mut instance, &mut ctx)?
     };
     let saved = SavedState {
         status: instance.status().as_str().to_owned(),
@@ -490,25 +541,30 @@ where
         next_timer_due: instance.next_timer_due().map(|due| due.timestamp()),
         updated_at: now(),
     };
-    store::processes::save(txn, prcs_id, saved).await?;
-    let new_steps: Vec<SubflowId> = instance
+    let new_steps = instance
         .subflows()
         .iter()
         .map(|s| s.id)
         .filter(|id| !registered.contains(id))
         .collect();
-    store::processes::insert_step_ids(txn, prcs_id, &new_steps).await?;
-    if instance.subscriptions() != subscriptions_before.as_slice() {
-        let open = instance
-            .subscriptions()
-            .iter()
-            .map(|s| OpenSubscription {
-                message_name: s.message_name.clone(),
-                correlation_key: s.correlation_key.clone(),
-                correlation_value: s.correlation_value.clone(),
-            })
-            .collect();
-        store::processes::replace_subscriptions(txn, prcs_id, open).await?;
-    }
+    let subscriptions =
+        (instance.subscriptions() != subscriptions_before.as_slice()).then(|| Subscriptions {
+            had_any: !subscriptions_before.is_empty(),
+            open: instance
+                .subscriptions()
+                .iter()
+                .map(|s| OpenSubscription {
+                    message_name: s.message_name.clone(),
+                    correlation_key: s.correlation_key.clone(),
+                    correlation_value: s.correlation_value.clone(),
+                })
+                .collect(),
+        });
+    let writes = MoveWrites {
+        saved,
+        new_steps,
+        subscriptions,
+    };
+    store::processes::write_move(txn, prcs_id, writes).await?;
     Ok(outcome)
 }

@@ -4,7 +4,7 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement,
 };
 
 use entity::{process, subflow_ref, subscription};
@@ -152,10 +152,37 @@ pub struct SavedState {
     pub updated_at: i64,
 }
 
-/// Writes the state of a row the caller holds locked. One UPDATE, nothing read back: the
-/// caller has the state it wrote (an ActiveModel update would return the whole row).
-pub async fn save(db: &impl ConnectionTrait, prcs_id: i64, saved: SavedState) -> Result<()> {
-    let updated = process::Entity::update_many()
+/// What a move writes to the rows of an instance whose process row the caller holds locked.
+pub struct MoveWrites {
+    pub saved: SavedState,
+    /// Subflows new in this move: they get their global step ids.
+    pub new_steps: Vec<u64>,
+    /// The open subscriptions, when the move changed them.
+    pub subscriptions: Option<Subscriptions>,
+}
+
+/// An instance's open subscriptions after a move, and whether it had rows of them before (a
+/// new instance, or one that awaited nothing, has none to delete).
+pub struct Subscriptions {
+    pub had_any: bool,
+    pub open: Vec<OpenSubscription>,
+}
+
+/// Writes a move: the state in one UPDATE (nothing read back: the caller has the state it
+/// wrote), new step ids, and the subscriptions rewritten.
+///
+/// On SQLite the statements go as one query, one trip to the connection's thread (as a grant's
+/// spend does): sqlx runs each statement of a query in turn, binding the arguments in order. A move holds the write
+/// lane from its read to its last write, so each trip (a thread woken, then the task) is paid
+/// by every move queued behind it (BENCHMARKS.md). PostgreSQL takes one statement at a time.
+pub async fn write_move(db: &impl ConnectionTrait, prcs_id: i64, writes: MoveWrites) -> Result<()> {
+    let backend = db.get_database_backend();
+    let MoveWrites {
+        saved,
+        new_steps,
+        subscriptions,
+    } = writes;
+    let update = process::Entity::update_many()
         .col_expr(process::Column::Status, Expr::value(saved.status))
         .col_expr(process::Column::State, Expr::value(saved.state))
         .col_expr(
@@ -164,14 +191,70 @@ pub async fn save(db: &impl ConnectionTrait, prcs_id: i64, saved: SavedState) ->
         )
         .col_expr(process::Column::UpdatedAt, Expr::value(saved.updated_at))
         .filter(process::Column::Id.eq(prcs_id))
-        .exec(db)
-        .await?;
-    if updated.rows_affected != 1 {
+        .build(backend);
+    let mut statements = Vec::new();
+    // Rows the statements after the UPDATE insert: each insert affects exactly its rows.
+    let mut inserted = new_steps.len() as u64;
+    if !new_steps.is_empty() {
+        let rows = new_steps.iter().map(|local| subflow_ref::ActiveModel {
+            prcs_id: Set(prcs_id),
+            local_id: Set(*local as i64),
+            ..Default::default()
+        });
+        statements.push(subflow_ref::Entity::insert_many(rows).build(backend));
+    }
+    if let Some(Subscriptions { had_any, open }) = subscriptions {
+        if had_any {
+            let delete = subscription::Entity::delete_many()
+                .filter(subscription::Column::PrcsId.eq(prcs_id));
+            statements.push(delete.build(backend));
+        }
+        if !open.is_empty() {
+            inserted += open.len() as u64;
+            let rows = open.into_iter().map(|s| subscription::ActiveModel {
+                prcs_id: Set(prcs_id),
+                message_name: Set(s.message_name),
+                correlation_key: Set(s.correlation_key),
+                correlation_value: Set(s.correlation_value),
+                ..Default::default()
+            });
+            statements.push(subscription::Entity::insert_many(rows).build(backend));
+        }
+    }
+    // The UPDATE must have found the row. One query's count is its statements' sum; a process
+    // row that vanished took its subscriptions with it (`delete`), so then the sum is only
+    // what was inserted.
+    let updated = if backend == DbBackend::Sqlite {
+        let all = std::iter::once(update).chain(statements);
+        let total = db.execute_raw(one_query(all)).await?.rows_affected();
+        u64::from(total > inserted)
+    } else {
+        let updated = db.execute_raw(update).await?.rows_affected();
+        for statement in statements {
+            db.execute_raw(statement).await?;
+        }
+        updated
+    };
+    if updated != 1 {
         return Err(crate::Error::internal(format!(
             "process {prcs_id} vanished while it was locked"
         )));
     }
     Ok(())
+}
+
+/// SQLite statements (with `?` placeholders) as one query, their arguments in order.
+fn one_query(statements: impl Iterator<Item = Statement>) -> Statement {
+    let mut sql = String::new();
+    let mut values = Vec::new();
+    for statement in statements {
+        if !sql.is_empty() {
+            sql.push_str(";\n");
+        }
+        sql.push_str(&statement.sql);
+        values.extend(statement.values.map(|v| v.0).unwrap_or_default());
+    }
+    Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
 }
 
 /// One page of a diagram's instances, with this status (any when `None`), and the total.
@@ -232,25 +315,6 @@ pub async fn step_ids(db: &impl ConnectionTrait, prcs_id: i64) -> Result<Vec<(u6
         .collect())
 }
 
-/// Gives new subflows their global step ids.
-pub async fn insert_step_ids(
-    db: &impl ConnectionTrait,
-    prcs_id: i64,
-    locals: &[u64],
-) -> Result<()> {
-    if locals.is_empty() {
-        return Ok(());
-    }
-    subflow_ref::Entity::insert_many(locals.iter().map(|local| subflow_ref::ActiveModel {
-        prcs_id: Set(prcs_id),
-        local_id: Set(*local as i64),
-        ..Default::default()
-    }))
-    .exec(db)
-    .await?;
-    Ok(())
-}
-
 /// The instance and engine subflow id of a global step id.
 pub async fn resolve_step(db: &impl ConnectionTrait, sbfl_id: i64) -> Result<Option<(i64, u64)>> {
     static SQL: SqlOnce = SqlOnce::new();
@@ -269,31 +333,6 @@ pub struct OpenSubscription {
     pub message_name: String,
     pub correlation_key: Option<String>,
     pub correlation_value: Option<String>,
-}
-
-/// Rewrites the subscription rows of an instance.
-pub async fn replace_subscriptions(
-    db: &impl ConnectionTrait,
-    prcs_id: i64,
-    open: Vec<OpenSubscription>,
-) -> Result<()> {
-    subscription::Entity::delete_many()
-        .filter(subscription::Column::PrcsId.eq(prcs_id))
-        .exec(db)
-        .await?;
-    if open.is_empty() {
-        return Ok(());
-    }
-    subscription::Entity::insert_many(open.into_iter().map(|s| subscription::ActiveModel {
-        prcs_id: Set(prcs_id),
-        message_name: Set(s.message_name),
-        correlation_key: Set(s.correlation_key),
-        correlation_value: Set(s.correlation_value),
-        ..Default::default()
-    }))
-    .exec(db)
-    .await?;
-    Ok(())
 }
 
 /// Instances with an open subscription a message of this name, key and value may match: those
@@ -343,4 +382,28 @@ pub async fn with_due_timers(db: &impl ConnectionTrait, at: i64) -> Result<Vec<i
         .into_tuple::<i64>()
         .all(db)
         .await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn statements_become_one_query_with_their_arguments_in_order() {
+        let statement = |sql: &str, values: Vec<sea_orm::Value>| {
+            Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+        };
+        let statements = [
+            statement("UPDATE t SET a = ? WHERE id = ?", vec![1.into(), 2.into()]),
+            Statement::from_string(DbBackend::Sqlite, "DELETE FROM u"),
+            statement("INSERT INTO u (b) VALUES (?)", vec!["x".into()]),
+        ];
+        let query = one_query(statements.into_iter());
+        assert_eq!(
+            query.sql,
+            "UPDATE t SET a = ? WHERE id = ?;\nDELETE FROM u;\nINSERT INTO u (b) VALUES (?)"
+        );
+        let values: Vec<sea_orm::Value> = vec![1.into(), 2.into(), "x".into()];
+        assert_eq!(query.values.map(|v| v.0), Some(values));
+    }
 }
