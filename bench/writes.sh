@@ -18,22 +18,20 @@ measure() { # binary | prints "(f) rate (g) rate"
   (
     FLOWGATE_BIN=$1 BENCH_RUST_LOG=info
     source bench/common.sh
-    python3 bench/setup_processes.py "$PORT" "$TOKEN" "$COUNT" "$WORK/steps.txt" >/dev/null
-    awk '{printf "PUT /v1/steps/%s/complete {\"step_key\": \"%s\"}\n", $2, $3}' \
-      "$WORK/steps.txt" >"$WORK/f.work"
+    # The request lines and the waiting order ids as bench/peers.sh makes them.
+    source bench/peers/flowgate.sh
+    STEPS=$WORK/steps.txt STEP_CURSOR=0 WAITING=$WORK/waiting.txt MESSAGE_CURSOR=0
+    python3 bench/setup_processes.py "$PORT" "$TOKEN" "$COUNT" "$STEPS" >/dev/null
+    prepare_steps "$(wc -l <"$STEPS")" "$WORK/f.work"
     rate() { # work-file
       BENCH_WORK=$1 BENCH_THREADS=2 BENCH_AUTH="Bearer $TOKEN" BENCH_CTYPE=application/json \
         wrk -t2 -c64 -d60s "http://127.0.0.1:$PORT" -s bench/peers/consume.lua |
         awk '/Single-use 2xx\/sec/ {printf "%.0f", $3} /Non-2xx/ {printf " (non-2xx: %s)", $NF}'
     }
     printf '(f) %s  ' "$(rate "$WORK/f.work")"
-    # Every instance now awaits its message; their order ids from the subscriptions.
-    python3 -c 'import sqlite3, sys
-query = "select correlation_value from subscriptions where message_name = ? order by id"
-for (value,) in sqlite3.connect(sys.argv[1]).execute(query, ("bench-paid",)): print(value)' \
-      "$WORK/bench.db" |
-      awk '{printf "PUT /v1/messages/bench-paid {\"key\": \"order_id\", \"value\": \"%s\"}\n", $1}' \
-        >"$WORK/g.work"
+    # Every instance now awaits its message.
+    waiting_order_ids "sqlite://$WORK/bench.db" >"$WAITING"
+    prepare_messages "$(wc -l <"$WAITING")" "$WORK/g.work"
     printf '(g) %s\n' "$(rate "$WORK/g.work")"
   )
 }
