@@ -23,6 +23,7 @@ pub mod housekeeping;
 mod instance_cache;
 pub mod keys;
 pub mod limits;
+mod moves;
 pub mod paging;
 pub mod policy;
 pub mod processes;

@@ -1,9 +1,8 @@
 //! Process instances: create, read, delete, and every move the engine makes (start, reset,
 //! terminate, step actions, messages, timers, and variables, which [`super::variables`] checks
-//! first). Each move is one transaction: lock the row, load the instance, let the engine apply
-//! the operation, write the instance back with its query-side copies. Two concurrent moves of
-//! one step are serialised by the row lock (PostgreSQL) or the write lock (SQLite): one wins,
-//! the other meets the new step key.
+//! first). How a move is made and written, all or nothing, is [`super::moves`]'s: two
+//! concurrent moves of one step are serialised by the row lock (PostgreSQL) or the write lane
+//! (SQLite): one wins, the other meets the new step key.
 
 use chrono::{DateTime, Utc};
 use std::sync::{Arc, OnceLock};
@@ -15,12 +14,14 @@ use super::audit;
 use super::calls;
 use super::diagrams::DiagramCache;
 use super::instance_cache::{InstanceCache, Kept};
+use super::moves::{
+    Planned, apply, apply_in, apply_to, instance_of, item_not_found, made_ahead, plan_ahead,
+    read_ahead, refused, state_json, write_planned,
+};
 use super::paging::Paging;
 use crate::caller::Actor;
-use crate::engine::{self, Context, EngineError, Instance, Outcome, SubflowId, VariableValue};
-use crate::store::processes::{
-    MoveWrites, NewProcess, OpenSubscription, ProcessRow, SavedState, StoredProcess, Subscriptions,
-};
+use crate::engine::{self, Context, Instance, Outcome, SubflowId, VariableValue};
+use crate::store::processes::{NewProcess, StoredProcess};
 use crate::{Error, Result, now, store};
 
 pub const STATUSES: &[&str] = &["created", "running", "completed", "terminated", "error"];
@@ -55,8 +56,7 @@ impl ProcessView {
 }
 
 /// What running instances needs besides the database: parsed diagrams, and the instances as
-/// last read. (Engine writes, as all writes, queue in the store's write lane on
-/// SQLite.)
+/// last read.
 #[derive(Default)]
 pub struct Runtime {
     pub diagrams: DiagramCache,
@@ -82,28 +82,6 @@ impl ElementFailed {
     pub(super) fn whole(error: Error) -> ElementFailed {
         ElementFailed { index: None, error }
     }
-}
-
-fn item_not_found() -> Error {
-    Error::not_found("Item not found")
-}
-
-fn refused(err: EngineError) -> Error {
-    Error::Conflict(err.to_string())
-}
-
-/// A fresh step key: random, so a stale view can never guess the next one.
-fn step_key() -> String {
-    crate::oauth::secret::random_token()[..16].to_owned()
-}
-
-fn instance_of(row: &ProcessRow) -> Result<Instance> {
-    serde_json::from_str(&row.state)
-        .map_err(|e| Error::internal(format!("process {} state does not load: {e}", row.id)))
-}
-
-fn state_json(instance: &Instance) -> Result<String> {
-    serde_json::to_string(instance).map_err(Error::internal)
 }
 
 fn view(stored: StoredProcess) -> Result<ProcessView> {
@@ -341,17 +319,26 @@ pub async fn act_on_step(
         ),
         _ => None,
     };
-    let (prcs_id, id) = store::processes::resolve_step(&app.db, sbfl_id)
-        .await?
-        .ok_or_else(item_not_found)?;
-    apply(app, prcs_id, move |i, ctx| match action {
+    // On SQLite the step's instance is read with it, to make the move ahead of the lane.
+    let (prcs_id, id, read) = if made_ahead(app) {
+        let (id, row) = store::processes::step_with_row(&app.autocommit, sbfl_id)
+            .await?
+            .ok_or_else(item_not_found)?;
+        (row.id, id, Some(row))
+    } else {
+        let (prcs_id, id) = store::processes::resolve_step(&app.autocommit, sbfl_id)
+            .await?
+            .ok_or_else(item_not_found)?;
+        (prcs_id, id, None)
+    };
+    apply_to(app, prcs_id, read, |i, ctx| match &action {
         StepAction::Start => i.start_step(ctx, id, step_key),
-        StepAction::Reserve { reservation } => i.reserve(ctx, id, step_key, &reservation),
+        StepAction::Reserve { reservation } => i.reserve(ctx, id, step_key, reservation),
         StepAction::Release => i.release(ctx, id, step_key),
         StepAction::Complete => i.complete_step(ctx, id, step_key),
         StepAction::Restart => i.restart_step(ctx, id, step_key),
         StepAction::RescheduleTimer { is_immediate, .. } => {
-            i.reschedule_timer(ctx, id, step_key, is_immediate, at)
+            i.reschedule_timer(ctx, id, step_key, *is_immediate, at)
         }
     })
     .await
@@ -373,9 +360,20 @@ pub async fn correlate(
     messages: &[Message],
 ) -> Result<usize, ElementFailed> {
     let whole = |e: sea_orm::DbErr| ElementFailed::whole(e.into());
+    let ahead = match messages {
+        [message] => lone_ahead(app, name, message).await,
+        _ => None,
+    };
     let txn = store::begin_batched(&app.db)
         .await
         .map_err(ElementFailed::whole)?;
+    if let Some(planned) = ahead {
+        let written = write_planned(&txn, &app.runtime, planned).await;
+        if let Some(outcome) = written.map_err(ElementFailed::at(0))? {
+            txn.commit().await.map_err(whole)?;
+            return Ok(outcome.correlated.len());
+        }
+    }
     let first = match messages.first() {
         Some(message) => awaiting(&txn, name, message)
             .await
@@ -408,6 +406,48 @@ pub async fn correlate(
     let moved = delivered?;
     txn.commit().await.map_err(whole)?;
     Ok(moved)
+}
+
+/// A lone message's move made ahead of the write lane (see `moves`), when one instance awaits
+/// it as committed; `None` leaves the message to the lane, which reads its candidates again.
+async fn lone_ahead(app: &App, name: &str, message: &Message) -> Option<Planned> {
+    if !made_ahead(app) {
+        return None;
+    }
+    let candidates = awaiting(&app.autocommit, name, message).await.ok()?;
+    let [prcs_id] = candidates[..] else {
+        return None;
+    };
+    let row = read_ahead(app, prcs_id).await.ok()??;
+    plan_ahead(app, row, delivery(name, message, true)).await
+}
+
+/// The engine operation that delivers `message` to an instance. `sole` (it is the only one
+/// that may await it): refused, before anything is written, when it meets no subscription.
+fn delivery<'a>(
+    name: &'a str,
+    message: &'a Message,
+    sole: bool,
+) -> impl FnOnce(&mut Instance, &mut Context) -> Result<Outcome> + Send + 'a {
+    move |instance, ctx| {
+        let outcome = instance
+            .correlate_message(
+                ctx,
+                name,
+                message.key.as_deref(),
+                message.value.as_deref(),
+                message.payload.as_ref(),
+            )
+            .map_err(refused)?;
+        if sole && outcome.correlated.is_empty() {
+            return Err(not_correlated());
+        }
+        Ok(outcome)
+    }
+}
+
+fn not_correlated() -> Error {
+    Error::conflict("Message could not be correlated")
 }
 
 /// The instances that may await a message (the engine decides which do).
@@ -450,25 +490,10 @@ async fn deliver_one(
     candidates: Vec<i64>,
     sole: bool,
 ) -> Result<usize> {
-    let not_correlated = || Error::conflict("Message could not be correlated");
     let mut matched = 0;
     for prcs_id in candidates {
-        let outcome = apply_in(txn, &app.runtime, prcs_id, |instance, ctx| {
-            let outcome = instance
-                .correlate_message(
-                    ctx,
-                    name,
-                    message.key.as_deref(),
-                    message.value.as_deref(),
-                    message.payload.as_ref(),
-                )
-                .map_err(refused)?;
-            if sole && outcome.correlated.is_empty() {
-                return Err(not_correlated());
-            }
-            Ok(outcome)
-        })
-        .await?;
+        let delivered = delivery(name, message, sole);
+        let outcome = apply_in(txn, &app.runtime, prcs_id, delivered).await?;
         matched += outcome.correlated.len();
     }
     if matched == 0 {
@@ -486,85 +511,4 @@ pub async fn fire_due_timers(app: &App) -> Result<()> {
         }
     }
     Ok(())
-}
-
-/// Applies an engine operation to one instance, in its own transaction.
-pub(super) async fn apply<F>(app: &App, prcs_id: i64, op: F) -> Result<Outcome>
-where
-    F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome, EngineError> + Send,
-{
-    // A move writes only after it succeeded in memory (see apply_in): it may share a batch.
-    let txn = store::begin_batched(&app.db).await?;
-    let outcome = apply_in(&txn, &app.runtime, prcs_id, |instance, ctx| {
-        op(instance, ctx).map_err(refused)
-    })
-    .await?;
-    txn.commit().await?;
-    Ok(outcome)
-}
-
-/// Applies an engine operation inside the caller's (open) write transaction; an operation
-/// that fails has written nothing.
-async fn apply_in<F>(
-    txn: &impl ConnectionTrait,
-    runtime: &Runtime,
-    prcs_id: i64,
-    op: F,
-) -> Result<Outcome>
-where
-    F: FnOnce(&mut Instance, &mut Context) -> Result<Outcome> + Send,
-{
-    runtime.instances.forget(prcs_id);
-    let cache = &runtime.diagrams;
-    let row = store::processes::lock(txn, prcs_id)
-        .await?
-        .ok_or_else(item_not_found)?;
-    let diagram = cache.get(txn, row.dgrm_id).await?;
-    let mut instance = instance_of(&row)?;
-    let called = calls::called_diagrams(txn, cache, instance.calls()).await?;
-    // Every subflow of a saved instance has its step id already, so only new ones need rows;
-    // and the subscription rows change only when the subscriptions do.
-    let registered: Vec<SubflowId> = instance.subflows().iter().map(|s| s.id).collect();
-    let subscriptions_before = instance.subscriptions().to_vec();
-    // The context borrows a step-key closure that is not `Send`: keep it off the awaits.
-    let outcome = {
-        let mut keys = step_key;
-        let mut ctx = Context::new(&diagram, Utc::now(), &mut keys);
-        for (dgrm_id, called) in &called {
-            ctx = ctx.with_called(*dgrm_id, called);
-        }
-        op(&mut instance, &mut ctx)?
-    };
-    let saved = SavedState {
-        status: instance.status().as_str().to_owned(),
-        state: state_json(&instance)?,
-        next_timer_due: instance.next_timer_due().map(|due| due.timestamp()),
-        updated_at: now(),
-    };
-    let new_steps = instance
-        .subflows()
-        .iter()
-        .map(|s| s.id)
-        .filter(|id| !registered.contains(id))
-        .collect();
-    let subscriptions =
-        (instance.subscriptions() != subscriptions_before.as_slice()).then(|| Subscriptions {
-            had_any: !subscriptions_before.is_empty(),
-            open: instance
-                .subscriptions()
-                .iter()
-                .map(|s| OpenSubscription {
-                    message_name: s.message_name.clone(),
-                    correlation_key: s.correlation_key.clone(),
-                    correlation_value: s.correlation_value.clone(),
-                })
-                .collect(),
-        });
-    let writes = MoveWrites {
-        saved,
-        new_steps,
-        subscriptions,
-    };
-    store::processes::write_move(txn, prcs_id, writes).await?;
-    Ok(outcome)
 }

@@ -2,7 +2,8 @@
 //! converted first, then all set in one move, or none.
 
 use super::App;
-use super::processes::{ElementFailed, ProcessView, apply, show};
+use super::moves::apply;
+use super::processes::{ElementFailed, ProcessView, show};
 use crate::engine::{SubflowId, VariableValue};
 use crate::{Error, Result};
 
@@ -99,13 +100,13 @@ pub async fn set_variables(
     }
     apply(app, prcs_id, |instance, _| {
         let scoped = values
-            .into_iter()
+            .iter()
             .map(|(target, name, value)| {
-                let scope = match target {
+                let scope = match *target {
                     Target::Scope(scope) => scope,
                     Target::StepScope(step) => instance.subflow(step).map_or(0, |s| s.scope),
                 };
-                (scope, name, value)
+                (scope, name.clone(), value.clone())
             })
             .collect();
         instance.set_scoped_variables(scoped)

@@ -4,13 +4,14 @@
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement,
+    QueryFilter, QueryOrder, QuerySelect, QueryTrait, Select, Set, Statement, Value,
 };
 
 use entity::{process, subflow_ref, subscription};
 
 pub use entity::process::Model as ProcessRow;
 
+use super::WriteTxn;
 use super::sql_once::SqlOnce;
 use crate::Result;
 
@@ -134,6 +135,40 @@ pub async fn find(db: &impl ConnectionTrait, prcs_id: i64) -> Result<Option<Stor
         .transpose()
 }
 
+/// The row as committed, read alone (no lock).
+pub async fn row(db: &impl ConnectionTrait, prcs_id: i64) -> Result<Option<ProcessRow>> {
+    static SQL: SqlOnce = SqlOnce::new();
+    let backend = db.get_database_backend();
+    let statement = SQL.statement(backend, vec![prcs_id.into()], || {
+        process::Entity::find_by_id(prcs_id).build(backend)
+    });
+    Ok(ProcessRow::find_by_statement(statement).one(db).await?)
+}
+
+#[derive(FromQueryResult)]
+struct StepWithRow {
+    local_id: i64,
+    #[sea_orm(nested)]
+    row: ProcessRow,
+}
+
+/// The engine subflow id of a global step id, with its instance's row, in one statement.
+pub async fn step_with_row(
+    db: &impl ConnectionTrait,
+    sbfl_id: i64,
+) -> Result<Option<(u64, ProcessRow)>> {
+    let statement = Statement::from_sql_and_values(
+        db.get_database_backend(),
+        "SELECT subflows.local_id AS local_id, processes.* FROM subflows \
+         JOIN processes ON processes.id = subflows.prcs_id WHERE subflows.sbfl_id = $1",
+        [sbfl_id.into()],
+    );
+    Ok(StepWithRow::find_by_statement(statement)
+        .one(db)
+        .await?
+        .map(|read| (read.local_id as u64, read.row)))
+}
+
 /// The row, locked for update on PostgreSQL (SQLite's write transaction already holds the
 /// database's write lock).
 pub async fn lock(db: &impl ConnectionTrait, prcs_id: i64) -> Result<Option<ProcessRow>> {
@@ -241,6 +276,82 @@ pub async fn write_move(db: &impl ConnectionTrait, prcs_id: i64, writes: MoveWri
         )));
     }
     Ok(())
+}
+
+/// [`write_move`] for a move made on the row as read before its writer entered SQLite's write
+/// lane (`services::moves`): one query whose every statement applies only if the row's state is
+/// still `read_state`. False, with nothing written, when it is not (or the row is gone); a
+/// batch this joined then goes on should the caller leave it.
+pub async fn write_move_if_unchanged(
+    txn: &WriteTxn,
+    prcs_id: i64,
+    read_state: &str,
+    writes: MoveWrites,
+) -> Result<bool> {
+    const UNCHANGED: &str = "EXISTS (SELECT 1 FROM processes WHERE id = $1 AND state = $2)";
+    let MoveWrites {
+        saved,
+        new_steps,
+        subscriptions,
+    } = writes;
+    let mut values: Vec<Value> = vec![prcs_id.into(), read_state.into()];
+    // Numbered parameters: sqlx binds `$n` to the query's n-th argument in every statement.
+    let mut bind = |value: Value| {
+        values.push(value);
+        format!("${}", values.len())
+    };
+    let mut sql = String::new();
+    if !new_steps.is_empty() {
+        let rows: Vec<String> = new_steps
+            .iter()
+            .map(|local| format!("({})", bind((*local as i64).into())))
+            .collect();
+        sql.push_str(&format!(
+            "INSERT INTO subflows (prcs_id, local_id) SELECT $1, column1 FROM (VALUES {}) \
+             WHERE {UNCHANGED};\n",
+            rows.join(", ")
+        ));
+    }
+    if let Some(Subscriptions { had_any, open }) = subscriptions {
+        if had_any {
+            sql.push_str(&format!(
+                "DELETE FROM subscriptions WHERE prcs_id = $1 AND {UNCHANGED};\n"
+            ));
+        }
+        if !open.is_empty() {
+            let rows: Vec<String> = open
+                .into_iter()
+                .map(|s| {
+                    let name = bind(s.message_name.into());
+                    let key = bind(s.correlation_key.into());
+                    let value = bind(s.correlation_value.into());
+                    format!("({name}, {key}, {value})")
+                })
+                .collect();
+            sql.push_str(&format!(
+                "INSERT INTO subscriptions (prcs_id, message_name, correlation_key, \
+                 correlation_value) SELECT $1, column1, column2, column3 FROM (VALUES {}) \
+                 WHERE {UNCHANGED};\n",
+                rows.join(", ")
+            ));
+        }
+    }
+    // Last, so that the statements before it find the state it replaces.
+    let (status, state) = (bind(saved.status.into()), bind(saved.state.into()));
+    let next_timer_due = bind(saved.next_timer_due.into());
+    let updated_at = bind(saved.updated_at.into());
+    sql.push_str(&format!(
+        "UPDATE processes SET status = {status}, state = {state}, \
+         next_timer_due = {next_timer_due}, updated_at = {updated_at} \
+         WHERE id = $1 AND state = $2"
+    ));
+    let statement = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
+    // Every statement applies, or none: the UPDATE changes one row when they do.
+    let written = txn.execute_raw(statement).await?.rows_affected() > 0;
+    if !written {
+        txn.changed_nothing();
+    }
+    Ok(written)
 }
 
 /// SQLite statements (with `?` placeholders) as one query, their arguments in order.
@@ -385,25 +496,4 @@ pub async fn with_due_timers(db: &impl ConnectionTrait, at: i64) -> Result<Vec<i
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn statements_become_one_query_with_their_arguments_in_order() {
-        let statement = |sql: &str, values: Vec<sea_orm::Value>| {
-            Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
-        };
-        let statements = [
-            statement("UPDATE t SET a = ? WHERE id = ?", vec![1.into(), 2.into()]),
-            Statement::from_string(DbBackend::Sqlite, "DELETE FROM u"),
-            statement("INSERT INTO u (b) VALUES (?)", vec!["x".into()]),
-        ];
-        let query = one_query(statements.into_iter());
-        assert_eq!(
-            query.sql,
-            "UPDATE t SET a = ? WHERE id = ?;\nDELETE FROM u;\nINSERT INTO u (b) VALUES (?)"
-        );
-        let values: Vec<sea_orm::Value> = vec![1.into(), 2.into(), "x".into()];
-        assert_eq!(query.values.map(|v| v.0), Some(values));
-    }
-}
+mod tests;

@@ -31,6 +31,7 @@ mod keys_at_rest;
 mod limits;
 mod log_secrets;
 mod malformed;
+mod moves;
 mod multi;
 mod oauth;
 mod people;

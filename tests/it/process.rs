@@ -1,5 +1,5 @@
 //! The process API (docs/contract.md §4, §5) over HTTP: full runs of the sample diagrams, Flows' error
-//! answers, all-or-nothing arrays, timers, admin uploads and one step completed twice at once.
+//! answers, all-or-nothing arrays, timers and admin uploads.
 
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -10,7 +10,6 @@ use crate::on_both_backends;
 on_both_backends!(
     order_fulfilment_both_branches,
     linear_review_and_stale_step_keys,
-    one_of_two_concurrent_completes_wins,
     instance_lifecycle,
 );
 
@@ -411,46 +410,6 @@ async fn linear_review_and_stale_step_keys(kit: &Kit) {
 
     complete(kit, &token, prcs, "Task_Publish").await;
     assert_eq!(process(kit, &token, prcs).await["status"], "completed");
-}
-
-/// Eight instances, each step completed twice at once, all sixteen requests together (on
-/// SQLite the moves queue in one write batch, the refused ones among them): one winner each,
-/// every instance moved exactly once.
-async fn one_of_two_concurrent_completes_wins(kit: &Kit) {
-    let token = token(kit).await;
-    let dgrm = dgrm_id(kit, &token, "review").await;
-    let mut instances = Vec::new();
-    for _ in 0..8 {
-        let prcs = start(kit, &token, dgrm, Value::Null).await;
-        let step = open_steps(kit, &token, prcs).await.remove(0);
-        instances.push((prcs, step));
-    }
-    let api = crate::binary::Api::new(&kit.base);
-    let calls = instances.iter().flat_map(|(_, step)| {
-        let path = format!("/v1/steps/{}/complete", step["sbfl_id"]);
-        let body = json!({"step_key": step["step_key"]});
-        [0, 1].map(|_| {
-            let (api, path, body, token) = (api.clone(), path.clone(), body.clone(), token.clone());
-            tokio::spawn(
-                async move { api.call(Method::PUT, &path, Some(&token), Some(body)).await },
-            )
-        })
-    });
-    let handles: Vec<_> = calls.collect();
-    let mut answers = Vec::new();
-    for handle in handles {
-        answers.push(handle.await.unwrap());
-    }
-    for ((prcs, _), pair) in instances.iter().zip(answers.chunks(2)) {
-        let mut statuses = [pair[0].0, pair[1].0];
-        statuses.sort();
-        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{pair:?}");
-        assert_eq!(
-            current(kit, &token, *prcs).await,
-            ["Task_Publish"],
-            "moved exactly once"
-        );
-    }
 }
 
 async fn instance_lifecycle(kit: &Kit) {

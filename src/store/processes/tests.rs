@@ -1,0 +1,159 @@
+//! How a move's writes reach the rows.
+
+use super::*;
+
+#[test]
+fn statements_become_one_query_with_their_arguments_in_order() {
+    let statement = |sql: &str, values: Vec<sea_orm::Value>| {
+        Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+    };
+    let statements = [
+        statement("UPDATE t SET a = ? WHERE id = ?", vec![1.into(), 2.into()]),
+        Statement::from_string(DbBackend::Sqlite, "DELETE FROM u"),
+        statement("INSERT INTO u (b) VALUES (?)", vec!["x".into()]),
+    ];
+    let query = one_query(statements.into_iter());
+    assert_eq!(
+        query.sql,
+        "UPDATE t SET a = ? WHERE id = ?;\nDELETE FROM u;\nINSERT INTO u (b) VALUES (?)"
+    );
+    let values: Vec<sea_orm::Value> = vec![1.into(), 2.into(), "x".into()];
+    assert_eq!(query.values.map(|v| v.0), Some(values));
+}
+
+/// A database with one instance that has one step and awaits one message.
+async fn one_instance() -> (sea_orm::DatabaseConnection, i64) {
+    let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+    // One connection: each of `sqlite::memory:`'s connections has its own database.
+    options.max_connections(1).sqlx_logging(false);
+    let db = sea_orm::Database::connect(options).await.expect("connects");
+    crate::store::migrate(&db, "sqlite::memory:")
+        .await
+        .expect("migrates");
+    let diagram = crate::store::diagrams::NewDiagram {
+        name: "d".into(),
+        version: "1".into(),
+        status: "released",
+        category: None,
+        xml: "<definitions/>",
+        created_at: 0,
+    };
+    let dgrm_id = crate::store::diagrams::insert(&db, diagram)
+        .await
+        .expect("diagram")
+        .dgrm_id;
+    let new = NewProcess {
+        dgrm_id,
+        name: "p".into(),
+        status: "running".into(),
+        business_ref: None,
+        init_ts: 0,
+        init_by: "t".into(),
+        state: "before".into(),
+    };
+    let prcs_id = insert(&db, new).await.expect("process").id;
+    let first = MoveWrites {
+        saved: saved("read"),
+        new_steps: vec![1],
+        subscriptions: Some(subscribed(false, &["m1"])),
+    };
+    write_move(&db, prcs_id, first).await.expect("first move");
+    (db, prcs_id)
+}
+
+fn saved(state: &str) -> SavedState {
+    SavedState {
+        status: "running".into(),
+        state: state.into(),
+        next_timer_due: Some(7),
+        updated_at: 1,
+    }
+}
+
+fn subscribed(had_any: bool, names: &[&str]) -> Subscriptions {
+    let open = names.iter().map(|name| OpenSubscription {
+        message_name: (*name).into(),
+        correlation_key: Some("k".into()),
+        correlation_value: None,
+    });
+    Subscriptions {
+        had_any,
+        open: open.collect(),
+    }
+}
+
+/// The instance's state, engine step ids and awaited messages, as stored.
+async fn stored(db: &impl ConnectionTrait, prcs_id: i64) -> (String, Vec<u64>, Vec<String>) {
+    let found = find(db, prcs_id).await.expect("reads").expect("found");
+    let awaited = subscription::Entity::find()
+        .filter(subscription::Column::PrcsId.eq(prcs_id))
+        .order_by_asc(subscription::Column::Id)
+        .all(db)
+        .await
+        .expect("subscriptions");
+    (
+        found.row.state,
+        found.step_ids.iter().map(|(local, _)| *local).collect(),
+        awaited.into_iter().map(|s| s.message_name).collect(),
+    )
+}
+
+#[tokio::test]
+async fn a_move_made_ahead_is_written_only_on_the_state_it_was_made_on() {
+    // The write lane is the process's: take turns with its tests.
+    let _turn = crate::store::TEST_TURNS.lock().await;
+    let (db, prcs_id) = one_instance().await;
+    let txn = crate::store::begin_write(&db).await.expect("begins");
+    let before = stored(&txn, prcs_id).await;
+    assert_eq!(before, ("read".into(), vec![1], vec!["m1".into()]));
+    let next = || MoveWrites {
+        saved: saved("after"),
+        new_steps: vec![2, 3],
+        subscriptions: Some(subscribed(true, &["m2", "m3"])),
+    };
+    // Made on a state the row no longer has: nothing at all is written.
+    let stale = write_move_if_unchanged(&txn, prcs_id, "before", next()).await;
+    assert!(!stale.expect("runs"));
+    assert_eq!(stored(&txn, prcs_id).await, before);
+    // Made on the state it has: all of it is.
+    let current = write_move_if_unchanged(&txn, prcs_id, "read", next()).await;
+    assert!(current.expect("runs"));
+    let after = (
+        "after".into(),
+        vec![1, 2, 3],
+        vec!["m2".into(), "m3".into()],
+    );
+    assert_eq!(stored(&txn, prcs_id).await, after);
+    let row = row(&txn, prcs_id).await.expect("reads").expect("found");
+    assert_eq!((row.next_timer_due, row.updated_at), (Some(7), 1));
+    // The same move again is now stale itself.
+    let again = write_move_if_unchanged(&txn, prcs_id, "read", next()).await;
+    assert!(!again.expect("runs"));
+    assert_eq!(stored(&txn, prcs_id).await, after);
+    // Nor does it write for an instance that is gone.
+    let gone = write_move_if_unchanged(&txn, prcs_id + 1, "after", next()).await;
+    assert!(!gone.expect("runs"));
+    txn.commit().await.expect("commits");
+    assert_eq!(stored(&db, prcs_id).await, after);
+}
+
+#[tokio::test]
+async fn a_step_is_read_with_its_instance() {
+    let (db, prcs_id) = one_instance().await;
+    let (_, sbfl_id) = find(&db, prcs_id)
+        .await
+        .expect("reads")
+        .expect("found")
+        .step_ids[0];
+    let (local, row) = step_with_row(&db, sbfl_id)
+        .await
+        .expect("reads")
+        .expect("found");
+    assert_eq!((local, row.id, row.state.as_str()), (1, prcs_id, "read"));
+    assert!(
+        step_with_row(&db, sbfl_id + 1)
+            .await
+            .expect("reads")
+            .is_none()
+    );
+}
