@@ -55,7 +55,7 @@ pub(super) fn made_ahead(app: &App) -> bool {
 
 /// A process row read outside the lane, on SQLite, to make a move ahead; `None` elsewhere or
 /// when there is no such instance (the lane says so).
-pub(super) async fn read_ahead(app: &App, prcs_id: i64) -> Result<Option<ProcessRow>> {
+async fn read_ahead(app: &App, prcs_id: i64) -> Result<Option<ProcessRow>> {
     if !made_ahead(app) {
         return Ok(None);
     }

@@ -16,7 +16,7 @@ use super::diagrams::DiagramCache;
 use super::instance_cache::{InstanceCache, Kept};
 use super::moves::{
     Planned, apply, apply_in, apply_to, instance_of, item_not_found, made_ahead, plan_ahead,
-    read_ahead, refused, state_json, write_planned,
+    refused, state_json, write_planned,
 };
 use super::paging::Paging;
 use crate::caller::Actor;
@@ -408,17 +408,15 @@ pub async fn correlate(
     Ok(moved)
 }
 
-/// A lone message's move made ahead of the write lane (see `moves`), when one instance awaits
-/// it as committed; `None` leaves the message to the lane, which reads its candidates again.
+/// A lone message's move made ahead of the write lane (see `moves`), when one instance may await
+/// it as committed (its row read with the candidates, in one statement); `None` leaves the message to the lane, which reads its candidates again.
 async fn lone_ahead(app: &App, name: &str, message: &Message) -> Option<Planned> {
     if !made_ahead(app) {
         return None;
     }
-    let candidates = awaiting(&app.autocommit, name, message).await.ok()?;
-    let [prcs_id] = candidates[..] else {
-        return None;
-    };
-    let row = read_ahead(app, prcs_id).await.ok()??;
+    let (key, value) = (message.key.as_deref(), message.value.as_deref());
+    let sole = store::processes::sole_awaiting(&app.autocommit, name, key, value);
+    let row = sole.await.ok()??;
     plan_ahead(app, row, delivery(name, message, true)).await
 }
 

@@ -447,41 +447,69 @@ pub struct OpenSubscription {
 }
 
 /// Instances with an open subscription a message of this name, key and value may match: those
-/// awaiting exactly this key and value, and those awaiting any message of the name. Two
-/// queries, so that each uses the (name, key, value) index (an OR across them would scan).
+/// awaiting exactly this key and value, and those awaiting any message of the name.
 pub async fn awaiting(
     db: &impl ConnectionTrait,
     name: &str,
     key: Option<&str>,
     value: Option<&str>,
 ) -> Result<Vec<i64>> {
-    let by_name = || {
-        subscription::Entity::find()
-            .select_only()
-            .column(subscription::Column::PrcsId)
-            .filter(subscription::Column::MessageName.eq(name))
-    };
-    let mut ids: Vec<i64> = by_name()
-        .filter(subscription::Column::CorrelationKey.is_null())
-        .into_tuple::<i64>()
-        .all(db)
-        .await?;
-    if let Some(key) = key {
-        let value = match value {
-            Some(value) => subscription::Column::CorrelationValue.eq(value),
-            None => subscription::Column::CorrelationValue.is_null(),
-        };
-        let keyed = by_name()
-            .filter(subscription::Column::CorrelationKey.eq(key))
-            .filter(value)
-            .into_tuple::<i64>()
-            .all(db)
-            .await?;
-        ids.extend(keyed);
-    }
+    let (ids, values) = awaiting_ids(name, key, value);
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), ids, values);
+    let rows = db.query_all_raw(statement).await?;
+    let mut ids = rows
+        .iter()
+        .map(|row| row.try_get_by_index::<i64>(0))
+        .collect::<std::result::Result<Vec<_>, _>>()?;
     ids.sort_unstable();
     ids.dedup();
     Ok(ids)
+}
+
+/// The row of the one instance that may await a message (as [`awaiting`]), in one statement;
+/// `None` when none or several may.
+pub async fn sole_awaiting(
+    db: &impl ConnectionTrait,
+    name: &str,
+    key: Option<&str>,
+    value: Option<&str>,
+) -> Result<Option<ProcessRow>> {
+    let (ids, values) = awaiting_ids(name, key, value);
+    // Two rows say that it is not one.
+    let sql = format!("SELECT processes.* FROM processes WHERE processes.id IN ({ids}) LIMIT 2");
+    let statement = Statement::from_sql_and_values(db.get_database_backend(), sql, values);
+    let mut rows = ProcessRow::find_by_statement(statement).all(db).await?;
+    Ok(match rows.len() {
+        1 => rows.pop(),
+        _ => None,
+    })
+}
+
+/// The SELECT of the ids of [`awaiting`] and its arguments. A UNION of one SELECT a kind of
+/// subscription, so that each uses the (name, key, value) index (an OR across them would scan).
+fn awaiting_ids(name: &str, key: Option<&str>, value: Option<&str>) -> (&'static str, Vec<Value>) {
+    macro_rules! any_of_the_name {
+        ($($keyed:literal)?) => {
+            concat!(
+                "SELECT prcs_id FROM subscriptions \
+                 WHERE message_name = $1 AND correlation_key IS NULL",
+                $(" UNION ALL SELECT prcs_id FROM subscriptions \
+                   WHERE message_name = $1 AND correlation_key = $2 AND ", $keyed)?
+            )
+        };
+    }
+    let name = Value::from(name);
+    match (key, value) {
+        (None, _) => (any_of_the_name!(), vec![name]),
+        (Some(key), None) => (
+            any_of_the_name!("correlation_value IS NULL"),
+            vec![name, key.into()],
+        ),
+        (Some(key), Some(value)) => (
+            any_of_the_name!("correlation_value = $3"),
+            vec![name, key.into(), value.into()],
+        ),
+    }
 }
 
 /// Instances with a timer due by `at` (Unix seconds).

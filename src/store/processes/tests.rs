@@ -42,16 +42,7 @@ async fn one_instance() -> (sea_orm::DatabaseConnection, i64) {
         .await
         .expect("diagram")
         .dgrm_id;
-    let new = NewProcess {
-        dgrm_id,
-        name: "p".into(),
-        status: "running".into(),
-        business_ref: None,
-        init_ts: 0,
-        init_by: "t".into(),
-        state: "before".into(),
-    };
-    let prcs_id = insert(&db, new).await.expect("process").id;
+    let prcs_id = new_process(&db, dgrm_id, "before").await;
     let first = MoveWrites {
         saved: saved("read"),
         new_steps: vec![1],
@@ -59,6 +50,20 @@ async fn one_instance() -> (sea_orm::DatabaseConnection, i64) {
     };
     write_move(&db, prcs_id, first).await.expect("first move");
     (db, prcs_id)
+}
+
+/// A new instance of the diagram, in this state: its id.
+async fn new_process(db: &sea_orm::DatabaseConnection, dgrm_id: i64, state: &str) -> i64 {
+    let new = NewProcess {
+        dgrm_id,
+        name: "p".into(),
+        status: "running".into(),
+        business_ref: None,
+        init_ts: 0,
+        init_by: "t".into(),
+        state: state.into(),
+    };
+    insert(db, new).await.expect("process").id
 }
 
 fn saved(state: &str) -> SavedState {
@@ -156,4 +161,53 @@ async fn a_step_is_read_with_its_instance() {
             .expect("reads")
             .is_none()
     );
+}
+
+#[tokio::test]
+async fn a_message_finds_the_instances_that_may_await_it() {
+    let (db, prcs_id) = one_instance().await;
+    // It awaits m1 with the key k and no value; another instance awaits any m1.
+    let keyed = |value| awaiting(&db, "m1", Some("k"), value);
+    assert_eq!(keyed(None).await.expect("reads"), [prcs_id]);
+    assert!(keyed(Some("v")).await.expect("reads").is_empty());
+    assert!(
+        awaiting(&db, "m1", None, None)
+            .await
+            .expect("reads")
+            .is_empty()
+    );
+    let sole = sole_awaiting(&db, "m1", Some("k"), None)
+        .await
+        .expect("reads");
+    assert_eq!(sole.map(|row| row.id), Some(prcs_id));
+    let dgrm_id = row(&db, prcs_id)
+        .await
+        .expect("reads")
+        .expect("found")
+        .dgrm_id;
+    let other = new_process(&db, dgrm_id, "other").await;
+    let any = MoveWrites {
+        saved: saved("other"),
+        new_steps: vec![],
+        subscriptions: Some(Subscriptions {
+            had_any: false,
+            open: vec![OpenSubscription {
+                message_name: "m1".into(),
+                correlation_key: None,
+                correlation_value: None,
+            }],
+        }),
+    };
+    write_move(&db, other, any).await.expect("subscribes");
+    assert_eq!(keyed(None).await.expect("reads"), [prcs_id, other]);
+    assert_eq!(keyed(Some("v")).await.expect("reads"), [other]);
+    // Two may: not one.
+    let sole = sole_awaiting(&db, "m1", Some("k"), None)
+        .await
+        .expect("reads");
+    assert!(sole.is_none());
+    let sole = sole_awaiting(&db, "m1", Some("k"), Some("v"))
+        .await
+        .expect("reads");
+    assert_eq!(sole.map(|row| row.id), Some(other));
 }
