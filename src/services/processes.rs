@@ -409,7 +409,8 @@ pub async fn correlate(
 }
 
 /// A lone message's move made ahead of the write lane (see `moves`), when one instance may await
-/// it as committed (its row read with the candidates, in one statement); `None` leaves the message to the lane, which reads its candidates again.
+/// it as committed (its row read with the candidates, in one statement); `None` leaves the
+/// message to the lane, which reads its candidates again.
 async fn lone_ahead(app: &App, name: &str, message: &Message) -> Option<Planned> {
     if !made_ahead(app) {
         return None;

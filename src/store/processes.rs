@@ -206,10 +206,11 @@ pub struct Subscriptions {
 /// Writes a move: the state in one UPDATE (nothing read back: the caller has the state it
 /// wrote), new step ids, and the subscriptions rewritten.
 ///
-/// On SQLite the statements go as one query, one trip to the connection's thread (as a grant's
-/// spend does): sqlx runs each statement of a query in turn, binding the arguments in order. A move holds the write
-/// lane from its read to its last write, so each trip (a thread woken, then the task) is paid
-/// by every move queued behind it (BENCHMARKS.md). PostgreSQL takes one statement at a time.
+/// On SQLite (a move made again in the write lane, which it holds from its read to its last
+/// write) the statements go as one query, one trip to the connection's thread (as a grant's
+/// spend does): sqlx runs each statement of a query in turn, binding the arguments in order.
+/// Each trip (a thread woken, then the task) is paid by every move queued behind it
+/// (BENCHMARKS.md). PostgreSQL takes one statement at a time.
 pub async fn write_move(db: &impl ConnectionTrait, prcs_id: i64, writes: MoveWrites) -> Result<()> {
     let backend = db.get_database_backend();
     let MoveWrites {
