@@ -14,15 +14,13 @@ on_both_backends!(
     one_of_two_concurrent_messages_wins,
 );
 
-/// Sends every call at once, each on its own task; the answers in the order of the calls.
-async fn all_at_once(
-    kit: &Kit,
-    token: &str,
-    calls: Vec<(String, Value)>,
-) -> Vec<(StatusCode, Value)> {
+/// Sends every call twice, all at once, each on its own task. Of each pair exactly one must
+/// win (200) and the other be refused (409): the refused answers, in the order of the calls.
+async fn each_twice_at_once(kit: &Kit, token: &str, calls: Vec<(String, Value)>) -> Vec<Value> {
     let api = crate::binary::Api::new(&kit.base);
     let handles: Vec<_> = calls
-        .into_iter()
+        .iter()
+        .flat_map(|call| [call.clone(), call.clone()])
         .map(|(path, body)| {
             let (api, token) = (api.clone(), token.to_owned());
             tokio::spawn(
@@ -34,7 +32,15 @@ async fn all_at_once(
     for handle in handles {
         answers.push(handle.await.unwrap());
     }
-    answers
+    let mut refused = Vec::new();
+    for pair in answers.chunks(2) {
+        let mut statuses = [pair[0].0, pair[1].0];
+        statuses.sort();
+        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{pair:?}");
+        let loser = pair.iter().find(|(s, _)| *s == StatusCode::CONFLICT);
+        refused.push(loser.unwrap().1.clone());
+    }
+    refused
 }
 
 /// Eight instances, each step completed twice at once, all sixteen requests together (on
@@ -49,16 +55,12 @@ async fn one_of_two_concurrent_completes_wins(kit: &Kit) {
         let step = open_steps(kit, &token, prcs).await.remove(0);
         instances.push((prcs, step));
     }
-    let calls = instances.iter().flat_map(|(_, step)| {
+    let calls = instances.iter().map(|(_, step)| {
         let path = format!("/v1/steps/{}/complete", step["sbfl_id"]);
-        let body = json!({"step_key": step["step_key"]});
-        [(path.clone(), body.clone()), (path, body)]
+        (path, json!({"step_key": step["step_key"]}))
     });
-    let answers = all_at_once(kit, &token, calls.collect()).await;
-    for ((prcs, _), pair) in instances.iter().zip(answers.chunks(2)) {
-        let mut statuses = [pair[0].0, pair[1].0];
-        statuses.sort();
-        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{pair:?}");
+    each_twice_at_once(kit, &token, calls.collect()).await;
+    for (prcs, _) in &instances {
         assert_eq!(
             current(kit, &token, *prcs).await,
             ["Task_Publish"],
@@ -87,21 +89,12 @@ async fn one_of_two_concurrent_messages_wins(kit: &Kit) {
         assert_eq!(waiting, ["Catch_Payment"]);
         instances.push((prcs, order_id));
     }
-    let calls = instances.iter().flat_map(|(_, order_id)| {
-        let path = "/v1/messages/payment-received".to_owned();
+    let calls = instances.iter().map(|(_, order_id)| {
         let body = json!({"key": "order_id", "value": order_id, "payload": {"paid": 10}});
-        [(path.clone(), body.clone()), (path, body)]
+        ("/v1/messages/payment-received".to_owned(), body)
     });
-    let answers = all_at_once(kit, &token, calls.collect()).await;
-    for ((prcs, _), pair) in instances.iter().zip(answers.chunks(2)) {
-        let mut statuses = [pair[0].0, pair[1].0];
-        statuses.sort();
-        assert_eq!(statuses, [StatusCode::OK, StatusCode::CONFLICT], "{pair:?}");
-        let loser = &pair
-            .iter()
-            .find(|(s, _)| *s == StatusCode::CONFLICT)
-            .unwrap()
-            .1;
+    let refused = each_twice_at_once(kit, &token, calls.collect()).await;
+    for ((prcs, _), loser) in instances.iter().zip(&refused) {
         assert_eq!(
             loser["message"], "Message could not be correlated",
             "{loser}"
