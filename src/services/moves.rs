@@ -166,7 +166,7 @@ where
         .await?
         .ok_or_else(item_not_found)?;
     let (outcome, writes) = plan(txn, runtime, &row, op).await?;
-    store::processes::write_move(txn, prcs_id, writes).await?;
+    store::processes::write_move(txn, prcs_id, &row.state, writes).await?;
     Ok(outcome)
 }
 

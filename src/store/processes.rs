@@ -203,16 +203,42 @@ pub struct Subscriptions {
     pub open: Vec<OpenSubscription>,
 }
 
-/// Writes a move: the state in one UPDATE (nothing read back: the caller has the state it
-/// wrote), new step ids, and the subscriptions rewritten.
+/// Writes a move made on the row as read under its lock (`read_state`): the state in one UPDATE
+/// (nothing read back: the caller has the state it wrote), new step ids, and the subscriptions
+/// rewritten.
 ///
 /// On SQLite (a move made again in the write lane, which it holds from its read to its last
-/// write) the statements go as one query, one trip to the connection's thread (as a grant's
-/// spend does): sqlx runs each statement of a query in turn, binding the arguments in order.
-/// Each trip (a thread woken, then the task) is paid by every move queued behind it
+/// write) this is the guarded query of [`write_move_if_unchanged`], whose guard then always
+/// holds: one trip to the connection's thread, which every move queued behind it pays for
 /// (BENCHMARKS.md). PostgreSQL takes one statement at a time.
-pub async fn write_move(db: &impl ConnectionTrait, prcs_id: i64, writes: MoveWrites) -> Result<()> {
-    let backend = db.get_database_backend();
+pub async fn write_move(
+    db: &impl ConnectionTrait,
+    prcs_id: i64,
+    read_state: &str,
+    writes: MoveWrites,
+) -> Result<()> {
+    let updated = match db.get_database_backend() {
+        DbBackend::Sqlite => {
+            let query = guarded_move(prcs_id, read_state, writes);
+            db.execute_raw(query).await?.rows_affected() > 0
+        }
+        backend => write_each(db, backend, prcs_id, writes).await?,
+    };
+    if !updated {
+        return Err(crate::Error::internal(format!(
+            "process {prcs_id} vanished while it was locked"
+        )));
+    }
+    Ok(())
+}
+
+/// A move's statements one by one, the UPDATE first: whether it found the row.
+async fn write_each(
+    db: &impl ConnectionTrait,
+    backend: DbBackend,
+    prcs_id: i64,
+    writes: MoveWrites,
+) -> Result<bool> {
     let MoveWrites {
         saved,
         new_steps,
@@ -228,25 +254,25 @@ pub async fn write_move(db: &impl ConnectionTrait, prcs_id: i64, writes: MoveWri
         .col_expr(process::Column::UpdatedAt, Expr::value(saved.updated_at))
         .filter(process::Column::Id.eq(prcs_id))
         .build(backend);
-    let mut statements = Vec::new();
-    // Rows the statements after the UPDATE insert: each insert affects exactly its rows.
-    let mut inserted = new_steps.len() as u64;
+    if db.execute_raw(update).await?.rows_affected() != 1 {
+        return Ok(false);
+    }
     if !new_steps.is_empty() {
         let rows = new_steps.iter().map(|local| subflow_ref::ActiveModel {
             prcs_id: Set(prcs_id),
             local_id: Set(*local as i64),
             ..Default::default()
         });
-        statements.push(subflow_ref::Entity::insert_many(rows).build(backend));
+        db.execute_raw(subflow_ref::Entity::insert_many(rows).build(backend))
+            .await?;
     }
     if let Some(Subscriptions { had_any, open }) = subscriptions {
         if had_any {
             let delete = subscription::Entity::delete_many()
                 .filter(subscription::Column::PrcsId.eq(prcs_id));
-            statements.push(delete.build(backend));
+            db.execute_raw(delete.build(backend)).await?;
         }
         if !open.is_empty() {
-            inserted += open.len() as u64;
             let rows = open.into_iter().map(|s| subscription::ActiveModel {
                 prcs_id: Set(prcs_id),
                 message_name: Set(s.message_name),
@@ -254,41 +280,35 @@ pub async fn write_move(db: &impl ConnectionTrait, prcs_id: i64, writes: MoveWri
                 correlation_value: Set(s.correlation_value),
                 ..Default::default()
             });
-            statements.push(subscription::Entity::insert_many(rows).build(backend));
+            db.execute_raw(subscription::Entity::insert_many(rows).build(backend))
+                .await?;
         }
     }
-    // The UPDATE must have found the row. One query's count is its statements' sum; a process
-    // row that vanished took its subscriptions with it (`delete`), so then the sum is only
-    // what was inserted.
-    let updated = if backend == DbBackend::Sqlite {
-        let all = std::iter::once(update).chain(statements);
-        let total = db.execute_raw(one_query(all)).await?.rows_affected();
-        u64::from(total > inserted)
-    } else {
-        let updated = db.execute_raw(update).await?.rows_affected();
-        for statement in statements {
-            db.execute_raw(statement).await?;
-        }
-        updated
-    };
-    if updated != 1 {
-        return Err(crate::Error::internal(format!(
-            "process {prcs_id} vanished while it was locked"
-        )));
-    }
-    Ok(())
+    Ok(true)
 }
 
 /// [`write_move`] for a move made on the row as read before its writer entered SQLite's write
-/// lane (`services::moves`): one query whose every statement applies only if the row's state is
-/// still `read_state`. False, with nothing written, when it is not (or the row is gone); a
-/// batch this joined then goes on should the caller leave it.
+/// lane (`services::moves`): the row's state may have changed since. False, with nothing
+/// written, when it has (or the row is gone); a batch this joined then goes on should the
+/// caller leave it.
 pub async fn write_move_if_unchanged(
     txn: &WriteTxn,
     prcs_id: i64,
     read_state: &str,
     writes: MoveWrites,
 ) -> Result<bool> {
+    let query = guarded_move(prcs_id, read_state, writes);
+    let written = txn.execute_raw(query).await?.rows_affected() > 0;
+    if !written {
+        txn.changed_nothing();
+    }
+    Ok(written)
+}
+
+/// A move's writes as one SQLite query (one trip to the connection's thread) whose every
+/// statement applies only if the row's state is still `read_state`: the query changes rows
+/// when they all apply, and none otherwise.
+fn guarded_move(prcs_id: i64, read_state: &str, writes: MoveWrites) -> Statement {
     const UNCHANGED: &str = "EXISTS (SELECT 1 FROM processes WHERE id = $1 AND state = $2)";
     let MoveWrites {
         saved,
@@ -346,26 +366,6 @@ pub async fn write_move_if_unchanged(
          next_timer_due = {next_timer_due}, updated_at = {updated_at} \
          WHERE id = $1 AND state = $2"
     ));
-    let statement = Statement::from_sql_and_values(DbBackend::Sqlite, sql, values);
-    // Every statement applies, or none: the UPDATE changes one row when they do.
-    let written = txn.execute_raw(statement).await?.rows_affected() > 0;
-    if !written {
-        txn.changed_nothing();
-    }
-    Ok(written)
-}
-
-/// SQLite statements (with `?` placeholders) as one query, their arguments in order.
-fn one_query(statements: impl Iterator<Item = Statement>) -> Statement {
-    let mut sql = String::new();
-    let mut values = Vec::new();
-    for statement in statements {
-        if !sql.is_empty() {
-            sql.push_str(";\n");
-        }
-        sql.push_str(&statement.sql);
-        values.extend(statement.values.map(|v| v.0).unwrap_or_default());
-    }
     Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
 }
 

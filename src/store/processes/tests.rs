@@ -1,25 +1,7 @@
 //! How a move's writes reach the rows.
 
 use super::*;
-
-#[test]
-fn statements_become_one_query_with_their_arguments_in_order() {
-    let statement = |sql: &str, values: Vec<sea_orm::Value>| {
-        Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
-    };
-    let statements = [
-        statement("UPDATE t SET a = ? WHERE id = ?", vec![1.into(), 2.into()]),
-        Statement::from_string(DbBackend::Sqlite, "DELETE FROM u"),
-        statement("INSERT INTO u (b) VALUES (?)", vec!["x".into()]),
-    ];
-    let query = one_query(statements.into_iter());
-    assert_eq!(
-        query.sql,
-        "UPDATE t SET a = ? WHERE id = ?;\nDELETE FROM u;\nINSERT INTO u (b) VALUES (?)"
-    );
-    let values: Vec<sea_orm::Value> = vec![1.into(), 2.into(), "x".into()];
-    assert_eq!(query.values.map(|v| v.0), Some(values));
-}
+use sea_orm::PaginatorTrait;
 
 /// A database with one instance that has one step and awaits one message.
 async fn one_instance() -> (sea_orm::DatabaseConnection, i64) {
@@ -48,7 +30,9 @@ async fn one_instance() -> (sea_orm::DatabaseConnection, i64) {
         new_steps: vec![1],
         subscriptions: Some(subscribed(false, &["m1"])),
     };
-    write_move(&db, prcs_id, first).await.expect("first move");
+    write_move(&db, prcs_id, "before", first)
+        .await
+        .expect("first move");
     (db, prcs_id)
 }
 
@@ -143,6 +127,31 @@ async fn a_move_made_ahead_is_written_only_on_the_state_it_was_made_on() {
 }
 
 #[tokio::test]
+async fn a_move_on_an_instance_that_vanished_fails_and_writes_nothing() {
+    let (db, prcs_id) = one_instance().await;
+    let before = stored(&db, prcs_id).await;
+    let writes = || MoveWrites {
+        saved: saved("after"),
+        new_steps: vec![2],
+        subscriptions: Some(subscribed(true, &["m2"])),
+    };
+    let gone = write_move(&db, prcs_id + 1, "read", writes()).await;
+    assert!(gone.is_err());
+    // Its new rows would have named the missing instance: none were inserted.
+    let strays = subscription::Entity::find()
+        .filter(subscription::Column::PrcsId.eq(prcs_id + 1))
+        .count(&db)
+        .await
+        .expect("counts");
+    assert_eq!(strays, 0);
+    assert_eq!(stored(&db, prcs_id).await, before);
+    write_move(&db, prcs_id, "read", writes())
+        .await
+        .expect("moves");
+    assert_eq!(stored(&db, prcs_id).await.1, [1, 2]);
+}
+
+#[tokio::test]
 async fn a_step_is_read_with_its_instance() {
     let (db, prcs_id) = one_instance().await;
     let (_, sbfl_id) = find(&db, prcs_id)
@@ -198,7 +207,9 @@ async fn a_message_finds_the_instances_that_may_await_it() {
             }],
         }),
     };
-    write_move(&db, other, any).await.expect("subscribes");
+    write_move(&db, other, "other", any)
+        .await
+        .expect("subscribes");
     assert_eq!(keyed(None).await.expect("reads"), [prcs_id, other]);
     assert_eq!(keyed(Some("v")).await.expect("reads"), [other]);
     // Two may: not one.
