@@ -2,6 +2,9 @@
 # Issue 21's two ratios, measured by alternating rather than one target after another:
 #   (a) flowgate's POST /oauth/token (client_credentials, Basic) / bench/ceiling's;
 #   (b)/(d) flowgate's gated GET /v1/utils/ping (Bearer) / its ungated GET /health/live.
+# It also runs the ungated GET with the gated one's `Authorization` header (d+h, the header sent
+# but never read), which splits (b)/(d) in two: what the token's bytes cost on their way in
+# (d+h)/(d), and what the gate's own checks cost, (b)/(d+h).
 # Both servers start once (flowgate on a fresh SQLite database with its default log filter, so
 # every request writes an access-log line; the ceiling without logging) and each round runs the
 # four loads in turn. A busy or drifting shared machine then weighs on both sides of a ratio
@@ -63,21 +66,24 @@ echo "flowgate $(flowgate_label), $(nproc) cores, wrk -t2 -c$CONNECTIONS -d${DUR
 # A short warm-up of each server, not counted.
 DURATION=2 token_rate "$FLOWGATE_PORT" "$FLOWGATE_BASIC" >/dev/null
 DURATION=2 token_rate "$CEILING_PORT" "$CEILING_BASIC" >/dev/null
-printf '%-6s %14s %14s %7s %14s %14s %7s\n' round "flowgate (a)" "ceiling (a)" ratio "gated (b)" "ungated (d)" "b/d"
+ROW='%-6s %14s %14s %7s %14s %14s %7s %14s %7s\n'
+printf "$ROW" round "flowgate (a)" "ceiling (a)" ratio "gated (b)" "ungated (d)" "b/d" "d+h" "b/(d+h)"
 : >"$WORK/ratios"
 for round in $(seq 1 "$ROUNDS"); do
   a=$(token_rate "$FLOWGATE_PORT" "$FLOWGATE_BASIC")
   c=$(token_rate "$CEILING_PORT" "$CEILING_BASIC")
   b=$(rate -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$FLOWGATE_PORT/v1/utils/ping")
   d=$(rate "http://127.0.0.1:$FLOWGATE_PORT/health/live")
-  read -r ac bd < <(python3 -c "import sys; a, c, b, d = map(float, sys.argv[1:]); print(f'{a / c:.3f} {b / d:.3f}')" "$a" "$c" "$b" "$d")
-  printf '%-6s %14s %14s %7s %14s %14s %7s\n' "$round" "$a" "$c" "$ac" "$b" "$d" "$bd"
-  echo "$a $c $ac $b $d $bd" >>"$WORK/ratios"
+  dh=$(rate -H "Authorization: Bearer $TOKEN" "http://127.0.0.1:$FLOWGATE_PORT/health/live")
+  read -r ac bd bdh < <(python3 -c "import sys; a, c, b, d, dh = map(float, sys.argv[1:]); print(f'{a / c:.3f} {b / d:.3f} {b / dh:.3f}')" "$a" "$c" "$b" "$d" "$dh")
+  printf "$ROW" "$round" "$a" "$c" "$ac" "$b" "$d" "$bd" "$dh" "$bdh"
+  echo "$a $c $ac $b $d $bd $dh $bdh" >>"$WORK/ratios"
 done
 python3 - "$WORK/ratios" <<'EOF'
 import statistics, sys
 rows = [list(map(float, line.split())) for line in open(sys.argv[1])]
 med = [statistics.median(column) for column in zip(*rows)]
-print(f"median {med[0]:14.0f} {med[1]:14.0f} {med[2]:7.3f} {med[3]:14.0f} {med[4]:14.0f} {med[5]:7.3f}")
+print(f"median {med[0]:14.0f} {med[1]:14.0f} {med[2]:7.3f} {med[3]:14.0f} {med[4]:14.0f} {med[5]:7.3f}"
+      f" {med[6]:14.0f} {med[7]:7.3f}")
 EOF
 echo "access-log lines written: $(grep -c '"request"\| request ' "$WORK/flowgate.log" || true)"
