@@ -7,7 +7,7 @@
 # (d+h)/(d), and what the gate's own checks cost, (b)/(d+h).
 # Both servers start once (flowgate on a fresh SQLite database with its default log filter, so
 # every request writes an access-log line; the ceiling without logging) and each round runs the
-# four loads in turn. A busy or drifting shared machine then weighs on both sides of a ratio
+# five loads in turn. A busy or drifting shared machine then weighs on both sides of a ratio
 # alike, which bench/peers.sh's blocks (all of one target, then the next) cannot promise.
 # Prints each round's rates and ratios, then the medians.
 #

@@ -138,12 +138,17 @@ async fn a_move_on_an_instance_that_vanished_fails_and_writes_nothing() {
     let gone = write_move(&db, prcs_id + 1, "read", writes()).await;
     assert!(gone.is_err());
     // Its new rows would have named the missing instance: none were inserted.
-    let strays = subscription::Entity::find()
+    let stray_steps = subflow_ref::Entity::find()
+        .filter(subflow_ref::Column::PrcsId.eq(prcs_id + 1))
+        .count(&db)
+        .await
+        .expect("counts");
+    let stray_subscriptions = subscription::Entity::find()
         .filter(subscription::Column::PrcsId.eq(prcs_id + 1))
         .count(&db)
         .await
         .expect("counts");
-    assert_eq!(strays, 0);
+    assert_eq!((stray_steps, stray_subscriptions), (0, 0));
     assert_eq!(stored(&db, prcs_id).await, before);
     write_move(&db, prcs_id, "read", writes())
         .await
