@@ -169,13 +169,13 @@ pub async fn step_with_row(
         .map(|read| (read.local_id as u64, read.row)))
 }
 
-/// The row, locked for update on PostgreSQL (SQLite's write transaction already holds the
-/// database's write lock).
+/// The row, locked for update on PostgreSQL; elsewhere [`row`] (SQLite's write transaction
+/// already holds the database's write lock).
 pub async fn lock(db: &impl ConnectionTrait, prcs_id: i64) -> Result<Option<ProcessRow>> {
-    let mut query = process::Entity::find_by_id(prcs_id);
-    if db.get_database_backend() == DbBackend::Postgres {
-        query = query.lock_exclusive();
+    if db.get_database_backend() != DbBackend::Postgres {
+        return row(db, prcs_id).await;
     }
+    let query = process::Entity::find_by_id(prcs_id).lock_exclusive();
     Ok(query.one(db).await?)
 }
 
