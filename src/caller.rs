@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::roles::RoleSet;
 use crate::scope::ScopeSet;
@@ -29,6 +30,8 @@ pub struct Verified {
     pub exp: i64,
     pub scopes: ScopeSet,
     pub roles: RoleSet,
+    /// The roles the gate last found in force for it, and when.
+    pub standing: StandingMemo,
 }
 
 impl Verified {
@@ -38,6 +41,39 @@ impl Verified {
             Subject::Client => &self.client_id,
             Subject::Person { sub } => sub,
         }
+    }
+}
+
+/// The roles in force for a token as the gate worked them out at one epoch of what they depend
+/// on (the epoch moves on with every change to the view or the revocations; see
+/// `services::App::standing_epoch`), so that the gate works them out again only once it moves.
+/// The epoch and the roles are one word, read and written whole. A copy starts empty: each
+/// thread's copy of a verified token has its own, written by that thread alone.
+#[derive(Default)]
+pub struct StandingMemo(AtomicU64);
+
+impl StandingMemo {
+    /// The roles found at `epoch` (epochs start at 1), if these were.
+    pub fn get(&self, epoch: u64) -> Option<RoleSet> {
+        let held = self.0.load(Ordering::Relaxed);
+        (held != 0 && held >> 8 == epoch).then(|| RoleSet::from_bits(held as u8))
+    }
+
+    pub fn set(&self, epoch: u64, roles: RoleSet) {
+        self.0
+            .store(epoch << 8 | u64::from(roles.bits()), Ordering::Relaxed);
+    }
+}
+
+impl Clone for StandingMemo {
+    fn clone(&self) -> Self {
+        StandingMemo::default()
+    }
+}
+
+impl fmt::Debug for StandingMemo {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("StandingMemo")
     }
 }
 
@@ -175,6 +211,7 @@ mod tests {
             exp: 4_600,
             scopes: ScopeSet::parse("read messages").expect("scopes"),
             roles: RoleSet::all(),
+            standing: Default::default(),
         };
         Caller::new(Arc::new(token), [Role::Read].into_iter().collect())
     }

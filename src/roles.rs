@@ -83,6 +83,16 @@ impl RoleSet {
         self.0 == 0
     }
 
+    /// The set as one byte, a bit a role (for packing it beside other state).
+    pub fn bits(self) -> u8 {
+        self.0
+    }
+
+    /// The set of [`RoleSet::bits`] gave.
+    pub fn from_bits(bits: u8) -> RoleSet {
+        RoleSet(bits & RoleSet::all().0)
+    }
+
     pub fn intersection(self, other: RoleSet) -> RoleSet {
         RoleSet(self.0 & other.0)
     }

@@ -9,10 +9,12 @@ use crate::oauth::jwt::Expectations;
 use crate::oauth::verified::VerifiedTokens;
 use crate::services::View;
 
-/// Checks `Authorization: Bearer …` against the view.
+/// Checks `Authorization: Bearer …` against the view, loaded after the standing `epoch` was
+/// read ([`crate::services::App::standing_epoch`]).
 pub fn check(
     tokens: &VerifiedTokens,
     view: &View,
+    epoch: u64,
     expect: &Expectations,
     authorization: Option<&[u8]>,
 ) -> Result<Caller, Refusal> {
@@ -24,11 +26,17 @@ pub fn check(
         Err(_) if !is_token68(token) => return Err(Refusal::Missing),
         Err(error) => return Err(Refusal::Invalid(error.description())),
     };
+    // Revocation, client and person as they stood at this epoch: known already if this
+    // thread's copy of the token met it (most requests), worked out and kept otherwise.
+    if let Some(roles) = verified.standing.get(epoch) {
+        return Ok(Caller::new(verified, roles));
+    }
     let standing = view.standing(&verified).map_err(Refusal::Invalid)?;
     let mut roles = verified.roles.intersection(standing.client.roles);
     if let Some(person) = standing.person {
         roles = roles.intersection(person.roles);
     }
+    verified.standing.set(epoch, roles);
     Ok(Caller::new(verified, roles))
 }
 
@@ -84,12 +92,26 @@ mod tests {
         view
     }
 
+    /// A fresh [`view`] in place of `previous`, as a reload puts one: the same revocations, the
+    /// standing epoch moved on.
+    fn reloaded(previous: &View) -> View {
+        let view = View {
+            revoked: std::sync::Arc::clone(&previous.revoked),
+            ..view()
+        };
+        view.revoked.standing_changed();
+        view
+    }
+
     fn header(token: &str) -> Vec<u8> {
         format!("Bearer {token}").into_bytes()
     }
 
+    /// Checks at the view's current standing epoch (a test that edits a view in place moves
+    /// it on, as a new view in place would).
     fn check_raw(tokens: &VerifiedTokens, view: &View, header: &[u8]) -> Result<Caller, Refusal> {
-        check(tokens, view, &expect(NOW), Some(header))
+        let epoch = view.revoked.standing_epoch();
+        check(tokens, view, epoch, &expect(NOW), Some(header))
     }
 
     /// Roles are what the token says ∩ what its client (and person) hold now; a token verified
@@ -101,12 +123,12 @@ mod tests {
         let mut view = view();
         let client_token = jwt::encode(&view.keys, &claims("j1", "c1", &["Read", "Write"]));
         let person_token = jwt::encode(&view.keys, &claims("j2", "p1", &["Read", "Admin"]));
-        let check =
-            |view: &View, token: &str| check(&tokens, view, &expect(NOW), Some(&header(token)));
+        let check = |view: &View, token: &str| check_raw(&tokens, view, &header(token));
         assert_eq!(check(&view, &client_token).unwrap().roles.names(), ["Read"]);
         assert_eq!(check(&view, &person_token).unwrap().roles.names(), ["Read"]);
 
         view.people.get_mut("p1").unwrap().enabled = false;
+        view.revoked.standing_changed();
         let refusal = Refusal::Invalid("The person of this token is disabled or gone");
         assert_eq!(check(&view, &person_token).unwrap_err(), refusal);
         assert!(check(&view, &client_token).is_ok());
@@ -115,14 +137,15 @@ mod tests {
         let refusal = Refusal::Invalid("The access token was revoked");
         assert_eq!(check(&view, &client_token).unwrap_err(), refusal);
 
-        let mut view = self::view();
+        let mut view = reloaded(&view);
         view.clients.get_mut("c1").unwrap().tokens_not_before = Some(NOW);
         assert_eq!(check(&view, &person_token).unwrap_err(), refusal);
         view.clients.get_mut("c1").unwrap().enabled = false;
+        view.revoked.standing_changed();
         let refusal = Refusal::Invalid("The client of this token is disabled or gone");
         assert_eq!(check(&view, &person_token).unwrap_err(), refusal);
 
-        let mut view = self::view();
+        let mut view = reloaded(&view);
         view.keys = KeyRing::single(&StoredKey::generate(0));
         let refusal = Refusal::Invalid(TokenError::UnknownKey.description());
         assert_eq!(check(&view, &client_token).unwrap_err(), refusal);
@@ -130,6 +153,34 @@ mod tests {
         assert_eq!(check(&view, "a\"b.c").unwrap_err(), Refusal::Missing);
         let not_text = check_raw(&tokens, &view, b"Bearer a.b.\xff");
         assert_eq!(not_text.unwrap_err(), Refusal::Missing);
+    }
+
+    /// The roles in force are remembered with the standing epoch they were found at, on the
+    /// thread's copy of the token: at the same epoch the view is not asked again (so a test that
+    /// edits it in place without moving the epoch sees the old roles), at the next it is.
+    #[test]
+    fn standing_is_remembered_for_its_epoch_only() {
+        let tokens = VerifiedTokens::new(1000);
+        let mut view = view();
+        let token = jwt::encode(&view.keys, &claims("j1", "c1", &["Read", "Admin"]));
+        let header = header(&token);
+        let at = |view: &View, epoch| check(&tokens, view, epoch, &expect(NOW), Some(&header));
+        assert_eq!(at(&view, 7).unwrap().roles.names(), ["Read", "Admin"]);
+        view.clients.get_mut("c1").unwrap().roles = RoleSet::parse_list("Read").unwrap();
+        assert_eq!(at(&view, 7).unwrap().roles.names(), ["Read", "Admin"]);
+        assert_eq!(at(&view, 8).unwrap().roles.names(), ["Read"]);
+        view.clients.get_mut("c1").unwrap().enabled = false;
+        let refusal = Refusal::Invalid("The client of this token is disabled or gone");
+        assert_eq!(at(&view, 9).unwrap_err(), refusal);
+        // A refusal is not remembered: back in standing, the token works at the next epoch.
+        view.clients.get_mut("c1").unwrap().enabled = true;
+        assert_eq!(at(&view, 9).unwrap().roles.names(), ["Read"]);
+        // The signature, expiry and key are checked at every use all the same.
+        let later = check(&tokens, &view, 9, &expect(NOW + 7200), Some(&header));
+        assert_eq!(
+            later.unwrap_err(),
+            Refusal::Invalid(TokenError::Expired.description())
+        );
     }
 
     #[test]

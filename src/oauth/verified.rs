@@ -96,6 +96,7 @@ impl VerifiedTokens {
                     jti: claims.jti,
                     iat: claims.iat,
                     exp: claims.exp,
+                    standing: Default::default(),
                 };
                 self.insert(token, verified.clone(), expect.now);
                 self.keep_near(token, Arc::new(verified))
@@ -280,6 +281,7 @@ mod tests {
             exp,
             scopes: ScopeSet::default(),
             roles: RoleSet::default(),
+            standing: Default::default(),
         };
         // The same first byte of the last 8, the same shard.
         let expired: Vec<String> = (0..8).map(|n| format!("h.p.Qexpire{n}")).collect();

@@ -82,6 +82,8 @@ pub struct App {
     /// Failed client authentications, slowed per client id and address.
     pub client_limits: limits::FailureLimits,
     view: ArcSwap<View>,
+    /// The revocations every view carries, reached without loading the view.
+    revoked: Arc<revocations::Revocations>,
     last_seen: AtomicI64,
     reloading: Mutex<()>,
     /// How often this instance reloaded its whole view.
@@ -101,7 +103,7 @@ impl App {
         let revoked = Arc::new(revocations::Revocations::default());
         let counters = store::counters(&db).await?;
         revoked.catch_up(&db, counters.revocations, now()).await?;
-        let view = view::load(&db, &kek, &routes, None, revoked).await?;
+        let view = view::load(&db, &kek, &routes, None, Arc::clone(&revoked)).await?;
         let autocommit = store::autocommit(&db, &config);
         Ok(Arc::new(App {
             kek,
@@ -114,6 +116,7 @@ impl App {
             client_limits: limits::FailureLimits::clients(),
             last_seen: AtomicI64::new(view.version),
             view: ArcSwap::from_pointee(view),
+            revoked,
             reloading: Mutex::new(()),
             spends: store::Spends::new(autocommit.clone()),
             versions: store::Versions::new(autocommit.clone()),
@@ -130,6 +133,7 @@ impl App {
     /// code: it describes the routes but cannot serve them.
     pub fn detached(public_url: &str) -> Arc<App> {
         let autocommit = store::Autocommit::new(&DatabaseConnection::default(), 0);
+        let view = View::empty();
         Arc::new(App {
             kek: Kek::generate().0,
             failures: audit::FailureLog::detached(),
@@ -140,7 +144,8 @@ impl App {
             login_limits: limits::FailureLimits::logins(),
             client_limits: limits::FailureLimits::clients(),
             last_seen: AtomicI64::new(0),
-            view: ArcSwap::from_pointee(View::empty()),
+            revoked: Arc::clone(&view.revoked),
+            view: ArcSwap::from_pointee(view),
             reloading: Mutex::new(()),
             config: Config::default(),
             spends: store::Spends::new(autocommit.clone()),
@@ -168,6 +173,11 @@ impl App {
         self.view.load()
     }
 
+    /// See [`revocations::Revocations::standing_epoch`]; read it before the view.
+    pub fn standing_epoch(&self) -> u64 {
+        self.revoked.standing_epoch()
+    }
+
     /// How many times this instance reloaded its whole view (revocations do not).
     pub fn view_reloads(&self) -> u64 {
         self.reloads.load(Ordering::Relaxed)
@@ -182,10 +192,11 @@ impl App {
     /// Loads the view anew; the caller holds `reloading`.
     async fn reload(&self) -> Result<()> {
         let current = self.view.load_full();
-        let revoked = Arc::clone(&current.revoked);
+        let revoked = Arc::clone(&self.revoked);
         let view = view::load(&self.db, &self.kek, &self.routes, Some(&current), revoked).await?;
         self.last_seen.store(view.version, Ordering::Release);
         self.view.store(Arc::new(view));
+        self.revoked.standing_changed();
         self.reloads.fetch_add(1, Ordering::Relaxed);
         METRICS.view_reloads.inc();
         Ok(())
@@ -194,8 +205,7 @@ impl App {
     /// Makes revocations committed through this instance (numbered up to `seq`) apply here at
     /// once, without reloading the view.
     pub async fn revoked(&self, seq: i64) -> Result<()> {
-        let revoked = Arc::clone(&self.view.load().revoked);
-        revoked.catch_up(&self.db, seq, now()).await?;
+        self.revoked.catch_up(&self.db, seq, now()).await?;
         Ok(())
     }
 
@@ -203,10 +213,11 @@ impl App {
     /// those), other changes reload the view. Expired revocations are dropped once a minute.
     pub async fn sync(&self) -> Result<bool> {
         let counters = store::counters(&self.db).await?;
-        let revoked = Arc::clone(&self.view.load().revoked);
         let at = now();
-        revoked.catch_up(&self.db, counters.revocations, at).await?;
-        if revoked.prune(at) {
+        self.revoked
+            .catch_up(&self.db, counters.revocations, at)
+            .await?;
+        if self.revoked.prune(at) {
             store::revocations::delete_expired(&self.db, at).await?;
         }
         if counters.version == self.last_seen.load(Ordering::Acquire) {

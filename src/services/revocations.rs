@@ -2,8 +2,11 @@
 //! by the revocation counter (`revoked_tokens.seq`), and an instance reads only the rows past the
 //! last number it saw. Revoking a token therefore costs every instance one small read, not a
 //! reload of its whole view. Expired revocations are dropped once a minute.
+//!
+//! The set also keeps the standing epoch ([`Revocations::standing_epoch`]): being carried from
+//! view to view, it is the one place both kinds of change reach.
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 
 use crossbeam_utils::sync::{ShardedLock, ShardedLockReadGuard};
 
@@ -27,6 +30,7 @@ pub struct Revocations {
     /// When expired entries were last dropped (Unix seconds).
     pruned_at: AtomicI64,
     catching_up: Mutex<()>,
+    standing_epoch: AtomicU64,
 }
 
 impl Default for Revocations {
@@ -36,6 +40,7 @@ impl Default for Revocations {
             seen: AtomicI64::new(-1),
             pruned_at: AtomicI64::new(0),
             catching_up: Mutex::new(()),
+            standing_epoch: AtomicU64::new(1),
         }
     }
 }
@@ -60,6 +65,22 @@ impl Revocations {
         self.seen.load(Ordering::Acquire)
     }
 
+    /// Counts the changes to what a token's standing depends on (`View::standing`): it moves on
+    /// once revocations were added here, and once a new view is in place ([`App::reload`]),
+    /// never before. So a standing worked out from a view loaded after the epoch was read
+    /// holds while the epoch reads the same, and the gate remembers it for that long
+    /// (`caller::StandingMemo`). Starts at 1.
+    ///
+    /// [`App::reload`]: super::App
+    pub fn standing_epoch(&self) -> u64 {
+        self.standing_epoch.load(Ordering::Acquire)
+    }
+
+    /// Moves the standing epoch on; called once a change is in place.
+    pub fn standing_changed(&self) {
+        self.standing_epoch.fetch_add(1, Ordering::AcqRel);
+    }
+
     fn read(&self) -> ShardedLockReadGuard<'_, HashMap<String, i64>> {
         self.revoked.read().unwrap_or_else(|e| e.into_inner())
     }
@@ -70,6 +91,7 @@ impl Revocations {
             .write()
             .unwrap_or_else(|e| e.into_inner())
             .insert(jti, expires_at);
+        self.standing_changed();
     }
 
     /// Reads the revocations numbered past the last one read, if `counter` (the revocation
@@ -97,6 +119,10 @@ impl Revocations {
             for row in rows {
                 revoked.insert(row.jti, row.expires_at);
             }
+            drop(revoked);
+            // Before `seen` moves: whoever then finds nothing left to read (a revocation made
+            // here, waiting to answer) must find the epoch moved too.
+            self.standing_changed();
         }
         self.seen.store(newest, Ordering::Release);
         Ok(added)
@@ -125,6 +151,38 @@ impl Revocations {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every revocation added moves the standing epoch on, and so does a catch-up that read
+    /// some, by the time it returns; one with nothing new leaves it.
+    #[tokio::test]
+    async fn every_revocation_added_moves_the_standing_epoch() {
+        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
+        // One connection: each of `sqlite::memory:`'s connections has its own database.
+        options.max_connections(1).sqlx_logging(false);
+        let db = sea_orm::Database::connect(options).await.unwrap();
+        store::migrate(&db, "sqlite::memory:").await.unwrap();
+        let revocations = Revocations::default();
+        let first = revocations.standing_epoch();
+        revocations.insert("here".into(), 1_000);
+        let inserted = revocations.standing_epoch();
+        assert!(inserted > first);
+
+        revocations.catch_up(&db, 0, 100).await.unwrap();
+        let caught_up = revocations.standing_epoch();
+        assert_eq!(revocations.catch_up(&db, 0, 100).await.unwrap(), 0);
+        assert_eq!(
+            revocations.standing_epoch(),
+            caught_up,
+            "nothing new, same epoch"
+        );
+
+        store::revocations::insert(&db, "there", "c1", 1_000, 100, 1)
+            .await
+            .unwrap();
+        assert_eq!(revocations.catch_up(&db, 1, 100).await.unwrap(), 1);
+        assert!(revocations.contains("there"));
+        assert!(revocations.standing_epoch() > caught_up);
+    }
 
     #[test]
     fn pruning_drops_the_expired_once_a_minute() {
