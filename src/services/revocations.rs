@@ -156,11 +156,7 @@ mod tests {
     /// some, by the time it returns; one with nothing new leaves it.
     #[tokio::test]
     async fn every_revocation_added_moves_the_standing_epoch() {
-        let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
-        // One connection: each of `sqlite::memory:`'s connections has its own database.
-        options.max_connections(1).sqlx_logging(false);
-        let db = sea_orm::Database::connect(options).await.unwrap();
-        store::migrate(&db, "sqlite::memory:").await.unwrap();
+        let db = store::in_memory().await;
         let revocations = Revocations::default();
         let first = revocations.standing_epoch();
         revocations.insert("here".into(), 1_000);

@@ -235,6 +235,17 @@ pub async fn migrate(db: &DatabaseConnection, url: &str) -> Result<()> {
         .map_err(|err| diagnose::failure(url, "migrate", err))
 }
 
+/// A migrated SQLite database in memory, for unit tests below the HTTP layer.
+#[cfg(test)]
+pub(crate) async fn in_memory() -> DatabaseConnection {
+    let mut options = ConnectOptions::new("sqlite::memory:");
+    // One connection: each of `sqlite::memory:`'s connections has its own database.
+    options.max_connections(1).sqlx_logging(false);
+    let db = Database::connect(options).await.expect("connects");
+    migrate(&db, "sqlite::memory:").await.expect("migrates");
+    db
+}
+
 /// Fails, saying why, when the database cannot be written (a read-only file or mode).
 pub async fn check_writable(db: &DatabaseConnection, url: &str) -> Result<()> {
     let probe = async {

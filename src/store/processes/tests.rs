@@ -5,13 +5,7 @@ use sea_orm::PaginatorTrait;
 
 /// A database with one instance that has one step and awaits one message.
 async fn one_instance() -> (sea_orm::DatabaseConnection, i64) {
-    let mut options = sea_orm::ConnectOptions::new("sqlite::memory:");
-    // One connection: each of `sqlite::memory:`'s connections has its own database.
-    options.max_connections(1).sqlx_logging(false);
-    let db = sea_orm::Database::connect(options).await.expect("connects");
-    crate::store::migrate(&db, "sqlite::memory:")
-        .await
-        .expect("migrates");
+    let db = crate::store::in_memory().await;
     let diagram = crate::store::diagrams::NewDiagram {
         name: "d".into(),
         version: "1".into(),
