@@ -132,8 +132,8 @@ fn issue(
 /// Redeems an authorization code. The code is read, and every check made and the token signed,
 /// outside any transaction; the one write then marks the code used only if it still is not,
 /// so a concurrent redemption that won meanwhile is caught there. Only the database can fail
-/// that write: it may share SQLite's batch of writes (which it holds for its statements
-/// alone), and on PostgreSQL it is one statement outside any transaction.
+/// that write, which goes with the spends sent with it: one statement outside any transaction
+/// on PostgreSQL, one query in the write batch on SQLite (`store::spends`).
 pub async fn redeem_code(
     app: &App,
     client: &ClientAuth,
@@ -204,7 +204,7 @@ pub async fn redeem_code(
         true,
     );
     let spent = store::grants::Spent::Code(&code_hash);
-    let txn = store::begin_single(&app.db, &app.spends).await?;
+    let txn = store::begin_single(&app.db, &app.spends);
     if !store::grants::spend(&txn, spent, at, next, Some(logged)).await? {
         txn.rollback().await?;
         return Err(replayed(app, client, &row.family_id, CODE_REPLAYED).await);
@@ -282,7 +282,7 @@ pub async fn rotate(
     };
     let (issued, next) = issue(app, client, &person, scopes, &row.family_id);
     let spent = store::grants::Spent::Refresh(&token_hash);
-    let txn = store::begin_single(&app.db, &app.spends).await?;
+    let txn = store::begin_single(&app.db, &app.spends);
     if !store::grants::spend(&txn, spent, at, next, None).await? {
         txn.rollback().await?;
         return Err(replayed(app, client, &row.family_id, REFRESH_REPLAYED).await);

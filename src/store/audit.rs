@@ -12,7 +12,7 @@ use entity::audit_log;
 use crate::Result;
 
 /// One row of the audit log.
-#[derive(Clone, Debug, Default, Serialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
 pub struct AuditEntry {
     pub id: i64,
     pub at: i64,

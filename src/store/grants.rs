@@ -3,8 +3,7 @@
 
 use sea_orm::sea_query::{Expr, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, QueryFilter, Set,
-    Statement, Value,
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set, Value,
 };
 
 use entity::{authorization_code, consent, refresh_token, revoked_token};
@@ -219,11 +218,9 @@ pub enum Spent<'a> {
 
 /// Uses up a code or refresh token at `now` and stores the next refresh token and the audit
 /// row (if any) with it, all or nothing: `false` when it was used or revoked meanwhile (a
-/// concurrent request won), and nothing was written. It is one trip to the database: on
-/// PostgreSQL one statement, shared with the spends that wait with it (in a
-/// [`super::begin_single`] write, outside any transaction; see [`super::spends`]); on SQLite
-/// three statements sent together (into the write batch), each of the last two writing only if
-/// the one before did.
+/// concurrent request won), and nothing was written. In a [`super::begin_single`] write it
+/// joins the spends that wait with it ([`super::spends`]): one statement on PostgreSQL, one
+/// query in the write batch on SQLite. In a transaction of the caller's it is that query alone.
 pub async fn spend(
     txn: &WriteTxn,
     spent: Spent<'_>,
@@ -231,95 +228,24 @@ pub async fn spend(
     next: RefreshRow,
     audit: Option<AuditEntry>,
 ) -> Result<bool> {
-    let backend = txn.get_database_backend();
-    if backend == DbBackend::Postgres {
-        let (code, hash) = match spent {
-            Spent::Code(hash) => (true, hash),
-            Spent::Refresh(hash) => (false, hash),
-        };
-        let spend = Spend {
-            code,
-            hash: hash.to_owned(),
-            now,
-            next,
-            audit,
-        };
-        return Ok(match txn.spends() {
-            Some(spends) => spends.spend(spend).await?,
-            None => spend_alone(txn, &spend).await?,
-        });
+    let (code, hash) = match spent {
+        Spent::Code(hash) => (true, hash),
+        Spent::Refresh(hash) => (false, hash),
+    };
+    let spend = Spend {
+        code,
+        hash: hash.to_owned(),
+        now,
+        next,
+        audit,
+    };
+    if let Some(spends) = txn.spends() {
+        return Ok(spends.spend(spend).await?);
     }
-    let statement = Statement::from_sql_and_values(
-        backend,
-        spend_sql(&spent, audit.is_some()),
-        spend_values(spent, now, next, audit),
-    );
-    // SQLite sums the rows each statement changed.
-    if txn.execute_raw(statement).await?.rows_affected() == 0 {
+    let spent = spend_alone(txn, &spend).await?;
+    if !spent {
         // Nothing matched: a batch this joined goes on should the caller leave it.
         txn.changed_nothing();
-        return Ok(false);
     }
-    Ok(true)
-}
-
-/// The values of [`spend_sql`], numbered from 1 in this order.
-fn spend_values(
-    spent: Spent<'_>,
-    now: i64,
-    next: RefreshRow,
-    audit: Option<AuditEntry>,
-) -> Vec<Value> {
-    let hash = match spent {
-        Spent::Code(hash) | Spent::Refresh(hash) => hash,
-    };
-    let mut values: Vec<Value> = vec![
-        now.into(),
-        hash.into(),
-        next.token_hash.into(),
-        next.family_id.into(),
-        next.client_id.into(),
-        next.user_pk.into(),
-        next.scopes.into(),
-        next.access_jti.into(),
-        next.access_expires_at.into(),
-        next.created_at.into(),
-        next.expires_at.into(),
-    ];
-    if let Some(entry) = audit {
-        values.extend([
-            entry.at.into(),
-            entry.actor.into(),
-            entry.action.into(),
-            entry.target.into(),
-            entry.detail.into(),
-            entry.success.into(),
-            entry.count.into(),
-        ]);
-    }
-    values
-}
-
-/// [`spend`]'s SQL on SQLite: each INSERT adds its row only if the statement before it changed
-/// one (`changes()`).
-fn spend_sql(spent: &Spent<'_>, logged: bool) -> String {
-    let mark = match spent {
-        Spent::Code(_) => {
-            "UPDATE authorization_codes SET used_at = $1 WHERE code_hash = $2 AND used_at IS NULL"
-        }
-        Spent::Refresh(_) => {
-            "UPDATE refresh_tokens SET used_at = $1 \
-             WHERE token_hash = $2 AND used_at IS NULL AND revoked_at IS NULL"
-        }
-    };
-    const FRESH: &str = "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_pk, \
-         scopes, access_jti, access_expires_at, created_at, expires_at) \
-         SELECT $3, $4, $5, $6, $7, $8, $9, $10, $11";
-    const LOGGED: &str = "INSERT INTO audit_log (at, actor, action, target, detail, success, \
-         count) SELECT $12, $13, $14, $15, $16, $17, $18";
-    let mut sql = format!("{mark}; {FRESH} WHERE changes() = 1");
-    if logged {
-        sql.push_str(&format!("; {LOGGED} WHERE changes() = 1"));
-    }
-    sql
+    Ok(spent)
 }

@@ -1,8 +1,9 @@
-//! Statements that arrive together, sent as one (PostgreSQL). Requests that each need one
+//! Statements that arrive together, sent as one. Requests that each need one
 //! short statement wait in a queue, and one task sends those waiting, in their order, as one
 //! statement. That pays where a statement's cost is mostly its own (its round trip, its
-//! commit) rather than its rows': the spends of codes and refresh tokens ([`super::spends`]),
-//! each a commit, and the checks of kept instances' versions ([`super::versions`]), each a
+//! commit, its wait for the next writer's turn) rather than its rows': the spends of codes and
+//! refresh tokens ([`super::spends`]), each a commit on PostgreSQL and a turn in the write
+//! lane on SQLite, and the checks of kept instances' versions ([`super::versions`]), each a
 //! lookup of one column. A request is answered when its group's statement is done; one that
 //! arrived while a group ran goes with the next, so a group grows with the load and a request
 //! alone is sent at once. One group runs at a time. (Whole reads of instances were tried too:
@@ -15,10 +16,10 @@ use std::sync::{Arc, OnceLock};
 use sea_orm::DbErr;
 use tokio::sync::{mpsc, oneshot};
 
-use super::Autocommit;
-
 /// What a kind of request groups, and how its group is sent and answered.
 pub(super) trait Grouping: Send + Sync + 'static {
+    /// Where a group's statement goes.
+    type Db: Clone + Send + Sync + 'static;
     /// One request's part.
     type Item: Send + Sync + 'static;
     /// What a group's statement brought back.
@@ -35,7 +36,7 @@ pub(super) trait Grouping: Send + Sync + 'static {
 
     /// Sends a group's statement.
     fn send(
-        db: &Autocommit,
+        db: &Self::Db,
         group: &[&Self::Item],
     ) -> impl Future<Output = Result<Self::Found, DbErr>> + Send;
 
@@ -53,7 +54,7 @@ impl<G: Grouping> Clone for Queue<G> {
 }
 
 struct Inner<G: Grouping> {
-    alone: Autocommit,
+    db: G::Db,
     /// Started at the first request, on the runtime that serves it; it ends with the queue.
     sender: OnceLock<mpsc::UnboundedSender<Waiting<G>>>,
     groups: Arc<AtomicU64>,
@@ -65,10 +66,10 @@ struct Waiting<G: Grouping> {
 }
 
 impl<G: Grouping> Queue<G> {
-    /// A queue whose statements run on `alone`'s connections.
-    pub fn new(alone: Autocommit) -> Queue<G> {
+    /// A queue whose statements go to `db`.
+    pub fn new(db: G::Db) -> Queue<G> {
         Queue(Arc::new(Inner {
-            alone,
+            db,
             sender: OnceLock::new(),
             groups: Arc::default(),
         }))
@@ -86,7 +87,7 @@ impl<G: Grouping> Queue<G> {
         let sender = inner.sender.get_or_init(|| {
             let (sender, waiting) = mpsc::unbounded_channel();
             tokio::spawn(serve::<G>(
-                inner.alone.clone(),
+                inner.db.clone(),
                 Arc::clone(&inner.groups),
                 waiting,
             ));
@@ -101,7 +102,7 @@ impl<G: Grouping> Queue<G> {
 
 /// Sends what waits, a group at a time, until the queue is dropped.
 async fn serve<G: Grouping>(
-    alone: Autocommit,
+    db: G::Db,
     groups: Arc<AtomicU64>,
     mut queue: mpsc::UnboundedReceiver<Waiting<G>>,
 ) {
@@ -120,7 +121,7 @@ async fn serve<G: Grouping>(
         }
         next_group(&mut waiting, &mut group);
         let items: Vec<&G::Item> = group.iter().map(|w| &w.item).collect();
-        let mut found = G::send(&alone, &items).await;
+        let mut found = G::send(&db, &items).await;
         groups.fetch_add(1, Ordering::Relaxed);
         for each in group.drain(..) {
             let answer = match &mut found {
@@ -154,6 +155,7 @@ mod tests {
     struct Distinct;
 
     impl Grouping for Distinct {
+        type Db = ();
         type Item = u32;
         type Found = ();
         type Answer = ();
@@ -167,7 +169,7 @@ mod tests {
             new
         }
 
-        async fn send(_: &Autocommit, _: &[&u32]) -> Result<(), DbErr> {
+        async fn send(_: &(), _: &[&u32]) -> Result<(), DbErr> {
             Ok(())
         }
 

@@ -6,8 +6,9 @@
 //! free. A writer holds the lane until it commits or rolls back.
 //!
 //! Short writes that check everything before they write join a batch instead; call them
-//! moves: engine moves (written only after the move succeeded in memory), code redemptions and
-//! refresh rotations (written only after every check of the grant). A batch is one SQLite
+//! moves: engine moves (written only after the move succeeded in memory), and the groups of
+//! code redemptions and refresh rotations (written only after every check of the grant, see
+//! `store::spends`). A batch is one SQLite
 //! transaction that the moves queued in the lane write one after another, committed when nobody
 //! is left waiting (or when it is full). Each move is answered only after that commit; a move
 //! that fails before writing leaves the batch untouched, and a move that fails after writing
@@ -86,9 +87,13 @@ enum Mode {
     },
     /// `None` once committed or rolled back.
     Batched(Option<OwnedMutexGuard<Lane>>),
-    /// PostgreSQL, [`begin_single`]: no transaction. The one write, a statement atomic by
-    /// itself, joins the next group of spends through [`WriteTxn::spends`].
-    Single { spends: Spends, written: AtomicBool },
+    /// [`begin_single`]: no transaction. The one write, atomic by itself, joins the next group
+    /// of spends through [`WriteTxn::spends`].
+    Single {
+        backend: DbBackend,
+        spends: Spends,
+        written: AtomicBool,
+    },
 }
 
 /// Starts a transaction that will write. On SQLite it waits for the lane, commits a batch
@@ -109,20 +114,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<WriteTxn> {
 }
 
 /// Starts a write that is a single statement, sent once every check passed on what was read
-/// before it (a code redemption, a refresh rotation): on SQLite a place in the batch, as
-/// [`begin_batched`]; on PostgreSQL no transaction at all, which saves its BEGIN and COMMIT,
-/// two of such a request's few round trips, and its write joins the next group of
-/// [`Spends`]. Its one write is all or nothing by itself, and finds out whether what was read
-/// is still so (a code still unused). Any statement but the one run on [`WriteTxn::spends`] is
-/// refused.
-pub async fn begin_single(db: &DatabaseConnection, spends: &Spends) -> Result<WriteTxn> {
-    if db.get_database_backend() == DbBackend::Sqlite {
-        return begin_batched(db).await;
-    }
-    Ok(WriteTxn::new(Mode::Single {
+/// before it (a code redemption, a refresh rotation): no transaction of its own, and its write
+/// joins the next group of [`Spends`], one statement on PostgreSQL (which saves its BEGIN and
+/// COMMIT, two of such a request's few round trips) and one query in the write batch on
+/// SQLite (one turn in the lane for the group). Its one write is all or nothing by itself, and
+/// finds out whether what was read is still so (a code still unused), and it is answered after
+/// its commit. Any statement but the one run on [`WriteTxn::spends`] is refused.
+pub fn begin_single(db: &DatabaseConnection, spends: &Spends) -> WriteTxn {
+    WriteTxn::new(Mode::Single {
+        backend: db.get_database_backend(),
         spends: spends.clone(),
         written: AtomicBool::new(false),
-    }))
+    })
 }
 
 /// Starts a write that may share a batch: on SQLite a place in the lane's batch (see the
@@ -413,13 +416,13 @@ impl WriteTxn {
         }
     }
 
-    /// Where the one statement of a [`begin_single`] write on PostgreSQL goes, with others;
+    /// Where the one statement of a [`begin_single`] write goes, with others;
     /// `None` for any other transaction, which the caller then writes into as usual.
     pub(super) fn spends(&self) -> Option<&Spends> {
         match &self.mode {
-            Mode::Single { spends, written } if !written.swap(true, Ordering::AcqRel) => {
-                Some(spends)
-            }
+            Mode::Single {
+                spends, written, ..
+            } if !written.swap(true, Ordering::AcqRel) => Some(spends),
             _ => None,
         }
     }
@@ -456,8 +459,7 @@ impl ConnectionTrait for WriteTxn {
         match &self.mode {
             Mode::Own { txn, .. } => txn.get_database_backend(),
             Mode::Batched(_) => DbBackend::Sqlite,
-            // Only PostgreSQL starts one (see `begin_single`).
-            Mode::Single { .. } => DbBackend::Postgres,
+            Mode::Single { backend, .. } => *backend,
         }
     }
 

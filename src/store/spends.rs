@@ -1,12 +1,15 @@
-//! PostgreSQL: code redemptions and refresh rotations that arrive together are spent in one
-//! statement.
+//! Code redemptions and refresh rotations that arrive together are spent together: in one
+//! statement on PostgreSQL, in one query of the write batch on SQLite.
 //!
-//! A spend is one statement outside any transaction (see [`super::begin_single`]), and on
+//! A spend is one write, sent once every check passed (see [`super::begin_single`]). On
 //! PostgreSQL most of its cost is the statement's and its commit's (a WAL flush), not its
-//! rows'. Spends therefore go in groups ([`super::group`]): the idea of SQLite's write batch,
-//! which a spend joins there. Each spend of a group is still decided on its own and all or
-//! nothing: the statement marks a code or token used only if it still is not, and writes a
-//! spend's next refresh token and audit row only with it. A group fails whole only when the
+//! rows'. On SQLite it is its turn in the write lane: a trip to the connection's worker thread,
+//! whose answer wakes the writer from outside the runtime, where it waits behind the tasks
+//! already queued while every writer after it waits too. Spends therefore go in groups
+//! ([`super::group`]): on PostgreSQL one statement outside any transaction, on SQLite one
+//! query in the lane's batch. Each spend of a group is still decided on its own and all or
+//! nothing: its code or token is marked used only if it still is not, and its next refresh
+//! token and audit row are written only with that mark. A group fails whole only when the
 //! database fails it, and then none of it was written. Each spend is answered after the
 //! commit. As one group runs at a time, two cannot deadlock on each other's rows. A hash twice
 //! in one group (a replay racing its original) waits for the next group, so that the second
@@ -15,7 +18,10 @@
 use std::collections::HashSet;
 use std::sync::LazyLock;
 
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, Statement, Value};
+use sea_orm::{
+    ConnectionTrait, DatabaseConnection, DatabaseConnectionType, DbBackend, DbErr, Statement, Value,
+};
+use serde::Serialize;
 
 use super::Autocommit;
 use super::audit::AuditEntry;
@@ -25,7 +31,8 @@ use super::group::{Grouping, Queue};
 /// The most a group's values may take on the wire (see [`wire_size`]), so that its statement,
 /// with the arrays' headers (24 bytes each) and the message around them, goes out as one TLS
 /// record (16 KiB): sqlx does not set TCP_NODELAY, and a second record would wait for the
-/// server's delayed ACK (40 ms on Linux) before it left. A spend takes 350 to 450 bytes.
+/// server's delayed ACK (40 ms on Linux) before it left. A spend takes 350 to 450 bytes. On
+/// SQLite the same bound keeps a group (30 to 40 spends) within what one batch holds.
 const MAX_GROUP_BYTES: usize = 14 * 1024;
 
 /// One spend: the code or refresh token it uses up, and the rows written with it.
@@ -38,14 +45,28 @@ pub(super) struct Spend {
     pub audit: Option<AuditEntry>,
 }
 
-/// The queue of PostgreSQL's spends (on SQLite, and without a database, it stays unused).
+/// The queue of the spends (unused without a database).
 #[derive(Clone)]
 pub struct Spends(Queue<BySpend>);
 
+/// Where a group of spends goes.
+#[derive(Clone)]
+pub(super) enum SpendsTo {
+    /// One statement on a held connection, outside any transaction.
+    Postgres(Autocommit),
+    /// One query in the write lane's batch.
+    Sqlite(DatabaseConnection),
+}
+
 impl Spends {
-    /// Spends whose statements run on `alone`'s connections.
-    pub fn new(alone: Autocommit) -> Spends {
-        Spends(Queue::new(alone))
+    /// Spends on `db`; on PostgreSQL, their statements run on `alone`'s connections.
+    pub fn new(db: &DatabaseConnection, alone: Autocommit) -> Spends {
+        // Not `get_database_backend`, which panics on a connection that is none (a detached
+        // application's).
+        Spends(Queue::new(match db.inner {
+            DatabaseConnectionType::SqlxSqlitePoolConnection(_) => SpendsTo::Sqlite(db.clone()),
+            _ => SpendsTo::Postgres(alone),
+        }))
     }
 
     /// How many statements the spends took so far: fewer than the spends when they were grouped.
@@ -62,6 +83,7 @@ impl Spends {
 pub(super) struct BySpend;
 
 impl Grouping for BySpend {
+    type Db = SpendsTo;
     type Item = Spend;
     type Found = HashSet<String>;
     type Answer = bool;
@@ -71,8 +93,11 @@ impl Grouping for BySpend {
         making.admits(next)
     }
 
-    async fn send(db: &Autocommit, group: &[&Spend]) -> Result<HashSet<String>, DbErr> {
-        spend_group(db, group).await
+    async fn send(to: &SpendsTo, group: &[&Spend]) -> Result<HashSet<String>, DbErr> {
+        match to {
+            SpendsTo::Postgres(alone) => spend_group(alone, group).await,
+            SpendsTo::Sqlite(db) => spend_in_batch(db, group).await,
+        }
     }
 
     fn answer(spent: &mut HashSet<String>, spend: &Spend) -> bool {
@@ -139,23 +164,135 @@ pub(super) async fn spend_alone(db: &impl ConnectionTrait, spend: &Spend) -> Res
     Ok(!spend_group(db, &[spend]).await?.is_empty())
 }
 
-/// Spends a group, all codes or all refresh tokens, in one statement on `db`; the hashes of
-/// those it used up.
+/// SQLite: spends a group in one query, which joins the write lane's batch; answered once the
+/// batch is committed. A group that spent nothing leaves the batch as it found it.
+async fn spend_in_batch(
+    db: &DatabaseConnection,
+    spends: &[&Spend],
+) -> Result<HashSet<String>, DbErr> {
+    let txn = super::begin_batched(db)
+        .await
+        .map_err(|err| DbErr::Custom(err.to_string()))?;
+    let spent = spend_group(&txn, spends).await?;
+    if spent.is_empty() {
+        txn.changed_nothing();
+        txn.rollback().await?;
+    } else {
+        txn.commit().await?;
+    }
+    Ok(spent)
+}
+
+/// Spends a group, all codes or all refresh tokens, in one statement (PostgreSQL) or query
+/// (SQLite) on `db`; the hashes of those it used up.
 async fn spend_group(
     db: &impl ConnectionTrait,
     spends: &[&Spend],
 ) -> Result<HashSet<String>, DbErr> {
-    let sql = match spends.first() {
-        Some(first) if first.code => &*CODES_SQL,
-        Some(_) => &*TOKENS_SQL,
-        None => return Ok(HashSet::new()),
+    let Some(first) = spends.first() else {
+        return Ok(HashSet::new());
     };
-    let statement = Statement::from_sql_and_values(DbBackend::Postgres, sql, group_values(spends));
+    let statement = match (db.get_database_backend(), first.code) {
+        (DbBackend::Sqlite, code) => {
+            let sql = if code {
+                &*SQLITE_CODES_SQL
+            } else {
+                &*SQLITE_TOKENS_SQL
+            };
+            Statement::from_sql_and_values(DbBackend::Sqlite, sql, [sqlite_values(spends)?])
+        }
+        (backend, code) => {
+            let sql = if code { &*CODES_SQL } else { &*TOKENS_SQL };
+            Statement::from_sql_and_values(backend, sql, group_values(spends))
+        }
+    };
     db.query_all_raw(statement)
         .await?
         .iter()
         .map(|row| row.try_get::<String>("", "hash"))
         .collect()
+}
+
+/// A spend as [`sqlite_group_sql`] reads it from its JSON array.
+#[derive(Serialize)]
+struct SqliteSpend<'a> {
+    hash: &'a str,
+    now: i64,
+    token_hash: &'a str,
+    family_id: &'a str,
+    client_id: &'a str,
+    user_pk: i64,
+    scopes: &'a str,
+    access_jti: &'a str,
+    access_expires_at: i64,
+    created_at: i64,
+    expires_at: i64,
+    audit: Option<&'a AuditEntry>,
+}
+
+/// SQLite: the group's one value, a JSON array of its spends.
+fn sqlite_values(spends: &[&Spend]) -> Result<Value, DbErr> {
+    let rows: Vec<SqliteSpend> = spends
+        .iter()
+        .map(|s| SqliteSpend {
+            hash: &s.hash,
+            now: s.now,
+            token_hash: &s.next.token_hash,
+            family_id: &s.next.family_id,
+            client_id: &s.next.client_id,
+            user_pk: s.next.user_pk,
+            scopes: &s.next.scopes,
+            access_jti: &s.next.access_jti,
+            access_expires_at: s.next.access_expires_at,
+            created_at: s.next.created_at,
+            expires_at: s.next.expires_at,
+            audit: s.audit.as_ref(),
+        })
+        .collect();
+    serde_json::to_string(&rows)
+        .map(Value::from)
+        .map_err(|err| DbErr::Custom(err.to_string()))
+}
+
+static SQLITE_CODES_SQL: LazyLock<String> =
+    LazyLock::new(|| sqlite_group_sql("authorization_codes", "code_hash", "t.used_at IS NULL"));
+static SQLITE_TOKENS_SQL: LazyLock<String> = LazyLock::new(|| {
+    sqlite_group_sql(
+        "refresh_tokens",
+        "token_hash",
+        "t.used_at IS NULL AND t.revoked_at IS NULL",
+    )
+});
+
+/// SQLite's query for a group, one text for each kind whatever the group, so that each
+/// connection prepares it once; its spends come as one JSON array (`$1`), read as JSONB
+/// (`jsonb_each`), whose fields are found in place (`json_each` gives each spend as text,
+/// parsed again for every field, which cost more than the rest of the query). SQLite has no
+/// INSERT fed by an UPDATE, so the INSERTs come first and add a spend's rows only while its
+/// code or token is still unspent, and the UPDATE that marks them last, returning what it
+/// marked. The statements run in turn in one transaction, with the write lock held: what the
+/// INSERTs saw unspent is what the UPDATE marks. (A hash twice in a group would break that;
+/// [`Making`] keeps it out.)
+fn sqlite_group_sql(table: &str, key: &str, unspent: &str) -> String {
+    let still_unspent = format!(
+        "EXISTS (SELECT 1 FROM {table} AS t WHERE t.{key} = s.value->>'hash' AND {unspent})"
+    );
+    format!(
+        "INSERT INTO refresh_tokens (token_hash, family_id, client_id, user_pk, scopes, \
+         access_jti, access_expires_at, created_at, expires_at) \
+         SELECT s.value->>'token_hash', s.value->>'family_id', s.value->>'client_id', \
+         s.value->>'user_pk', s.value->>'scopes', s.value->>'access_jti', \
+         s.value->>'access_expires_at', s.value->>'created_at', s.value->>'expires_at' \
+         FROM jsonb_each($1) AS s WHERE {still_unspent}; \
+         INSERT INTO audit_log (at, actor, action, target, detail, success, count) \
+         SELECT s.value->>'$.audit.at', s.value->>'$.audit.actor', s.value->>'$.audit.action', \
+         s.value->>'$.audit.target', s.value->>'$.audit.detail', \
+         s.value->>'$.audit.success', s.value->>'$.audit.count' \
+         FROM jsonb_each($1) AS s \
+         WHERE s.value->>'$.audit.actor' IS NOT NULL AND {still_unspent}; \
+         UPDATE {table} AS t SET used_at = s.value->>'now' FROM jsonb_each($1) AS s \
+         WHERE t.{key} = s.value->>'hash' AND {unspent} RETURNING {key} AS hash"
+    )
 }
 
 /// The arrays in [`group_sql`]'s `unnest`, a column each, in its order. An absent audit row, or
@@ -297,6 +434,75 @@ mod tests {
             joined.into_iter().map(short).collect(),
             later.into_iter().map(short).collect(),
         )
+    }
+
+    /// SQLite: one query spends what is unspent in its group, with its rows, and nothing of
+    /// a spend whose code was used before.
+    #[tokio::test]
+    async fn a_sqlite_group_spends_only_what_is_unspent() {
+        let db = crate::store::in_memory().await;
+        db.execute_unprepared(
+            "INSERT INTO users (id, user_id, username, username_key, password_hash, enabled, \
+             is_admin, created_at, updated_at) VALUES (1, 'u', 'ann', 'ann', 'x', 1, 0, 0, 0)",
+        )
+        .await
+        .unwrap();
+        for (hash, used) in [("a", "NULL"), ("b", "7"), ("c", "NULL")] {
+            let sql = format!(
+                "INSERT INTO authorization_codes (code_hash, client_id, user_pk, scopes, \
+                 family_id, created_at, expires_at, used_at) \
+                 VALUES ('{}', 'client', 1, 'read', 'family', 0, 60, {used})",
+                spend(hash).hash
+            );
+            db.execute_unprepared(&sql).await.unwrap();
+        }
+        let logged = |hash| Spend {
+            audit: Some(AuditEntry {
+                at: 9,
+                actor: "person:ann".into(),
+                action: "token.code".into(),
+                detail: Some(format!("code {hash}")),
+                success: true,
+                count: 1,
+                ..AuditEntry::default()
+            }),
+            ..spend(hash)
+        };
+        let group = [logged("a"), logged("b"), spend("c")];
+        let spent = spend_group(&db, &group.iter().collect::<Vec<_>>())
+            .await
+            .unwrap();
+        let mut spent: Vec<&str> = spent.iter().map(String::as_str).collect();
+        spent.sort();
+        assert_eq!(spent, [group[0].hash.as_str(), group[2].hash.as_str()]);
+        let column = |sql: &'static str| {
+            let db = db.clone();
+            async move {
+                db.query_all_raw(Statement::from_string(DbBackend::Sqlite, sql))
+                    .await
+                    .unwrap()
+                    .iter()
+                    .map(|row| row.try_get_by_index::<String>(0).unwrap())
+                    .collect::<Vec<_>>()
+            }
+        };
+        // Each code used at its spend's time, or as it was.
+        let used = column(
+            "SELECT code_hash || ':' || COALESCE(used_at, '-') FROM authorization_codes \
+             ORDER BY code_hash",
+        );
+        let at = |s: &Spend, used: &str| format!("{}:{used}", s.hash);
+        assert_eq!(
+            used.await,
+            [at(&group[0], "1"), at(&group[1], "7"), at(&group[2], "1")]
+        );
+        let next = column("SELECT token_hash FROM refresh_tokens ORDER BY token_hash");
+        assert_eq!(
+            next.await,
+            [&group[0].next.token_hash, &group[2].next.token_hash].map(String::clone)
+        );
+        let audit = column("SELECT actor || ' ' || detail || ' ' || success FROM audit_log");
+        assert_eq!(audit.await, ["person:ann code a 1"]);
     }
 
     #[test]

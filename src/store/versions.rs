@@ -40,6 +40,7 @@ impl Versions {
 pub(super) struct ById;
 
 impl Grouping for ById {
+    type Db = Autocommit;
     type Item = i64;
     /// (id, version) of each row found, by id.
     type Found = Vec<(i64, i64)>;

@@ -1,7 +1,8 @@
 //! The one write of a code redemption or a refresh rotation (`store::grants::spend`): the
 //! code or token used up, the next refresh token and the audit row stored with it, all or
-//! nothing and once, on both backends, in one trip to the database. On PostgreSQL it runs
-//! outside any transaction (`store::begin_single`), which refuses every other statement. The
+//! nothing and once, on both backends, in one trip to the database, grouped with the spends
+//! sent with it. It runs outside any transaction of its own (`store::begin_single`), which
+//! refuses every other statement. The
 //! read before it brings the person and all their roles in one query. The hourly pass deletes
 //! the codes and tokens an hour after they expired.
 
@@ -12,7 +13,7 @@ use flowgate::store::{self, begin_single};
 use std::sync::Arc;
 
 use flowgate::services::App;
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
+use sea_orm::{ConnectionTrait, DatabaseConnection};
 
 use crate::browser::person;
 use crate::kit::Kit;
@@ -100,7 +101,7 @@ async fn refresh_stored(db: &DatabaseConnection, hash: &str) -> bool {
 async fn spend(kit: &Kit, spent: Spent<'_>, next: RefreshRow, log: bool) -> bool {
     let now = next.created_at;
     let app = &kit.server.app;
-    let txn = begin_single(&app.db, &app.spends).await.unwrap();
+    let txn = begin_single(&app.db, &app.spends);
     let audit = log.then(|| logged(now));
     let done = grants::spend(&txn, spent, now, next, audit).await.unwrap();
     txn.commit().await.unwrap();
@@ -112,15 +113,28 @@ async fn a_code_or_token_is_spent_once_with_its_rows(kit: &Kit) {
     let (client_id, pk) = stored_code(kit, "spender", &["Read"], "code-1").await;
     let now = flowgate::now();
     let first = next_token("refresh-1", "family-code-1", &client_id, pk, now);
-    assert!(spend(kit, Spent::Code("code-1"), first, true).await);
+    assert!(spend(kit, Spent::Code("code-1"), first.clone(), true).await);
     let code = grants::find_code(db, "code-1").await.unwrap().unwrap();
     assert_eq!(code.used_at, Some(now));
+    // Every column as given.
     let stored = grants::find_refresh(db, "refresh-1")
         .await
         .unwrap()
         .unwrap();
-    assert_eq!((stored.user_pk, stored.used_at), (pk, None));
-    assert_eq!(audit_rows(db).await, 1);
+    assert_eq!(stored, first);
+    let filter = AuditFilter {
+        action: Some(ACTION.into()),
+        ..AuditFilter::default()
+    };
+    let (rows, count) = store::audit::search(db, &filter, 10, 0).await.unwrap();
+    assert_eq!(count, 1);
+    assert_eq!(
+        AuditEntry {
+            id: 0,
+            ..rows[0].clone()
+        },
+        logged(now)
+    );
 
     // The same code again: nothing more is written.
     let again = next_token("refresh-2", "family-code-1", &client_id, pk, now);
@@ -215,10 +229,8 @@ async fn spends_sent_together_are_each_decided_once(kit: &Kit) {
     assert_eq!(count, 8);
     assert!(rows.iter().all(|r| r.target.as_deref() == Some("a target")));
     assert!(rows.iter().all(|r| r.detail.as_deref() == Some("a detail")));
-    if db.get_database_backend() == DbBackend::Postgres {
-        let statements = app.spends.groups() - groups_before;
-        assert!(statements < sent.len() as u64, "{statements} statements");
-    }
+    let statements = app.spends.groups() - groups_before;
+    assert!(statements < sent.len() as u64, "{statements} statements");
 }
 
 /// One spend as the token endpoint makes it; a code's with an audit row.
@@ -233,7 +245,7 @@ async fn spend_on(app: &App, hash: &str, code: bool, next: RefreshRow, now: i64)
         detail: Some("a detail".into()),
         ..logged(now)
     });
-    let txn = begin_single(&app.db, &app.spends).await.unwrap();
+    let txn = begin_single(&app.db, &app.spends);
     let done = grants::spend(&txn, spent, now, next, audit).await.unwrap();
     txn.commit().await.unwrap();
     done
@@ -268,37 +280,29 @@ async fn the_read_brings_the_person_and_every_role(kit: &Kit) {
 async fn a_single_write_refuses_any_other_write(kit: &Kit) {
     let db = &kit.server.app.db;
     stored_code(kit, "bystander", &["Read"], "code-x").await;
-    let txn = begin_single(db, &kit.server.app.spends).await.unwrap();
+    let txn = begin_single(db, &kit.server.app.spends);
     let read = grants::find_code(&txn, "code-x").await;
     let wrote = txn
         .execute_unprepared("DELETE FROM authorization_codes")
         .await;
-    if db.get_database_backend() == DbBackend::Postgres {
-        // What it decides on is read before it, not through it.
-        assert!(read.is_err(), "a read was let through");
-        assert!(wrote.is_err(), "a write outside spend was let through");
-        // Also one that reads back what it wrote (INSERT … RETURNING, a query to sea-orm).
-        let inserted = store::audit::insert(&txn, logged(flowgate::now())).await;
-        assert!(inserted.is_err(), "an INSERT … RETURNING was let through");
-        assert_eq!(audit_rows(db).await, 0);
-        assert!(grants::find_code(db, "code-x").await.unwrap().is_some());
-        // Its one statement, once: a second spend through it is refused too.
-        let code = grants::find_code(db, "code-x").await.unwrap().unwrap();
-        let now = flowgate::now();
-        let next =
-            |hash: &str| next_token(hash, &code.family_id, &code.client_id, code.user_pk, now);
-        let first = grants::spend(&txn, Spent::Code("code-x"), now, next("refresh-x1"), None);
-        assert!(first.await.unwrap());
-        let second = grants::spend(&txn, Spent::Code("code-y"), now, next("refresh-x2"), None);
-        assert!(second.await.is_err(), "a second statement was let through");
-        txn.commit().await.unwrap();
-        assert!(!refresh_stored(db, "refresh-x2").await);
-    } else {
-        // SQLite: a place in the write batch, like any batched write.
-        assert!(read.unwrap().is_some());
-        wrote.unwrap();
-        txn.rollback().await.unwrap();
-    }
+    // What it decides on is read before it, not through it.
+    assert!(read.is_err(), "a read was let through");
+    assert!(wrote.is_err(), "a write outside spend was let through");
+    // Also one that reads back what it wrote (INSERT … RETURNING, a query to sea-orm).
+    let inserted = store::audit::insert(&txn, logged(flowgate::now())).await;
+    assert!(inserted.is_err(), "an INSERT … RETURNING was let through");
+    assert_eq!(audit_rows(db).await, 0);
+    assert!(grants::find_code(db, "code-x").await.unwrap().is_some());
+    // Its one statement, once: a second spend through it is refused too.
+    let code = grants::find_code(db, "code-x").await.unwrap().unwrap();
+    let now = flowgate::now();
+    let next = |hash: &str| next_token(hash, &code.family_id, &code.client_id, code.user_pk, now);
+    let first = grants::spend(&txn, Spent::Code("code-x"), now, next("refresh-x1"), None);
+    assert!(first.await.unwrap());
+    let second = grants::spend(&txn, Spent::Code("code-y"), now, next("refresh-x2"), None);
+    assert!(second.await.is_err(), "a second statement was let through");
+    txn.commit().await.unwrap();
+    assert!(!refresh_stored(db, "refresh-x2").await);
 }
 
 /// The hourly pass deletes the codes and refresh tokens that expired more than an hour ago,
