@@ -1,14 +1,14 @@
-//! Statements that arrive together, sent as one. Requests that each need one
-//! short statement wait in a queue, and one task sends those waiting, in their order, as one
-//! statement. That pays where a statement's cost is mostly its own (its round trip, its
-//! commit, its wait for the next writer's turn) rather than its rows': the spends of codes and
-//! refresh tokens ([`super::spends`]), each a commit on PostgreSQL and a turn in the write
-//! lane on SQLite, and the checks of kept instances' versions ([`super::versions`]), each a
-//! lookup of one column. A request is answered when its group's statement is done; one that
-//! arrived while a group ran goes with the next, so a group grows with the load and a request
-//! alone is sent at once. One group runs at a time. (Whole reads of instances were tried too:
-//! PostgreSQL's work per row dominates there, and one group at a time was slower than four
-//! reads side by side; see BENCHMARKS.md.)
+//! Statements that arrive together, sent as one. Requests that each need one short statement
+//! wait in a queue, and one task sends those waiting, in their order, as one statement. That
+//! pays where a statement's cost is mostly its own (its round trip, its commit, its wait for
+//! the next writer's turn) rather than its rows': the spends of codes and refresh tokens
+//! ([`super::spends`]), each a commit on PostgreSQL and a turn in the write lane on SQLite, and
+//! the checks of kept instances' versions ([`super::versions`]), each a lookup of one column. A
+//! request is answered when its group's statement is done; one that arrived while a group ran
+//! goes with the next, so a group grows with the load and a request alone is sent at once. One
+//! group runs at a time. (Whole reads of instances were tried too: PostgreSQL's work per row
+//! dominates there, and one group at a time was slower than four reads side by side; see
+//! BENCHMARKS.md.)
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};

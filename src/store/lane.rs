@@ -5,17 +5,17 @@
 //! latencies of 0.5–0.8 s under load), while a queue here hands the lock on the moment it is
 //! free. A writer holds the lane until it commits or rolls back.
 //!
-//! Short writes that check everything before they write join a batch instead; call them
-//! moves: engine moves (written only after the move succeeded in memory), and the groups of
-//! code redemptions and refresh rotations (written only after every check of the grant, see
-//! `store::spends`). A batch is one SQLite
-//! transaction that the moves queued in the lane write one after another, committed when nobody
-//! is left waiting (or when it is full). Each move is answered only after that commit; a move
-//! that fails before writing leaves the batch untouched, and a move that fails after writing
-//! (the database failed) rolls the whole batch back, so that each move of it is still all or
-//! nothing; a move that may fail after writing for reasons of its own (a message call whose
-//! second message meets no subscription) writes into a savepoint. BEGIN and COMMIT, a
-//! connection checkout and a log write are then paid once a batch instead of once a move.
+//! Short writes that check everything before they write join a batch instead; call them moves:
+//! engine moves (written only after the move succeeded in memory), and the groups of code
+//! redemptions and refresh rotations (written only after every check of the grant, see
+//! `store::spends`). A batch is one SQLite transaction that the moves queued in the lane write
+//! one after another, committed when nobody is left waiting (or when it is full). Each move is
+//! answered only after that commit; a move that fails before writing leaves the batch
+//! untouched, and a move that fails after writing (the database failed) rolls the whole batch
+//! back, so that each move of it is still all or nothing; a move that may fail after writing
+//! for reasons of its own (a message call whose second message meets no subscription) writes
+//! into a savepoint. BEGIN and COMMIT, a connection checkout and a log write are then paid once
+//! a batch instead of once a move.
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};

@@ -32,7 +32,7 @@ use super::group::{Grouping, Queue};
 /// with the arrays' headers (24 bytes each) and the message around them, goes out as one TLS
 /// record (16 KiB): sqlx does not set TCP_NODELAY, and a second record would wait for the
 /// server's delayed ACK (40 ms on Linux) before it left. A spend takes 350 to 450 bytes. On
-/// SQLite the same bound keeps a group (30 to 40 spends) within what one batch holds.
+/// SQLite the same bound holds a group to 30 to 40 spends, so its query stays short.
 const MAX_GROUP_BYTES: usize = 14 * 1024;
 
 /// One spend: the code or refresh token it uses up, and the rows written with it.
