@@ -13,7 +13,7 @@ pub use entity::refresh_token::Model as RefreshRow;
 
 use super::WriteTxn;
 use super::audit::AuditEntry;
-use super::spends::{Spend, spend_alone};
+use super::spends::{Spend, spend_in};
 use super::sql_once::SqlOnce;
 use super::users::UserRow;
 use crate::Result;
@@ -242,10 +242,5 @@ pub async fn spend(
     if let Some(spends) = txn.spends() {
         return Ok(spends.spend(spend).await?);
     }
-    let spent = spend_alone(txn, &spend).await?;
-    if !spent {
-        // Nothing matched: a batch this joined goes on should the caller leave it.
-        txn.changed_nothing();
-    }
-    Ok(spent)
+    Ok(!spend_in(txn, &[&spend]).await?.is_empty())
 }

@@ -23,10 +23,10 @@ use sea_orm::{
 };
 use serde::Serialize;
 
-use super::Autocommit;
 use super::audit::AuditEntry;
 use super::grants::RefreshRow;
 use super::group::{Grouping, Queue};
+use super::{Autocommit, WriteTxn};
 
 /// The most a group's values may take on the wire (see [`wire_size`]), so that its statement,
 /// with the arrays' headers (24 bytes each) and the message around them, goes out as one TLS
@@ -159,9 +159,14 @@ fn wire_size(spend: &Spend) -> usize {
     texts.iter().map(|t| t.len()).sum::<usize>() + audit + fixed
 }
 
-/// Spends one spend on `db` (in its transaction, if it is one).
-pub(super) async fn spend_alone(db: &impl ConnectionTrait, spend: &Spend) -> Result<bool, DbErr> {
-    Ok(!spend_group(db, &[spend]).await?.is_empty())
+/// Spends a group (or one spend) in `txn`: the hashes of those it used up. When it used up
+/// none it wrote nothing, and a batch it joined goes on should the caller leave it.
+pub(super) async fn spend_in(txn: &WriteTxn, spends: &[&Spend]) -> Result<HashSet<String>, DbErr> {
+    let spent = spend_group(txn, spends).await?;
+    if spent.is_empty() {
+        txn.changed_nothing();
+    }
+    Ok(spent)
 }
 
 /// SQLite: spends a group in one query, which joins the write lane's batch; answered once the
@@ -173,9 +178,8 @@ async fn spend_in_batch(
     let txn = super::begin_batched(db)
         .await
         .map_err(|err| DbErr::Custom(err.to_string()))?;
-    let spent = spend_group(&txn, spends).await?;
+    let spent = spend_in(&txn, spends).await?;
     if spent.is_empty() {
-        txn.changed_nothing();
         txn.rollback().await?;
     } else {
         txn.commit().await?;

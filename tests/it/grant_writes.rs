@@ -164,9 +164,9 @@ async fn a_code_or_token_is_spent_once_with_its_rows(kit: &Kit) {
     assert_eq!(audit_rows(db).await, 1);
 }
 
-/// Spends of several codes and a refresh token, two of them sent twice, all at once: on
-/// PostgreSQL they share statements (one for each kind), on SQLite a write batch. Each code or
-/// token is spent once, and only its winner's rows are written, with its audit row as given.
+/// Spends of several codes and a refresh token, two of them sent twice, all at once: on both
+/// backends they share statements (one for each kind). Each code or token is spent once, and
+/// only its winner's rows are written, with its audit row as given.
 async fn spends_sent_together_are_each_decided_once(kit: &Kit) {
     let app = Arc::clone(&kit.server.app);
     let db = &app.db;
